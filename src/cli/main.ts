@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// The one entry point: `ntss <command> [options]`. Parsing and config loading only; the work
+// is done in the modules each command calls.
+import { parseArgs } from 'node:util';
+import { NtssError, UsageError } from '../util/errors.js';
+import { serverCommand } from './server-command.js';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; description: string }>;
+  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  server: serverCommand,
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    'ntss - NAT Traversal Support System v2 (DNS-triggered NAT traversal)',
+    '',
+    'usage: ntss <command> [options]      ntss <command> --help',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  const lines = [`usage: ntss ${name} ${c.usage}`, '', c.summary, '', 'options:'];
+  for (const [opt, o] of Object.entries(c.options)) {
+    lines.push(`  --${opt}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(26) + o.description);
+  }
+  lines.push('  --help'.padEnd(26) + 'show this help');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(commands).join(', ')})`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+    ({ values } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (values.help) {
+    console.log(commandHelp(name, cmd));
+    return 0;
+  }
+  return cmd.run(values);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    if (e instanceof UsageError) {
+      console.error(`ntss: ${e.message}`);
+      process.exitCode = 2;
+    } else if (e instanceof NtssError || (e as { code?: string }).code) {
+      console.error(`ntss: ${(e as Error).message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(e);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,153 @@
+// The NTSv2 server's configuration: one YAML file, one schema, validated once at start.
+// The keys listen, storage, zone, tsig and routers are a contract (see docs/configuration.md).
+import { isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { canonicalName, isSubdomain, nameToLabels } from '../dns/name.js';
+import { parseRecord } from '../dns/presentation.js';
+import type { ResourceRecord } from '../dns/types.js';
+import { parseHostPort, type HostPort } from '../util/addr.js';
+import { ConfigError } from '../util/errors.js';
+import { readYaml, validate } from './load.js';
+
+const hostPort = z.string().transform((s, ctx) => {
+  const r = parseHostPort(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+/** An absolute domain name ("name.example."), returned in canonical (lowercase) form. */
+const domainName = z.string().transform((s, ctx) => {
+  if (!s.endsWith('.')) {
+    ctx.addIssue({ code: 'custom', message: `expected an absolute domain name ending in ".", got ${JSON.stringify(s)}` });
+    return z.NEVER;
+  }
+  try {
+    nameToLabels(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid domain name ${JSON.stringify(s)}: ${(e as Error).message}` });
+    return z.NEVER;
+  }
+  return canonicalName(s);
+});
+
+const base64Secret = (minBytes: number) =>
+  z.string().transform((s, ctx) => {
+    const b = Buffer.from(s, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || b.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected a base64 secret' });
+      return z.NEVER;
+    }
+    if (b.length < minBytes) {
+      ctx.addIssue({ code: 'custom', message: `secret too short: ${b.length} bytes, at least ${minBytes} expected` });
+      return z.NEVER;
+    }
+    return b;
+  });
+
+const u32 = z.number().int().min(0).max(0xffffffff);
+
+const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+
+const recordText = z.string().transform((s, ctx): ResourceRecord => {
+  try {
+    return parseRecord(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid record ${JSON.stringify(s)}: ${(e as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+/** "name." (exactly that name) or "*.name." (every name strictly below it). */
+const allowPattern = z.string().transform((s, ctx) => {
+  const sub = s.startsWith('*.');
+  const r = domainName.safeParse(sub ? s.slice(2) : s);
+  if (!r.success) {
+    ctx.addIssue({ code: 'custom', message: `expected "name." or "*.name.", got ${JSON.stringify(s)}` });
+    return z.NEVER;
+  }
+  return { name: r.data, subtree: sub };
+});
+
+export const serverConfigSchema = z
+  .object({
+    listen: z.array(hostPort).min(1, 'at least one "ADDRESS:PORT" expected').default(['127.0.0.1:5300'].map((s) => parseHostPort(s) as HostPort)),
+    storage: z.string().min(1),
+    zone: z
+      .object({
+        name: domainName,
+        soa: z
+          .object({
+            mname: domainName,
+            rname: domainName,
+            serial: u32.default(1),
+            refresh: u32,
+            retry: u32,
+            expire: u32,
+            minimum: u32,
+            ttl: u32.default(3600),
+          })
+          .strict(),
+        ns: z.array(domainName).min(1, 'at least one name server expected'),
+        nsTtl: u32.default(3600),
+        records: z.array(recordText).default([]),
+      })
+      .strict(),
+    tsig: z
+      .array(
+        z
+          .object({
+            name: domainName,
+            algorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1']),
+            secret: base64Secret(16),
+            allow: z.array(allowPattern).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
+    tsigFudge: z.number().int().min(1).max(3600).default(300),
+    routers: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "-" or "."'),
+            addresses: z.array(ipAddress).min(1),
+            nts: hostPort,
+            key: base64Secret(16),
+          })
+          .strict(),
+      )
+      .default([]),
+    udp: z
+      .object({
+        // RFC 9715 / DNS flag day 2020: 1232 avoids IP fragmentation on the common paths.
+        maxPayload: z.number().int().min(512).max(65535).default(1232),
+      })
+      .strict()
+      .default({ maxPayload: 1232 }),
+    tcp: z
+      .object({
+        idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000),
+        maxConnections: z.number().int().min(1).max(100_000).default(256),
+      })
+      .strict()
+      .default({ idleTimeoutMs: 10_000, maxConnections: 256 }),
+    responseCache: z.number().int().min(0).max(1_000_000).default(10_000),
+  })
+  .strict();
+
+export type ServerConfig = z.output<typeof serverConfigSchema> & { file: string };
+
+export function loadServerConfig(file: string): ServerConfig {
+  const cfg = validate(file, serverConfigSchema, readYaml(file));
+  // Relative storage paths are relative to the config file, so the service works from any cwd.
+  const storage = isAbsolute(cfg.storage) ? cfg.storage : resolve(dirname(resolve(file)), cfg.storage);
+  const zone = cfg.zone.name;
+  cfg.zone.records.forEach((rr, i) => {
+    if (!isSubdomain(rr.name, zone)) throw new ConfigError(file, `zone.records[${i}]`, `owner ${rr.name} is outside the zone ${zone}`);
+  });
+  return { ...cfg, storage, file };
+}

@@ -1,0 +1,248 @@
+// The NTSv2 server's message handler: bytes in, bytes out (or null for silence). No sockets
+// here, so every path is testable without a network; the clock comes in through deps.now.
+// Chain: response cache -> decode -> opcode dispatch -> (TSIG) -> query | update.
+import { decodeMessage, encodeMessage } from '../dns/codec.js';
+import { EdnsOptionCode, Opcode, RRType, Rcode, rcodeToString, tsigErrorToString, typeToString } from '../dns/constants.js';
+import { encodeClientSubnet, parseClientSubnet } from '../dns/edns.js';
+import { canonicalName } from '../dns/name.js';
+import { signMessage, tsigForResponse, verifyRequest, type TsigKey } from '../dns/tsig.js';
+import { DnsFormatError, newMessage, type ClientSubnet, type Edns, type Message } from '../dns/types.js';
+import { applyChangeset, evaluateUpdate } from '../dns/update.js';
+import type { Zone } from '../dns/zone.js';
+import type { ZoneStore } from '../store/zone-store.js';
+import type { Logger } from '../util/log.js';
+import { answerQuestion } from './answer.js';
+import type { Counters } from './counters.js';
+import { ResponseCache } from './response-cache.js';
+
+export interface RequestContext {
+  transport: 'udp' | 'tcp';
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** What the query path knows about a query; the NTS request (next release) is built from it. */
+export interface QueryInfo {
+  ctx: RequestContext;
+  clientSubnet?: ClientSubnet;
+}
+
+export interface KeyEntry {
+  key: TsigKey;
+  allow: { name: string; subtree: boolean }[];
+}
+
+export interface HandlerDeps {
+  zone: Zone;
+  store: ZoneStore;
+  keys: Map<string, KeyEntry>;
+  /** Global addresses of the registered NTS routers. */
+  routerAddresses: Set<string>;
+  udpMaxPayload: number;
+  tsigFudge: number;
+  responseCacheSize: number;
+  counters: Counters;
+  log: Logger;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+}
+
+export class DnsHandler {
+  private readonly cache: ResponseCache;
+
+  constructor(private readonly d: HandlerDeps) {
+    this.cache = new ResponseCache(d.responseCacheSize);
+  }
+
+  handle(raw: Buffer, ctx: RequestContext): Buffer | null {
+    const { counters } = this.d;
+    const tcp = ctx.transport === 'tcp';
+    const hit = this.cache.lookup(raw, tcp, this.d.zone.version);
+    if (hit) {
+      counters.inc('queries');
+      return hit;
+    }
+    let msg: Message;
+    try {
+      msg = decodeMessage(raw);
+    } catch (e) {
+      if (!(e instanceof DnsFormatError)) throw e;
+      return this.formerr(e, ctx);
+    }
+    if (msg.qr) {
+      counters.inc('dropped_responses'); // never answer a response: no loops
+      return null;
+    }
+    switch (msg.opcode) {
+      case Opcode.QUERY:
+        counters.inc('queries');
+        return this.query(raw, msg, ctx);
+      case Opcode.UPDATE:
+        counters.inc('updates');
+        return this.update(raw, msg, ctx);
+      default:
+        counters.inc('notimp');
+        return encodeMessage(this.reply(msg, Rcode.NOTIMP));
+    }
+  }
+
+  private formerr(e: DnsFormatError, ctx: RequestContext): Buffer | null {
+    this.d.counters.inc('formerr');
+    this.d.log.debug('formerr', { from: ctx.remoteAddress, reason: e.message });
+    if (!e.header || e.header.qr) {
+      this.d.counters.inc('dropped_unreadable');
+      return null;
+    }
+    const r = newMessage({ id: e.header.id, qr: true, opcode: e.header.opcode, rcode: Rcode.FORMERR });
+    return encodeMessage(r);
+  }
+
+  /** A response skeleton: ID, opcode, RD and CD copied, question echoed. */
+  private reply(req: Message, rcode: number): Message {
+    return newMessage({
+      id: req.id, qr: true, opcode: req.opcode, rd: req.rd, cd: req.cd, rcode, question: req.question.slice(0, 1),
+    });
+  }
+
+  private responseEdns(req: Message, options: Edns['options'] = []): Edns | undefined {
+    if (!req.edns) return undefined;
+    return {
+      udpSize: this.d.udpMaxPayload, version: 0, dnssecOk: req.edns.dnssecOk,
+      flags: req.edns.dnssecOk ? 0x8000 : 0, options,
+    };
+  }
+
+  private maxSize(req: Message, ctx: RequestContext): number {
+    if (ctx.transport === 'tcp') return 65535;
+    if (!req.edns) return 512;
+    return Math.max(512, Math.min(req.edns.udpSize, this.d.udpMaxPayload));
+  }
+
+  private query(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
+    const { counters } = this.d;
+    let key: TsigKey | undefined;
+    let requestMac: Buffer | undefined;
+    if (req.tsig) {
+      const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds());
+      if (v.status === 'error') return this.tsigError(req, v, ctx);
+      if (v.status === 'ok') ({ key, requestMac } = v);
+    }
+    const res = this.reply(req, Rcode.NOERROR);
+    if (req.question.length !== 1) {
+      res.rcode = Rcode.FORMERR;
+      counters.inc('formerr');
+      return this.finish(res, req, ctx, key, requestMac);
+    }
+    if (req.edns && req.edns.version > 0) {
+      res.rcode = Rcode.BADVERS; // RFC 6891 6.1.3
+      res.edns = this.responseEdns(req);
+      counters.inc('badvers');
+      return this.finish(res, req, ctx, key, requestMac);
+    }
+    const info: QueryInfo = { ctx };
+    const ecsOpt = req.edns?.options.find((o) => o.code === EdnsOptionCode.ECS);
+    if (ecsOpt) {
+      try {
+        info.clientSubnet = parseClientSubnet(ecsOpt.data);
+      } catch (e) {
+        if (!(e instanceof DnsFormatError)) throw e;
+        res.rcode = Rcode.FORMERR; // RFC 7871 7.1.2
+        res.edns = this.responseEdns(req);
+        counters.inc('formerr');
+        return this.finish(res, req, ctx, key, requestMac);
+      }
+    }
+    const q = req.question[0];
+    const ntsManaged = (name: string) => this.isNtsManaged(name);
+    const a = answerQuestion(this.d.zone, q, { isNtsManaged: ntsManaged });
+    Object.assign(res, a);
+    const managed = a.answer.some((r) => ntsManaged(canonicalName(r.name)));
+    const options = [];
+    if (info.clientSubnet) {
+      // Our answers do not vary by client subnet, except NTS-managed ones (the router's RC is
+      // made for that client): scope 0 says "valid for everyone" (RFC 7871 7.2.1).
+      const scope = managed ? info.clientSubnet.sourcePrefix : 0;
+      options.push(encodeClientSubnet({ ...info.clientSubnet, scopePrefix: scope }));
+    }
+    res.edns = this.responseEdns(req, options);
+    if (res.rcode === Rcode.REFUSED) counters.inc('refused');
+    if (this.d.log.enabled('debug')) {
+      this.d.log.debug('query', {
+        from: ctx.remoteAddress, transport: ctx.transport, name: q.name, type: typeToString(q.type),
+        rcode: rcodeToString(res.rcode), answers: res.answer.length, ecs: info.clientSubnet && `${info.clientSubnet.address}/${info.clientSubnet.sourcePrefix}`,
+      });
+    }
+    const out = this.finish(res, req, ctx, key, requestMac);
+    if (!key && !managed && out && (res.rcode === Rcode.NOERROR || res.rcode === Rcode.NXDOMAIN || res.rcode === Rcode.REFUSED)) {
+      this.cache.store(raw, ctx.transport === 'tcp', this.d.zone.version, out);
+    }
+    return out;
+  }
+
+  private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
+    const { counters, log, zone } = this.d;
+    const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds());
+    const zoneName = req.question[0]?.name;
+    if (v.status === 'error') {
+      counters.inc('updates_bad_tsig');
+      return this.tsigError(req, v, ctx);
+    }
+    if (v.status === 'unsigned') {
+      // RFC 2136 3.3: the server's policy refuses unauthenticated updates; nothing changes.
+      counters.inc('updates_refused');
+      log.warn('update-refused', { from: ctx.remoteAddress, zone: zoneName, reason: 'unsigned' });
+      return encodeMessage(this.reply(req, Rcode.REFUSED));
+    }
+    const entry = this.d.keys.get(canonicalName(v.key.name));
+    const mayChange = (name: string) => allowed(entry?.allow ?? [], canonicalName(name));
+    const result = evaluateUpdate(zone, req, mayChange);
+    let rcode = result.rcode;
+    if (rcode === Rcode.NOERROR && result.changes) {
+      try {
+        this.d.store.commit(zone.origin, result.changes); // durable before the NOERROR leaves
+        applyChangeset(zone, result.changes);
+      } catch (e) {
+        rcode = Rcode.SERVFAIL;
+        log.error('update-store-failed', { zone: zone.origin, error: (e as Error).message });
+      }
+    }
+    counters.inc(rcode === Rcode.NOERROR ? 'updates_applied' : 'updates_rejected');
+    log.info('update', {
+      from: ctx.remoteAddress, key: v.key.name, zone: zoneName, rcode: rcodeToString(rcode),
+      serial: zone.serial(), changed: rcode === Rcode.NOERROR && !!result.changes,
+    });
+    const res = this.reply(req, rcode);
+    return this.finish(res, req, ctx, v.key, v.requestMac);
+  }
+
+  private tsigError(req: Message, v: Extract<ReturnType<typeof verifyRequest>, { status: 'error' }>, ctx: RequestContext): Buffer {
+    this.d.counters.inc('tsig_errors');
+    this.d.log.warn('tsig-error', { from: ctx.remoteAddress, key: req.tsig?.rr.name, error: tsigErrorToString(v.error), reason: v.reason });
+    const res = this.reply(req, v.rcode);
+    const bytes = encodeMessage(res);
+    return tsigForResponse(bytes, v, this.nowSeconds(), this.d.tsigFudge);
+  }
+
+  private finish(res: Message, req: Message, ctx: RequestContext, key?: TsigKey, requestMac?: Buffer): Buffer {
+    const bytes = encodeMessage(res, { maxSize: this.maxSize(req, ctx) - (key ? 200 : 0) });
+    if (bytes[2] & 0x02) this.d.counters.inc('truncated');
+    if (!key) return bytes;
+    return signMessage(bytes, key, { nowSeconds: this.nowSeconds(), fudge: this.d.tsigFudge, requestMac, originalId: req.id }).message;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.d.now() / 1000);
+  }
+
+  isNtsManaged(name: string): boolean {
+    if (this.d.routerAddresses.size === 0) return false;
+    for (const r of this.d.zone.get(name, RRType.A)) {
+      if (r.rdata.kind === 'A' && this.d.routerAddresses.has(r.rdata.address)) return true;
+    }
+    return false;
+  }
+}
+
+export function allowed(patterns: { name: string; subtree: boolean }[], name: string): boolean {
+  return patterns.some((p) => (p.subtree ? name.endsWith('.' + p.name) : name === p.name));
+}

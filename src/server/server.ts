@@ -1,0 +1,89 @@
+// The NTSv2 server process: opens the store, loads (or seeds) the zone, listens on UDP and
+// TCP at every configured address, and stops cleanly.
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import { RRClass, RRType } from '../dns/constants.js';
+import type { ResourceRecord } from '../dns/types.js';
+import { Zone } from '../dns/zone.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { ZoneStore } from '../store/zone-store.js';
+import { formatHostPort } from '../util/addr.js';
+import type { Logger } from '../util/log.js';
+import { Counters } from './counters.js';
+import { DnsHandler, type KeyEntry } from './handler.js';
+import { listenTcp } from './tcp.js';
+import { listenUdp } from './udp.js';
+
+export interface RunningServer {
+  handler: DnsHandler;
+  counters: Counters;
+  zone: Zone;
+  /** Actual bound addresses (port 0 in the config becomes the real port). */
+  udp: { host: string; port: number }[];
+  tcp: { host: string; port: number }[];
+  close(): Promise<void>;
+}
+
+/** The records an empty store is seeded with: SOA, apex NS, then the configured records. */
+export function seedRecords(cfg: ServerConfig): ResourceRecord[] {
+  const z = cfg.zone;
+  const soa: ResourceRecord = {
+    name: z.name, type: RRType.SOA, class: RRClass.IN, ttl: z.soa.ttl,
+    rdata: { kind: 'SOA', mname: z.soa.mname, rname: z.soa.rname, serial: z.soa.serial, refresh: z.soa.refresh, retry: z.soa.retry, expire: z.soa.expire, minimum: z.soa.minimum },
+  };
+  const ns = z.ns.map((target): ResourceRecord => ({ name: z.name, type: RRType.NS, class: RRClass.IN, ttl: z.nsTtl, rdata: { kind: 'NS', target } }));
+  return [soa, ...ns, ...z.records];
+}
+
+export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
+  const store = ZoneStore.open(cfg.storage);
+  const sockets: dgram.Socket[] = [];
+  const servers: net.Server[] = [];
+  try {
+    if (store.seedZone(cfg.zone.name, seedRecords(cfg))) log.info('zone-seeded', { zone: cfg.zone.name, storage: cfg.storage });
+    const records = store.loadZone(cfg.zone.name) ?? [];
+    const zone = Zone.fromRecords(cfg.zone.name, records);
+    log.info('zone-loaded', { zone: zone.origin, serial: zone.serial(), records: records.length, storage: cfg.storage });
+    const keys = new Map<string, KeyEntry>(
+      cfg.tsig.map((k) => [k.name, { key: { name: k.name, algorithm: k.algorithm, secret: k.secret }, allow: k.allow }]),
+    );
+    const counters = new Counters();
+    const handler = new DnsHandler({
+      zone, store, keys, counters, log, now,
+      routerAddresses: new Set(cfg.routers.flatMap((r) => r.addresses)),
+      udpMaxPayload: cfg.udp.maxPayload,
+      tsigFudge: cfg.tsigFudge,
+      responseCacheSize: cfg.responseCache,
+    });
+    const handle = handler.handle.bind(handler);
+    for (const at of cfg.listen) {
+      sockets.push(await listenUdp(at, handle, counters, log));
+      servers.push(await listenTcp(at, handle, cfg.tcp, counters, log));
+    }
+    const udp = sockets.map((s) => ({ host: s.address().address, port: s.address().port }));
+    const tcp = servers.map((s) => {
+      const a = s.address() as net.AddressInfo;
+      return { host: a.address, port: a.port };
+    });
+    log.info('listening', { udp: udp.map(formatHostPort).join(','), tcp: tcp.map(formatHostPort).join(',') });
+    let closed = false;
+    return {
+      handler, counters, zone, udp, tcp,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await Promise.all([
+          ...sockets.map((s) => new Promise<void>((r) => s.close(() => r()))),
+          ...servers.map((s) => new Promise<void>((r) => s.close(() => r()))),
+        ]);
+        store.close();
+        log.info('stopped', { counters: counters.snapshot() });
+      },
+    };
+  } catch (e) {
+    for (const s of sockets) s.close();
+    for (const s of servers) s.close();
+    store.close();
+    throw e;
+  }
+}

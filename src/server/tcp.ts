@@ -1,0 +1,73 @@
+// TCP listener per RFC 7766: 2-byte length framing, several queries per connection,
+// pipelining (answers may leave out of order), idle timeout, connection limit.
+import net from 'node:net';
+import type { HostPort } from '../util/addr.js';
+import type { Logger } from '../util/log.js';
+import type { Counters } from './counters.js';
+import type { Handle } from './udp.js';
+
+export interface TcpOptions {
+  idleTimeoutMs: number;
+  maxConnections: number;
+}
+
+export async function listenTcp(at: HostPort, handle: Handle, opts: TcpOptions, counters: Counters, log: Logger): Promise<net.Server> {
+  const conns = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (sock) => {
+    if (conns.size >= opts.maxConnections) {
+      counters.inc('tcp_rejected_limit');
+      sock.destroy();
+      return;
+    }
+    conns.add(sock);
+    counters.inc('tcp_connections');
+    sock.setTimeout(opts.idleTimeoutMs, () => {
+      counters.inc('tcp_idle_closed');
+      sock.destroy();
+    });
+    const ctx = { transport: 'tcp' as const, remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort ?? 0 };
+    const write = (out: Buffer | null) => {
+      if (!out || sock.destroyed) return;
+      const len = Buffer.allocUnsafe(2);
+      len.writeUInt16BE(out.length);
+      sock.write(Buffer.concat([len, out]));
+    };
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length >= 2) {
+        const n = buf.readUInt16BE(0);
+        if (buf.length < 2 + n) break;
+        const raw = buf.subarray(2, 2 + n);
+        buf = buf.subarray(2 + n);
+        let out: Buffer | null | Promise<Buffer | null>;
+        try {
+          out = handle(Buffer.from(raw), ctx);
+        } catch (e) {
+          counters.inc('internal_errors');
+          log.error('internal-error', { transport: 'tcp', from: ctx.remoteAddress, error: (e as Error).stack });
+          continue;
+        }
+        if (out instanceof Promise) out.then(write, () => counters.inc('internal_errors'));
+        else write(out);
+      }
+    });
+    sock.on('error', () => counters.inc('tcp_errors'));
+    sock.on('close', () => conns.delete(sock));
+  });
+  server.on('error', (e) => log.error('tcp-error', { listen: `${at.host}:${at.port}`, error: e.message }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: at.port, host: at.host, backlog: 511 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const close = server.close.bind(server);
+  // Stopping also ends open connections, so shutdown never waits for an idle client.
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of conns) s.destroy();
+    return close(cb);
+  }) as typeof server.close;
+  return server;
+}

@@ -1,0 +1,41 @@
+// UDP listener: one datagram in, at most one datagram out.
+import dgram from 'node:dgram';
+import type { HostPort } from '../util/addr.js';
+import type { Logger } from '../util/log.js';
+import type { Counters } from './counters.js';
+import type { RequestContext } from './handler.js';
+
+export type Handle = (raw: Buffer, ctx: RequestContext) => Buffer | null | Promise<Buffer | null>;
+
+export async function listenUdp(at: HostPort, handle: Handle, counters: Counters, log: Logger): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: at.family === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  const send = (out: Buffer | null, port: number, address: string) => {
+    if (out) sock.send(out, port, address, (err) => err && counters.inc('udp_send_errors'));
+  };
+  sock.on('message', (raw, rinfo) => {
+    let out: Buffer | null | Promise<Buffer | null>;
+    try {
+      out = handle(raw, { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port });
+    } catch (e) {
+      // A bug must cost one answer, not the daemon.
+      counters.inc('internal_errors');
+      log.error('internal-error', { transport: 'udp', from: rinfo.address, error: (e as Error).stack });
+      return;
+    }
+    if (out instanceof Promise) {
+      out.then((o) => send(o, rinfo.port, rinfo.address), (e) => {
+        counters.inc('internal_errors');
+        log.error('internal-error', { transport: 'udp', error: (e as Error).stack });
+      });
+    } else send(out, rinfo.port, rinfo.address);
+  });
+  sock.on('error', (e) => log.error('udp-error', { listen: `${at.host}:${at.port}`, error: e.message }));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(at.port, at.host, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  return sock;
+}

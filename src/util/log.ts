@@ -1,0 +1,59 @@
+// One structured line per event: `text` (human) or `json` (one object per line) on stderr.
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'text' | 'json';
+export type LogFields = Record<string, unknown>;
+
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  enabled(level: LogLevel): boolean;
+  child(fields: LogFields): Logger;
+}
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  level?: LogLevel;
+  write?: (line: string) => void;
+  now?: () => Date;
+}
+
+function textValue(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+}
+
+export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Logger {
+  const format = opts.format ?? 'text';
+  const min = order[opts.level ?? 'info'];
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const now = opts.now ?? (() => new Date());
+  const emit = (level: LogLevel, event: string, fields: LogFields = {}) => {
+    if (order[level] < min) return;
+    const all = { ...base, ...fields };
+    if (format === 'json') {
+      write(JSON.stringify({ time: now().toISOString(), level, event, ...all }));
+    } else {
+      const kv = Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${textValue(v)}`);
+      write([now().toISOString(), level.padEnd(5), event, ...kv].join(' '));
+    }
+  };
+  return {
+    debug: (e, f) => emit('debug', e, f),
+    info: (e, f) => emit('info', e, f),
+    warn: (e, f) => emit('warn', e, f),
+    error: (e, f) => emit('error', e, f),
+    enabled: (level) => order[level] >= min,
+    child: (fields) => createLogger(opts, { ...base, ...fields }),
+  };
+}
+
+/** A logger that records lines in memory, for tests. */
+export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = createLogger({ format: 'json', level, write: (l) => lines.push(l) });
+  return Object.assign(log, { lines });
+}
