@@ -1,0 +1,44 @@
+// The scheduler's typed configuration. The YAML schema at the edge (zod) validates for users;
+// this check only guards the core's invariants, so a wrong object fails at construction.
+import { NtssError } from '../util/errors.js';
+import { isIp } from './ip.js';
+
+export interface SchedulerConfig {
+  /** The router's global addresses, in preference order. Each holds one `any` RC at a time. */
+  readonly globalAddresses: readonly string[];
+  /** How long an RC stays after its first packet (paper 3.5; should be the worst EN RTT). */
+  readonly holdMs: number;
+  /** An RC that sees no packet for this long after creation is removed. */
+  readonly rcTimeoutMs: number;
+  /** Most requests that may wait for a lock (coalesced retries count once). */
+  readonly queueLimit: number;
+  /** Initial guess of the time from READY to the EN's first packet (about one RTT, paper's t). */
+  readonly serviceEstimateMs: number;
+  /** Time the NTSv2 server needs to turn a response into a DNS answer the resolver still accepts. */
+  readonly safetyMarginMs: number;
+  /** Weight of a new sample in the service-time EWMA. Default 0.125 (as TCP's SRTT). */
+  readonly serviceEwmaAlpha?: number;
+  /** How long a seen request id is remembered to ignore NTS retransmissions. Default 60000. */
+  readonly idMemoryMs?: number;
+}
+
+export type ResolvedSchedulerConfig = Required<SchedulerConfig>;
+
+export const SCHEDULER_DEFAULTS = { serviceEwmaAlpha: 0.125, idMemoryMs: 60_000 } as const;
+
+function bad(key: string, expected: string): never {
+  throw new NtssError('ROUTER_CONFIG', `scheduler config: ${key}: ${expected}`);
+}
+
+export function resolveSchedulerConfig(c: SchedulerConfig): ResolvedSchedulerConfig {
+  const r: ResolvedSchedulerConfig = { ...SCHEDULER_DEFAULTS, ...c, globalAddresses: [...c.globalAddresses] };
+  if (r.globalAddresses.length === 0) bad('globalAddresses', 'at least one address');
+  for (const a of r.globalAddresses) if (!isIp(a)) bad('globalAddresses', `not an IP address: ${JSON.stringify(a)}`);
+  if (new Set(r.globalAddresses).size !== r.globalAddresses.length) bad('globalAddresses', 'addresses must be distinct');
+  const nonNeg = ['holdMs', 'serviceEstimateMs', 'safetyMarginMs', 'idMemoryMs'] as const;
+  for (const k of nonNeg) if (!Number.isFinite(r[k]) || r[k] < 0) bad(k, 'a finite number >= 0');
+  if (!Number.isFinite(r.rcTimeoutMs) || r.rcTimeoutMs <= 0) bad('rcTimeoutMs', 'a finite number > 0');
+  if (!Number.isInteger(r.queueLimit) || r.queueLimit < 0) bad('queueLimit', 'an integer >= 0');
+  if (!(r.serviceEwmaAlpha > 0 && r.serviceEwmaAlpha <= 1)) bad('serviceEwmaAlpha', 'a number in (0, 1]');
+  return r;
+}
