@@ -82,7 +82,7 @@ export class DnsHandler {
         return this.update(raw, msg, ctx);
       default:
         counters.inc('notimp');
-        return encodeMessage(this.reply(msg, Rcode.NOTIMP));
+        return encodeMessage({ ...this.reply(msg, Rcode.NOTIMP), edns: this.responseEdns(msg) });
     }
   }
 
@@ -191,7 +191,7 @@ export class DnsHandler {
       // RFC 2136 3.3: the server's policy refuses unauthenticated updates; nothing changes.
       counters.inc('updates_refused');
       log.warn('update-refused', { from: ctx.remoteAddress, zone: zoneName, reason: 'unsigned' });
-      return encodeMessage(this.reply(req, Rcode.REFUSED));
+      return encodeMessage({ ...this.reply(req, Rcode.REFUSED), edns: this.responseEdns(req) });
     }
     const entry = this.d.keys.get(canonicalName(v.key.name));
     const mayChange = (name: string) => allowed(entry?.allow ?? [], canonicalName(name));
@@ -209,9 +209,9 @@ export class DnsHandler {
     counters.inc(rcode === Rcode.NOERROR ? 'updates_applied' : 'updates_rejected');
     log.info('update', {
       from: ctx.remoteAddress, key: v.key.name, zone: zoneName, rcode: rcodeToString(rcode),
-      serial: zone.serial(), changed: rcode === Rcode.NOERROR && !!result.changes,
+      serial: zone.serial(), changed: rcode === Rcode.NOERROR && !!result.changes, detail: result.detail,
     });
-    const res = this.reply(req, rcode);
+    const res = { ...this.reply(req, rcode), edns: this.responseEdns(req) };
     return this.finish(res, req, ctx, v.key, v.requestMac);
   }
 
