@@ -10,7 +10,8 @@ import {
   readU64, u16, u32, u8, writeU64,
 } from './wire.js';
 
-type Body = Omit<NtsMessage, 'keyId' | 'timestamp' | 'id' | 'flags'>;
+// Distributes over the union, so each message type keeps its own body field.
+type Body = NtsMessage extends infer M ? (M extends NtsMessage ? Omit<M, 'keyId' | 'timestamp' | 'id' | 'flags'> : never) : never;
 const MAX_REASON = 255;
 
 const KNOWN: Record<MessageType, Set<number>> = {
