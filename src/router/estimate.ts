@@ -34,11 +34,6 @@ export class ServiceEstimator {
   observe(occupancyMs: number): void {
     this.value += this.alpha * (occupancyMs - this.value);
   }
-
-  /** The occupancy an RC had, from its final state. */
-  static occupancyOf(rc: Rc, removedAt: number): number {
-    return removedAt - rc.createdAt;
-  }
 }
 
 /** F_k for a held lock. */

@@ -56,9 +56,9 @@ export class PrivateHostList {
 
   /** Record (or refresh) a learned entry. Returns the entry now in effect for the name. */
   learn(nowMs: number, fqdn: string, address: string): PhlEntry {
-    const name = mustName(fqdn);
-    const s = this.slot(name);
-    s.learned = Object.freeze({ fqdn: name, address: mustAddress(address), source: 'learned', learnedAt: nowMs });
+    const e: PhlEntry = Object.freeze({ fqdn: mustName(fqdn), address: mustAddress(address), source: 'learned', learnedAt: nowMs });
+    const s = this.slot(e.fqdn);
+    s.learned = e;
     return s.configured ?? s.learned;
   }
 

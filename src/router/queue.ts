@@ -15,6 +15,8 @@ export interface PendingRequest {
   /** The latest deadline among the ids: a retry extends the patience of its resolver. */
   deadlineMs: number;
   state: 'queued' | 'active';
+  /** The lock whose RC serves it, once 'active'. */
+  lockKey: string | null;
 }
 
 export function duplicateKey(resolver: string, fqdn: string, qtype: number): string {
