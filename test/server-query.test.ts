@@ -197,6 +197,35 @@ describe('server: queries (dig, kdig, raw sockets)', () => {
     assert.equal(parseDig(fb.stdout).answer.length, BIG_COUNT, fb.stdout);
   });
 
+  test('raw UDP: truncated answers fit the requester\'s size, capped at udp.maxPayload (1232)', async () => {
+    const c = new UdpClient(port);
+    const edns = (udpSize: number) => ({ edns: { udpSize, version: 0, dnssecOk: false, flags: 0, options: [] } });
+    try {
+      const cases: [string, Partial<Message>, number][] = [
+        ['no EDNS', {}, 512],
+        ['EDNS 512', edns(512), 512],
+        ['EDNS 1000', edns(1000), 1000],
+        ['EDNS 4096', edns(4096), 1232],
+        ['EDNS 100 (below 512)', edns(100), 512],
+      ];
+      for (const [i, [what, init, limit]] of cases.entries()) {
+        const raw = await c.exchange(rawQuery(0x2000 + i, 'big.home.example.', RRType.TXT, init));
+        const m = decodeMessage(raw);
+        assert.ok(raw.length <= limit, `${what}: ${raw.length} bytes > ${limit}`);
+        assert.equal(m.tc, true, `${what}: TC`);
+        assert.equal(m.id, 0x2000 + i);
+        assert.equal(m.question[0]?.name, 'big.home.example.', `${what}: question echoed`);
+        assert.equal(!!m.edns, !!init.edns, `${what}: OPT iff the query had one`);
+      }
+      // A small answer is not truncated by a small buffer.
+      const small = decodeMessage(await c.exchange(rawQuery(0x2100, 'www.home.example.', RRType.A, edns(512))));
+      assert.equal(small.tc, false);
+      assert.equal(small.answer.length, 1);
+    } finally {
+      c.close();
+    }
+  });
+
   test('EDNS version 1 gets BADVERS with an OPT of version 0', async (t) => {
     if (!needTools(t, 'dig')) return;
     const r = await dig(port, ['+edns=1', '+noednsnegotiation', 'www.home.example.', 'A']);
@@ -224,6 +253,14 @@ describe('server: queries (dig, kdig, raw sockets)', () => {
     const p = parseDig(r.stdout);
     assert.equal(p.opcode, 'NOTIFY', r.output);
     assertHeader(p, 'NOTIMP', { has: ['qr'] });
+  });
+
+  test('a NOTIMP answer to an EDNS query carries an OPT (RFC 6891 6.1.1)', async (t) => {
+    if (!needTools(t, 'dig')) return;
+    const r = await dig(port, ['+opcode=notify', '+norecurse', ZONE, 'SOA']);
+    const p = parseDig(r.stdout);
+    assertHeader(p, 'NOTIMP', { has: ['qr'] });
+    assert.equal(p.edns?.version, 0, `the query had an OPT, so must the response:\n${r.output}`);
   });
 
   test('other opcodes (raw: IQUERY, STATUS, NOTIFY, 15) get NOTIMP with the same ID and opcode', async () => {
@@ -279,6 +316,7 @@ describe('server: queries (dig, kdig, raw sockets)', () => {
     try {
       const response = rawQuery(0x5151, 'www.home.example.', RRType.A, { qr: true });
       for (const junk of [Buffer.alloc(0), Buffer.from([0x12]), Buffer.from('0123456789a'), response]) await c.sendRaw(junk);
+      await c.sendRaw(rawQuery(0x5252, 'www.home.example.', RRType.A));
       // Datagrams on loopback arrive in order and the server handles them in order: if any of
       // the junk had been answered, that answer would come before this one.
       const first = await c.receive(undefined, 3000);
@@ -355,7 +393,16 @@ describe('server: queries (dig, kdig, raw sockets)', () => {
     }
   });
 
-  test('the server stops cleanly on SIGTERM (exit 0)', async () => {
-    await srv.stop();
+  test('the server stops cleanly on SIGTERM (exit 0), even with an idle TCP connection open', async () => {
+    const c = await TcpClient.connect(port);
+    try {
+      c.write(TcpClient.frame([rawQuery(0x0c01, 'www.home.example.', RRType.A)]));
+      await c.read(1);
+      await srv.stop(); // asserts exit code 0 within 5 s
+      await assert.rejects(c.read(1, 2000), /closed/, 'the server closes open connections when it stops');
+    } finally {
+      c.close();
+    }
+    assert.ok(srv.events().some((e) => e.event === 'stopped'), 'a "stopped" event is logged');
   });
 });

@@ -39,6 +39,8 @@ usage: bench/dns-qps/run.sh [options]
   --outstanding N   dnsperf -q (max outstanding queries)             [$OUTSTANDING]
   --threads N       dnsperf -T                                       [$THREADS]
   --servers LIST    comma/space separated subset of: ours nsd knot   [$SERVERS]
+                    optional extras: node-min node-min-naive (minimal node:dgram
+                    responders, the ceiling for a Node.js server; see node-min.mjs)
   --server-cpu N    core for the servers (taskset -c)                [$SERVER_CPU]
   --client-cpu N    core for dnsperf (taskset -c)                    [$CLIENT_CPU]
   --port-base N     first UDP/TCP port to try on 127.0.0.1           [$PORT_BASE]
@@ -77,7 +79,7 @@ for v in SECS ROUNDS WARMUP CLIENTS OUTSTANDING THREADS SERVER_CPU CLIENT_CPU PO
 done
 ((SECS >= 1 && ROUNDS >= 1)) || { echo "--seconds and --rounds must be >= 1" >&2; exit 2; }
 for s in $SERVERS; do
-  case $s in ours | nsd | knot) ;; *) echo "--servers: unknown server '$s'" >&2; exit 2 ;; esac
+  case $s in ours | nsd | knot | node-min | node-min-naive) ;; *) echo "--servers: unknown server '$s'" >&2; exit 2 ;; esac
 done
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || echo "warning: server and client share core $SERVER_CPU" >&2
 
@@ -189,7 +191,7 @@ busy_pct() {      # busy_pct "b0 t0" "b1 t1"
 # ------------------------------------------------------ generate inputs ----
 log "work dir: $WORK"
 declare -A PORTS
-for s in ours nsd knot; do alloc_port; PORTS[$s]=$PORT; done
+for s in ours nsd knot node-min node-min-naive; do alloc_port; PORTS[$s]=$PORT; done
 node "$HERE/gen-config.mjs" "$CONFIG_SRC" "$WORK" "${PORTS[ours]}"
 # shellcheck disable=SC1091
 source "$WORK/zone.env"
@@ -209,6 +211,8 @@ declare -A STATUS PID LABEL
 LABEL[ours]="ntss $OURS_VER (node $NODE_VER)"
 LABEL[nsd]="NSD $NSD_VER"
 LABEL[knot]="Knot DNS $KNOT_VER"
+LABEL[node-min]="node-min (node $NODE_VER, sync lookup, no send callback)"
+LABEL[node-min-naive]="node-min-naive (node $NODE_VER, send(buf, port, addr, cb))"
 
 start_nsd() {
   local port=${PORTS[nsd]}
@@ -288,10 +292,23 @@ start_ours() {
   PGIDS+=("${PID[ours]}")
 }
 
+start_node_min() {
+  setsid taskset -c "$SERVER_CPU" node "$HERE/node-min.mjs" "$WORK/zone.db" "${PORTS[node-min]}" fast \
+    >"$WORK/node-min.out" 2>&1 </dev/null &
+  PID[node-min]=$!
+  PGIDS+=("${PID[node-min]}")
+}
+start_node_min_naive() {
+  setsid taskset -c "$SERVER_CPU" node "$HERE/node-min.mjs" "$WORK/zone.db" "${PORTS[node-min-naive]}" naive \
+    >"$WORK/node-min-naive.out" 2>&1 </dev/null &
+  PID[node-min-naive]=$!
+  PGIDS+=("${PID[node-min-naive]}")
+}
+
 ACTIVE=()
 for s in $SERVERS; do
   STATUS[$s]=""
-  if ! "start_$s"; then log "$s: ${STATUS[$s]}"; continue; fi
+  if ! "start_${s//-/_}"; then log "$s: ${STATUS[$s]}"; continue; fi
   tmo=10
   [[ $s == ours ]] && tmo=20
   if wait_ready "$s" "${PORTS[$s]}" "${PID[$s]}" "$tmo"; then
@@ -324,15 +341,15 @@ DNSPERF_ARGS=(-d "$QUERIES" -l "$SECS" -c "$CLIENTS" -q "$OUTSTANDING" -T "$THRE
 DNSPERF_CMD="taskset -c $CLIENT_CPU dnsperf -s 127.0.0.1 -p PORT ${DNSPERF_ARGS[*]}"
 DNSPERF_CMD=${DNSPERF_CMD//$WORK\//}
 
-# CPU ticks (USER_HZ) used so far by all processes of process group $1
+# CPU ticks (USER_HZ) used so far by all processes of process group $1: "total system"
 group_ticks() {
-  local p sum=0 t
+  local p sum=0 sys=0 t u
   for p in $(ps -o pid= -g "$1" 2>/dev/null); do
     # fields after the ")" that closes comm: 12 = utime, 13 = stime
-    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
-    sum=$((sum + ${t:-0}))
+    read -r u t <<<"$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12, $13 }')" || continue
+    sum=$((sum + ${u:-0} + ${t:-0})); sys=$((sys + ${t:-0}))
   done
-  echo "$sum"
+  echo "$sum $sys"
 }
 # CPU used by reaped children of this shell (bash `times`, 2nd line), in ticks.
 # `times` must run in this shell (a $(...) subshell has its own, empty, counters),
@@ -373,10 +390,10 @@ wait_quiet() {
 #   SRV_OWN  server's own CPU on its core     SRV_FOREIGN  other work on that core
 #   CLI_OWN  dnsperf's CPU on its core        CLI_FOREIGN  other work on that core
 run_dnsperf() {
-  local s=$1 secs=$2 out=$3 c0 s0 c1 s1 g0 g1 k0 k1
+  local s=$1 secs=$2 out=$3 c0 s0 c1 s1 g0 g1 k0 k1 gs0 gs1
   wait_quiet
   c0=$(cpu_sample "$CLIENT_CPU"); s0=$(cpu_sample "$SERVER_CPU")
-  g0=$(group_ticks "${PID[$s]}"); child_ticks; k0=$CHILD_TICKS
+  read -r g0 gs0 <<<"$(group_ticks "${PID[$s]}")"; child_ticks; k0=$CHILD_TICKS
   timeout -k 2 $((secs + 20)) taskset -c "$CLIENT_CPU" \
     dnsperf -s 127.0.0.1 -p "${PORTS[$s]}" -d "$QUERIES" -l "$secs" \
     -c "$CLIENTS" -q "$OUTSTANDING" -T "$THREADS" >"$out" 2>&1 &
@@ -385,12 +402,12 @@ run_dnsperf() {
   wait "$DNSPERF_PID" || rc=$?
   DNSPERF_PID=""
   c1=$(cpu_sample "$CLIENT_CPU"); s1=$(cpu_sample "$SERVER_CPU")
-  g1=$(group_ticks "${PID[$s]}"); child_ticks; k1=$CHILD_TICKS
+  read -r g1 gs1 <<<"$(group_ticks "${PID[$s]}")"; child_ticks; k1=$CHILD_TICKS
   local sb st cb ct
   read -r sb st <<<"$(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2] }')"
   read -r cb ct <<<"$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2] }')"
   pct() { awk -v a="$1" -v t="$2" 'BEGIN { v = (t > 0 ? 100 * a / t : 0); if (v < 0) v = 0; printf "%.0f", v }'; }
-  SRV_OWN=$(pct $((g1 - g0)) "$st"); SRV_FOREIGN=$(pct $((sb - (g1 - g0))) "$st")
+  SRV_OWN=$(pct $((g1 - g0)) "$st"); SRV_SYS=$(pct $((gs1 - gs0)) "$st"); SRV_FOREIGN=$(pct $((sb - (g1 - g0))) "$st")
   CLI_OWN=$(pct $((k1 - k0)) "$ct"); CLI_FOREIGN=$(pct $((cb - (k1 - k0))) "$ct")
   QPS=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$out")
   LOST=$(awk '/Queries lost:/ { print $3 $4 }' "$out")
@@ -408,7 +425,7 @@ if ((WARMUP > 0)); then
   done
 fi
 
-declare -A RESULTS NOTES CPUINFO
+declare -A RESULTS NOTES CPUINFO EFF
 n=${#ACTIVE[@]}
 total=$((ROUNDS * n * SECS + WARMUP * n))
 log "measuring: ${ACTIVE[*]}; $ROUNDS round(s) x ${SECS}s each (~${total}s + quiet waits)"
@@ -417,12 +434,16 @@ for ((r = 0; r < ROUNDS; r++)); do
     s=${ACTIVE[$(((k + r) % n))]}   # rotate the order every round
     run_dnsperf "$s" "$SECS" "$WORK/dnsperf-$s-$r.txt"
     RESULTS[$s]+="$QPS "
-    log "round $((r + 1))/$ROUNDS  $(printf '%-5s' "$s") $(printf '%8s' "$QPS") qps  lost $LOST  server core: own ${SRV_OWN}% other ${SRV_FOREIGN}%  dnsperf core: own ${CLI_OWN}% other ${CLI_FOREIGN}%  [$CODES]"
+    EFF[$s]+="$(awk -v q="$QPS" -v o="$SRV_OWN" 'BEGIN { printf "%.0f", (o > 0 ? q * 100 / o : 0) }') "
+    log "round $((r + 1))/$ROUNDS  $(printf '%-5s' "$s") $(printf '%8s' "$QPS") qps  lost $LOST  server core: own ${SRV_OWN}% (kernel ${SRV_SYS}%) other ${SRV_FOREIGN}%  dnsperf core: own ${CLI_OWN}% other ${CLI_FOREIGN}%  [$CODES]"
     [[ $CODES =~ ^NOERROR\ [0-9]+\ \(100\.00%\)$ ]] || NOTES[$s]+=" round $((r + 1)): responses $CODES;"
     [[ $LOST == 0* ]] || NOTES[$s]+=" round $((r + 1)): lost $LOST;"
     ((SRV_FOREIGN <= 10 && CLI_FOREIGN <= 10)) ||
       NOTES[$s]+=" round $((r + 1)): other load on the cores (server core ${SRV_FOREIGN}%, dnsperf core ${CLI_FOREIGN}%);"
-    CPUINFO[$s]+="${SRV_OWN}/${CLI_OWN} "
+    if ((CLI_OWN >= 90 && SRV_OWN < 90)); then
+      NOTES[$s]+=" round $((r + 1)): client-bound (dnsperf ${CLI_OWN}% of its core, server ${SRV_OWN}%): qps is a lower bound;"
+    fi
+    CPUINFO[$s]+="${SRV_OWN}(${SRV_SYS})/${CLI_OWN} "
   done
 done
 
@@ -439,22 +460,27 @@ median() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-declare -A MED
-for s in $SERVERS; do MED[$s]=$( [[ -n ${RESULTS[$s]:-} ]] && median "${RESULTS[$s]}" || echo 0); done
+declare -A MED MEDEFF
+for s in $SERVERS; do
+  MED[$s]=0; MEDEFF[$s]=0
+  [[ -n ${RESULTS[$s]:-} ]] || continue
+  MED[$s]=$(median "${RESULTS[$s]}"); MEDEFF[$s]=$(median "${EFF[$s]}")
+done
 
 # ---------------------------------------------------------------- report ----
 TABLE=$(
-  echo "| server | median qps | rounds (qps) | ratio vs NSD | response bytes | CPU % server/dnsperf per round |"
-  echo "|---|---:|---|---:|---:|---|"
+  echo "| server | median qps | rounds (qps) | ratio vs NSD | qps per server CPU-s (median) | ratio vs NSD | response bytes | CPU % server(kernel)/dnsperf per round |"
+  echo "|---|---:|---|---:|---:|---:|---:|---|"
   for s in $SERVERS; do
     if [[ -n ${RESULTS[$s]:-} ]]; then
-      echo "| ${LABEL[$s]} | ${MED[$s]} | ${RESULTS[$s]% } | $(ratio "${MED[$s]}" "${MED[nsd]:-0}") | ${RESP[$s]:-?} | ${CPUINFO[$s]% } |"
+      echo "| ${LABEL[$s]} | ${MED[$s]} | ${RESULTS[$s]% } | $(ratio "${MED[$s]}" "${MED[nsd]:-0}") | ${MEDEFF[$s]} | $(ratio "${MEDEFF[$s]}" "${MEDEFF[nsd]:-0}") | ${RESP[$s]:-?} | ${CPUINFO[$s]% } |"
     else
-      echo "| ${LABEL[$s]} | ${STATUS[$s]:-not measured} | – | – | – | – |"
+      echo "| ${LABEL[$s]} | ${STATUS[$s]:-not measured} | – | – | – | – | – | – |"
     fi
   done
 )
-RATIO_LINE="ratio: ours/NSD = $(ratio "${MED[ours]:-0}" "${MED[nsd]:-0}"), ours/Knot = $(ratio "${MED[ours]:-0}" "${MED[knot]:-0}"), Knot/NSD = $(ratio "${MED[knot]:-0}" "${MED[nsd]:-0}")"
+RATIO_LINE="ratio (median qps): ours/NSD = $(ratio "${MED[ours]:-0}" "${MED[nsd]:-0}"), ours/Knot = $(ratio "${MED[ours]:-0}" "${MED[knot]:-0}"), Knot/NSD = $(ratio "${MED[knot]:-0}" "${MED[nsd]:-0}")"
+RATIO_LINE+="; per server CPU-second: ours/NSD = $(ratio "${MEDEFF[ours]:-0}" "${MEDEFF[nsd]:-0}"), ours/Knot = $(ratio "${MEDEFF[ours]:-0}" "${MEDEFF[knot]:-0}")"
 [[ -n ${RESULTS[ours]:-} ]] || RATIO_LINE+="  (ours: ${STATUS[ours]:-not measured})"
 
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -499,7 +525,7 @@ if ((WRITE_DOC)); then
     echo
     echo "$RATIO_LINE"
     echo
-    echo "Response sizes differ (NSD adds the NS RRset in AUTHORITY and glue in ADDITIONAL by default; Knot answers minimally). \"CPU % server/dnsperf\" is the CPU time of the server's processes / of dnsperf as a share of its core's time in each round: the server should be near 100% (it is the bottleneck) and dnsperf below it."
+    echo "Response sizes differ (NSD adds the NS RRset in AUTHORITY and glue in ADDITIONAL by default; Knot answers minimally). \"CPU % server(kernel)/dnsperf\" is the CPU time of the server's processes (of which in the kernel) / of dnsperf, as a share of its core's time in each round: the server should be near 100% (it is the bottleneck) and dnsperf below it."
     echo "<!-- dns-qps:end -->"
   )
   mkdir -p "$(dirname "$DOC")"

@@ -2,7 +2,7 @@
 // Decoding is strict (anything malformed is DnsFormatError); trailing bytes after the last record
 // are tolerated and ignored, as BIND does (they are outside any TSIG MAC anyway).
 import { RRClass, RRType } from './constants.js';
-import { nameToLabels, labelToString } from './name.js';
+import { ESCAPE, labelToString, nameToLabels } from './name.js';
 import { DnsEncodeError, DnsFormatError, type Edns, type EdnsOption, type Message, type Question, type RData, type ResourceRecord } from './types.js';
 
 type Hdr = { id: number; opcode: number; qr: boolean } | undefined;
@@ -17,7 +17,10 @@ let namePos = 0; // end of the last name read by readName (avoids allocating a r
  * forward pointers; targets inside the header (< 12) are out of range.
  */
 function readName(buf: Buffer, pos: number, limit: number, hdr: Hdr, minPtr = 12): string {
-  let s = '';
+  // Plain names (the usual case) are gathered with their dots in NB and decoded in one call;
+  // from the first label needing escapes on, the string is built label by label.
+  let n = 0;
+  let s: string | undefined;
   let wire = 1;
   let runStart = pos;
   let end = -1;
@@ -39,12 +42,31 @@ function readName(buf: Buffer, pos: number, limit: number, hdr: Hdr, minPtr = 12
     if (len > 63) throw new DnsFormatError('bad label type', hdr);
     wire += len + 1;
     if (wire > 255) throw new DnsFormatError('name longer than 255 octets', hdr);
-    if (pos + 1 + len > limit) throw new DnsFormatError('label runs past end of data', hdr);
-    s += labelToString(buf, pos + 1, pos + 1 + len) + '.';
-    pos += len + 1;
+    const from = pos + 1, to = from + len;
+    if (to > limit) throw new DnsFormatError('label runs past end of data', hdr);
+    if (s === undefined) {
+      let i = from;
+      for (; i < to; i++) { const c = buf[i]; if (ESCAPE[c] !== 0) break; NB[n + i - from] = c; }
+      if (i === to) { n += len; NB[n++] = 0x2e; } else s = latin1(NB, 0, n) + labelToString(buf, from, to) + '.';
+    } else s += labelToString(buf, from, to) + '.';
+    pos = to;
   }
   namePos = end < 0 ? pos : end;
-  return s === '' ? '.' : s;
+  return s ?? (n === 0 ? '.' : latin1(NB, 0, n));
+}
+const NB = Buffer.allocUnsafe(256);
+// Buffer#latin1Slice skips toString()'s argument handling; it is internal, so fall back if absent.
+type L1 = { latin1Slice?: (start: number, end: number) => string };
+const latin1: (b: Buffer, start: number, end: number) => string = typeof (Buffer.prototype as L1).latin1Slice === 'function'
+  ? (b, start, end) => (b as L1).latin1Slice!(start, end)
+  : (b, start, end) => b.toString('latin1', start, end);
+
+/** A copy, so that decoded messages do not pin the (possibly large) receive buffer. */
+function copyOut(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  if (end - start > 32) buf.copy(out, 0, start, end);
+  else for (let i = start; i < end; i++) out[i - start] = buf[i]; // Buffer#copy costs more for small runs
+  return out;
 }
 
 const u16 = (b: Buffer, p: number) => (b[p] << 8) | b[p + 1];
@@ -97,7 +119,7 @@ function readRdata(type: number, buf: Buffer, pos: number, len: number, hdr: Hdr
       while (pos < end) {
         const l = buf[pos];
         if (pos + 1 + l > end) throw new DnsFormatError('TXT string overruns rdata', hdr);
-        strings.push(Buffer.from(buf.subarray(pos + 1, pos + 1 + l)));
+        strings.push(copyOut(buf, pos + 1, pos + 1 + l));
         pos += 1 + l;
       }
       rd = { kind: 'TXT', strings };
@@ -112,17 +134,17 @@ function readRdata(type: number, buf: Buffer, pos: number, len: number, hdr: Hdr
       const macLen = u16(buf, pos + 8);
       pos += 10;
       need(macLen + 6);
-      const mac = Buffer.from(buf.subarray(pos, pos + macLen));
+      const mac = copyOut(buf, pos, pos + macLen);
       pos += macLen;
       const originalId = u16(buf, pos), error = u16(buf, pos + 2), otherLen = u16(buf, pos + 4);
       pos += 6;
       need(otherLen);
-      rd = { kind: 'TSIG', algorithm, timeSigned, fudge, mac, originalId, error, other: Buffer.from(buf.subarray(pos, pos + otherLen)) };
+      rd = { kind: 'TSIG', algorithm, timeSigned, fudge, mac, originalId, error, other: copyOut(buf, pos, pos + otherLen) };
       pos += otherLen;
       break;
     }
     default:
-      return { kind: 'unknown', data: Buffer.from(buf.subarray(pos, end)) };
+      return { kind: 'unknown', data: copyOut(buf, pos, end) };
   }
   if (pos !== end) throw new DnsFormatError(`rdata of type ${type} does not fill RDLENGTH`, hdr);
   return rd;
@@ -200,7 +222,7 @@ function readOpt(buf: Buffer, pos: number, len: number, cls: number, ttl: number
     const code = u16(buf, pos), olen = u16(buf, pos + 2);
     pos += 4;
     if (pos + olen > end) throw new DnsFormatError('EDNS option overruns OPT rdata', hdr);
-    options.push({ code, data: Buffer.from(buf.subarray(pos, pos + olen)) });
+    options.push({ code, data: copyOut(buf, pos, pos + olen) });
     pos += olen;
   }
   const flags = ttl & 0xffff;
@@ -226,39 +248,86 @@ export function formatIPv6(b: Uint8Array, p = 0): string {
     i = j;
   }
   if (best === 0 && bestLen === 5 && g[5] === 0xffff) return `::ffff:${formatIPv4(b, p + 12)}`; // mapped IPv4
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) { out += '::'; i += bestLen - 1; continue; }
+    out += (out === '' || out.endsWith(':') ? '' : ':') + g[i].toString(16);
+  }
+  return out;
+}
+
+/** Parses dotted-quad s[from..to) into out[p..p+4); false when malformed. */
+function ipv4Into(s: string, from: number, to: number, out: Uint8Array, p: number): boolean {
+  let octet = 0, digits = 0, k = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && octet === 0) return false; // leading zero: rejected like inet_pton
+      octet = octet * 10 + c - 0x30;
+      if (++digits > 3 || octet > 255) return false;
+    } else if (c === 0x2e && digits > 0 && k < 4) {
+      out[p + k++] = octet;
+      octet = digits = 0;
+    } else return false;
+  }
+  return k === 4;
+}
+
+const G = new Uint16Array(8);
+/** Parses RFC 4291 2.2 text (with "::" and an optional dotted-quad tail) into out[p..p+16). */
+function ipv6Into(s: string, out: Uint8Array, p: number): boolean {
+  const n = s.length;
+  let i = 0, g = 0, gap = -1;
+  if (s.charCodeAt(0) === 0x3a) {
+    if (s.charCodeAt(1) !== 0x3a) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    const start = i;
+    let v = 0;
+    for (; i < n && i - start < 5; i++) {
+      const c = s.charCodeAt(i);
+      const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 87 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
+      if (d < 0) break;
+      v = v * 16 + d;
+    }
+    if (i < n && s.charCodeAt(i) === 0x2e) { // IPv4 tail: two final groups
+      if (g > 6 || !ipv4Into(s, start, n, out, p + 12)) return false;
+      G[g++] = (out[p + 12] << 8) | out[p + 13];
+      G[g++] = (out[p + 14] << 8) | out[p + 15];
+      break;
+    }
+    if (i === start || i - start > 4 || g === 8) return false;
+    G[g++] = v;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 0x3a) return false;
+    i++;
+    if (s.charCodeAt(i) === 0x3a) {
+      if (gap >= 0) return false;
+      gap = g;
+      i++;
+    } else if (i === n) return false; // trailing single ":"
+  }
+  if (gap < 0 ? g !== 8 : g > 7) return false;
+  const zeros = 8 - g;
+  for (let k = 0, j = 0; k < 8; k++) {
+    const v = gap >= 0 && k >= gap && k < gap + zeros ? 0 : G[j++];
+    out[p + 2 * k] = v >>> 8;
+    out[p + 2 * k + 1] = v & 0xff;
+  }
+  return true;
 }
 
 export function parseIPv4(s: string): Buffer {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  const out = m ? Buffer.from(m.slice(1).map(Number)) : undefined;
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new DnsEncodeError(`bad IPv4 address "${s}"`);
-  return out!;
+  const out = Buffer.allocUnsafe(4);
+  if (!ipv4Into(s, 0, s.length, out, 0)) throw new DnsEncodeError(`bad IPv4 address "${s}"`);
+  return out;
 }
 
 export function parseIPv6(s: string): Buffer {
-  const bad = () => new DnsEncodeError(`bad IPv6 address "${s}"`);
-  let str = s;
-  const dot = str.lastIndexOf(':');
-  if (str.includes('.', dot)) { // embedded IPv4 tail ("::ffff:192.0.2.1") becomes two groups
-    if (dot < 0) throw bad();
-    const a = parseIPv4(str.slice(dot + 1));
-    str = `${str.slice(0, dot + 1)}${((a[0] << 8) | a[1]).toString(16)}:${((a[2] << 8) | a[3]).toString(16)}`;
-  }
-  const halves = str.split('::');
-  if (halves.length > 2) throw bad();
-  const grp = (h: string) => (h === '' ? [] : h.split(':').map((x) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(x)) throw bad();
-    return parseInt(x, 16);
-  }));
-  const head = grp(halves[0]);
-  const tail = halves.length === 2 ? grp(halves[1]) : [];
-  const n = head.length + tail.length;
-  if (halves.length === 2 ? n > 7 : n !== 8) throw bad();
-  const groups = [...head, ...new Array<number>(8 - n).fill(0), ...tail];
   const out = Buffer.allocUnsafe(16);
-  groups.forEach((x, i) => out.writeUInt16BE(x, 2 * i));
+  if (!ipv6Into(s, out, 0)) throw new DnsEncodeError(`bad IPv6 address "${s}"`);
   return out;
 }
 
@@ -304,7 +373,8 @@ class Writer {
       for (let i = 0; i < ni.keys.length; i++) {
         const ptr = this.comp.get(ni.keys[i]);
         if (ptr !== undefined) {
-          this.bytes(ni.wire.subarray(0, ni.offs[i]));
+          this.room(ni.offs[i] + 2);
+          for (let k = 0; k < ni.offs[i]; k++) scratch[this.pos++] = ni.wire[k];
           this.u16(0xc000 | ptr);
           return;
         }
@@ -337,8 +407,16 @@ class Writer {
     switch (rd.kind) {
       case 'empty': return;
       case 'unknown': return this.bytes(rd.data);
-      case 'A': return this.bytes(parseIPv4(rd.address));
-      case 'AAAA': return this.bytes(parseIPv6(rd.address));
+      case 'A':
+        this.room(4);
+        if (!ipv4Into(rd.address, 0, rd.address.length, scratch, this.pos)) throw new DnsEncodeError(`bad IPv4 address "${rd.address}"`);
+        this.pos += 4;
+        return;
+      case 'AAAA':
+        this.room(16);
+        if (!ipv6Into(rd.address, scratch, this.pos)) throw new DnsEncodeError(`bad IPv6 address "${rd.address}"`);
+        this.pos += 16;
+        return;
       case 'NS': case 'CNAME': case 'PTR': return this.name(rd.target, true);
       case 'SOA':
         this.name(rd.mname, true);
@@ -418,7 +496,7 @@ function encode(msg: Message, limit: number, full: boolean, withOpt: boolean): B
   if (full) for (const rr of [...msg.answer, ...msg.authority, ...msg.additional]) w.rr(rr);
   if (withOpt && msg.edns) w.rr(optRecord(msg));
   if (withOpt && msg.tsig) w.rr(msg.tsig.rr, false);
-  return Buffer.from(scratch.subarray(0, w.pos));
+  return copyOut(scratch, 0, w.pos);
 }
 
 /**

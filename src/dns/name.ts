@@ -4,8 +4,9 @@ import { DnsEncodeError } from './types.js';
 
 // Bytes that labelsToName writes as "\c" (same set as BIND's dns_name_totext) ...
 const SPECIAL = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]); // " $ ( ) . ; @ \
-// ... and per-byte escaping class: 0 = literal, 1 = "\c", 2 = "\DDD".
-const ESC = new Uint8Array(256);
+// ... and per-byte escaping class: 0 = literal, 1 = "\c", 2 = "\DDD" (exported for the decoder).
+export const ESCAPE = new Uint8Array(256);
+const ESC = ESCAPE;
 for (let b = 0; b < 256; b++) ESC[b] = b <= 0x20 || b >= 0x7f ? 2 : SPECIAL.has(b) ? 1 : 0;
 
 /** One label's bytes in presentation form. */
@@ -126,7 +127,7 @@ export function wireLength(name: string | Buffer[]): number {
 /**
  * ASCII-lowercased, with the trailing dot, in the escape form labelsToName produces, so that equal
  * names give equal strings. Throws DnsEncodeError on names nameToLabels rejects (except that the
- * plain-name fast path does not re-check lengths).
+ * plain-name fast path does not check the 255-octet total).
  */
 export function canonicalName(name: string): string {
   if (PLAIN.test(name)) {

@@ -130,13 +130,16 @@ export function parseRecord(text: string): ResourceRecord {
     const next = toks[i + 1];
     // "ANY" is both a class and a type: it is the class only if a type can still follow.
     if (asTtl !== undefined) ttl = asTtl;
-    else if (asClass !== undefined && next && !next.quoted && (typeFromString(next.raw) !== undefined || ttlValue(next.raw) !== undefined)) cls = asClass;
+    else if (asClass !== undefined && next && (typeFromString(t.raw) === undefined || (!next.quoted && (typeFromString(next.raw) !== undefined || ttlValue(next.raw) !== undefined)))) cls = asClass;
     else break;
     i++;
   }
   const tt = toks[i];
   const type = tt && !tt.quoted ? typeFromString(tt.raw) : undefined;
-  if (type === undefined) throw new DnsEncodeError(tt ? `unknown type "${tt.raw}"` : 'missing type');
+  if (type === undefined) {
+    const isField = tt && !tt.quoted && (classFromString(tt.raw) !== undefined || ttlValue(tt.raw) !== undefined) && !toks[i + 1];
+    throw new DnsEncodeError(tt && !isField ? `unknown type "${tt.raw}"` : 'missing type');
+  }
   return { name, type, class: cls ?? RRClass.IN, ttl: ttl ?? 0, rdata: parseRdata(type, toks.slice(i + 1)) };
 }
 
@@ -213,7 +216,7 @@ export function rdataToString(rr: ResourceRecord): string {
     case 'TXT': return rd.strings.map(quoteString).join(' ');
     case 'TSIG': {
       const b64 = (b: Buffer) => (b.length ? ` ${b.toString('base64')}` : '');
-      const err = rcodeToString(rd.error);
+      const err = rd.error === 16 ? 'BADSIG' : rcodeToString(rd.error); // 16 is BADSIG in TSIG (RFC 8945)
       return `${rd.algorithm} ${rd.timeSigned} ${rd.fudge} ${rd.mac.length}${b64(rd.mac)} ${rd.originalId} ${err.startsWith('RCODE') ? rd.error : err} ${rd.other.length}${b64(rd.other)}`;
     }
     case 'unknown': return `\\# ${rd.data.length}${rd.data.length ? ' ' + rd.data.toString('hex') : ''}`;

@@ -123,7 +123,7 @@ export class DnsHandler {
     let key: TsigKey | undefined;
     let requestMac: Buffer | undefined;
     if (req.tsig) {
-      const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds());
+      const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds(), { allowSha1: true });
       if (v.status === 'error') return this.tsigError(req, v, ctx);
       if (v.status === 'ok') ({ key, requestMac } = v);
     }
@@ -181,7 +181,8 @@ export class DnsHandler {
 
   private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
     const { counters, log, zone } = this.d;
-    const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds());
+    // A configured hmac-sha1 key is the operator's consent to SHA-1 for that key.
+    const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds(), { allowSha1: true });
     const zoneName = req.question[0]?.name;
     if (v.status === 'error') {
       counters.inc('updates_bad_tsig');

@@ -58,15 +58,20 @@ export class ZoneStore {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       db = new Database(path);
+      // One writer process per store: a second server on the same file fails at start, not
+      // later with interleaved serials. (EXCLUSIVE also lets WAL work without shared memory.)
+      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL'); // fsync at every commit: commit() returning means on disk
       db.pragma('foreign_keys = ON');
+      migrate(db); // takes the exclusive lock at once (busy_timeout 0: fail fast if held)
       db.pragma('busy_timeout = 5000');
-      migrate(db);
       return new ZoneStore(db, path);
     } catch (e) {
       db?.close();
-      throw new Error(`cannot open zone store ${path}: ${(e as Error).message}`, { cause: e });
+      const busy = (e as { code?: string }).code === 'SQLITE_BUSY';
+      const why = busy ? 'it is in use by another process (another ntss server on the same storage?)' : (e as Error).message;
+      throw new Error(`cannot open zone store ${path}: ${why}`, { cause: e });
     }
   }
 

@@ -11,6 +11,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeMessage, encodeMessage } from '../../src/dns/codec.js';
+import { RRClass, RRType, Rcode } from '../../src/dns/constants.js';
+import { newMessage, type Message } from '../../src/dns/types.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const HOST = '127.0.0.1';
@@ -363,13 +366,25 @@ export async function digShort(port: number, name: string, type = 'A', extra: st
   return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
-/** The zone's SOA serial, via dig +short. */
+/** The zone's SOA serial, read with a raw UDP query (no process spawn: many tests read it often). */
 export async function soaSerial(port: number, zone = 'home.example.'): Promise<number> {
-  const lines = await digShort(port, zone, 'SOA');
-  if (lines.length !== 1) throw new Error(`expected one SOA, got ${JSON.stringify(lines)}`);
-  const serial = Number(lines[0].split(/\s+/)[2]);
-  if (!Number.isInteger(serial)) throw new Error(`cannot read the serial in ${JSON.stringify(lines[0])}`);
-  return serial;
+  const m = await queryUdp(port, zone, RRType.SOA);
+  const soa = m.answer.find((r) => r.rdata.kind === 'SOA');
+  if (m.rcode !== Rcode.NOERROR || !soa || soa.rdata.kind !== 'SOA') throw new Error(`no SOA for ${zone}: rcode ${m.rcode}, ${m.answer.length} answers`);
+  return soa.rdata.serial;
+}
+
+let queryId = 1;
+/** One query over UDP with the project's codec; the decoded reply. */
+export async function queryUdp(port: number, name: string, type: number, timeoutMs = 2000): Promise<Message> {
+  const c = new UdpClient(port);
+  try {
+    queryId = (queryId + 1) & 0xffff;
+    const q = encodeMessage(newMessage({ id: queryId, question: [{ name, type, class: RRClass.IN }] }));
+    return decodeMessage(await c.exchange(q, timeoutMs));
+  } finally {
+    c.close();
+  }
 }
 
 // ---- parsing dig / kdig output ------------------------------------------------------------------
@@ -530,6 +545,7 @@ export class TcpClient {
   private closed = false;
 
   private constructor(readonly sock: net.Socket) {
+    sock.setNoDelay(true);
     sock.on('data', (d) => {
       this.buf = Buffer.concat([this.buf, d]);
       while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
