@@ -13,6 +13,8 @@ import { newMessage, type Message, type ResourceRecord } from '../src/dns/types.
 import { Zone } from '../src/dns/zone.js';
 import { Counters } from '../src/server/counters.js';
 import { DnsHandler, type RequestContext } from '../src/server/handler.js';
+import { NtsGateway, type NtsTransport } from '../src/server/nts-gateway.js';
+import type { NtsResult } from '../src/nts/index.js';
 import { ZoneStore } from '../src/store/zone-store.js';
 import { memoryLogger } from '../src/util/log.js';
 
@@ -38,7 +40,7 @@ const NOW = 1_790_000_000_000;
 const udp: RequestContext = { transport: 'udp', remoteAddress: '127.0.0.1', remotePort: 5353 };
 const tcp: RequestContext = { ...udp, transport: 'tcp' };
 
-function setup(storeOverride?: Partial<ZoneStore>) {
+function setup(storeOverride?: Partial<ZoneStore>, gateway?: (counters: Counters) => NtsGateway) {
   const path = join(dir, `z${Math.random().toString(36).slice(2)}.db`);
   const store = ZoneStore.open(path);
   after(() => store.close());
@@ -46,6 +48,7 @@ function setup(storeOverride?: Partial<ZoneStore>) {
   const zone = Zone.fromRecords(ORIGIN, store.loadZone(ORIGIN) ?? []);
   const counters = new Counters();
   const h = new DnsHandler({
+    gateway: gateway?.(counters),
     zone, store: Object.assign(store, storeOverride ?? {}), counters, log: memoryLogger(),
     keys: new Map([[key.name, { key, allow: [{ name: 'alice.home.example.', subtree: false }, { name: 'lab.home.example.', subtree: true }] }]]),
     routerAddresses: new Set(['203.0.113.2']), udpMaxPayload: 1232, tsigFudge: 300, responseCacheSize: 100, now: () => NOW,
@@ -57,8 +60,15 @@ function query(name: string, type: number, init: Partial<Message> = {}): Buffer 
   return encodeMessage(newMessage({ id: 0x1234, rd: true, question: [{ name, type, class: RRClass.IN }], ...init }));
 }
 
-function ask(h: DnsHandler, raw: Buffer, ctx = udp): Message {
+/** The synchronous path (everything but queries held for an NTS router). */
+function handle(h: DnsHandler, raw: Buffer, ctx = udp): Buffer | null {
   const out = h.handle(raw, ctx);
+  assert.ok(!(out instanceof Promise), 'expected a synchronous answer');
+  return out;
+}
+
+function ask(h: DnsHandler, raw: Buffer, ctx = udp): Message {
+  const out = handle(h, raw, ctx);
   assert.ok(out, 'expected a response');
   return decodeMessage(out);
 }
@@ -117,7 +127,7 @@ test('malformed input: FORMERR with the ID when the header is readable, silence 
   assert.equal(h.handle(good.subarray(0, 11), udp), null);
   const resp = Buffer.from(good);
   resp[2] |= 0x80; // QR set: a response is never answered
-  assert.equal(h.handle(resp, udp), null);
+  assert.equal(handle(h, resp, udp), null);
   assert.equal(counters.get('dropped_responses'), 1);
   assert.equal(ask(h, query('www.home.example.', RRType.A, { question: [] })).rcode, Rcode.FORMERR);
 });
@@ -131,7 +141,7 @@ test('EDNS: OPT echoed, BADVERS for version 1, TC when the answer does not fit, 
   const small = ask(h, query('big.home.example.', RRType.TXT, { edns: { ...edns, udpSize: 512 } }));
   assert.ok(small.tc);
   assert.equal(small.answer.length, 0);
-  const noEdns = h.handle(query('big.home.example.', RRType.TXT), udp)!;
+  const noEdns = handle(h, query('big.home.example.', RRType.TXT), udp)!;
   assert.ok(noEdns.length <= 512);
   const big = ask(h, query('big.home.example.', RRType.TXT, { edns: { ...edns, udpSize: 4096 } }));
   assert.ok(big.tc, '30 x 100 octets exceed the server maximum of 1232');
@@ -158,10 +168,10 @@ test('ECS: parsed, answered with scope 0 for ordinary data and the source prefix
 test('the response cache keeps the ID and the case, and never serves data older than an update', () => {
   const { h } = setup();
   const q1 = query('www.home.example.', RRType.A);
-  const first = h.handle(q1, udp)!;
+  const first = handle(h, q1, udp)!;
   const q2 = Buffer.from(q1);
   q2.writeUInt16BE(0xbeef, 0);
-  const second = decodeMessage(h.handle(q2, udp)!);
+  const second = decodeMessage(handle(h, q2, udp)!);
   assert.equal(second.id, 0xbeef);
   assert.deepEqual(second.answer, decodeMessage(first).answer);
   assert.equal(ask(h, update(['alice.home.example. 60 IN A 192.0.2.10'])).rcode, Rcode.NOERROR);
@@ -186,7 +196,7 @@ test('updates: signed ones apply and bump the serial; unsigned, unknown-key, for
   assert.equal(zone.serial(), serial);
   assert.equal(zone.all().length, before);
   const raw = update(['alice.home.example. 60 IN A 192.0.2.10']);
-  const okBytes = h.handle(raw, udp)!;
+  const okBytes = handle(h, raw, udp)!;
   const ok = decodeMessage(okBytes);
   assert.equal(ok.rcode, Rcode.NOERROR);
   const reqMac = decodeMessage(raw).tsig!.rr.rdata.mac;
@@ -200,4 +210,65 @@ test('a store that fails to commit answers SERVFAIL and leaves the zone as it wa
   assert.equal(ask(h, update(['alice.home.example. 60 IN A 192.0.2.10'])).rcode, Rcode.SERVFAIL);
   assert.equal(zone.serial(), serial);
   assert.equal(zone.get('alice.home.example.', RRType.A).length, 1);
+});
+
+/** A router stand-in: records requests; the test decides when and how each is answered. */
+function fakeRouter() {
+  const requests: { fqdn: string; resolver: string; answer: (r: NtsResult) => void }[] = [];
+  const transport: NtsTransport = {
+    request: (_router, _key, params) => new Promise<NtsResult>((resolve) => requests.push({ fqdn: params.fqdn, resolver: params.resolver.address, answer: resolve })),
+  };
+  const gateway = (counters: Counters) => new NtsGateway(
+    [{ id: 'gw1', addresses: ['203.0.113.2'], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
+    transport, { resolverPatienceMs: 1800, marginMs: 150 }, counters, memoryLogger(), () => NOW,
+  );
+  return { requests, gateway };
+}
+
+test('NTS: an A query for an NTS-managed name waits for READY and answers the named address with TTL 0', async () => {
+  const router = fakeRouter();
+  const { h, counters } = setup(undefined, router.gateway);
+  const pending = h.handle(query('Alice.home.example.', RRType.A), udp);
+  assert.ok(pending instanceof Promise, 'held until the router answers');
+  assert.equal(router.requests.length, 1);
+  assert.equal(router.requests[0].fqdn, 'alice.home.example.');
+  // A resolver retry (new ID, new port) joins the same NTS request.
+  const retry = h.handle(query('alice.home.example.', RRType.A, { id: 0x9999 }), { ...udp, remotePort: 6000 });
+  assert.ok(retry instanceof Promise);
+  assert.equal(router.requests.length, 1, 'one NTS request for both');
+  router.requests[0].answer({ status: 'READY', answerAddress: '203.0.113.2', rcId: 7, rcLifetimeMs: 3000 });
+  const [a, b] = (await Promise.all([pending, retry])).map((x) => decodeMessage(x!));
+  assert.deepEqual([a.id, b.id], [0x1234, 0x9999]);
+  for (const m of [a, b]) {
+    assert.equal(m.rcode, Rcode.NOERROR);
+    assert.deepEqual(m.answer.map((r) => [r.ttl, r.rdata]), [[0, { kind: 'A', address: '203.0.113.2' }]]);
+  }
+  assert.equal(a.question[0].name, 'Alice.home.example.');
+  assert.equal(counters.get('nts_ready'), 1);
+  assert.equal(counters.get('nts_joined'), 1);
+  // Every lookup reaches the router again (nothing cached).
+  assert.ok(h.handle(query('alice.home.example.', RRType.A), udp) instanceof Promise);
+  assert.equal(router.requests.length, 2);
+});
+
+test('NTS: refusal or silence gives SERVFAIL; AAAA and other resolvers do not share; ordinary names never wait', async () => {
+  const router = fakeRouter();
+  const { h, counters } = setup(undefined, router.gateway);
+  const p1 = h.handle(query('alice.home.example.', RRType.A), udp) as Promise<Buffer>;
+  const p2 = h.handle(query('alice.home.example.', RRType.A), { ...udp, remoteAddress: '127.0.0.9' }) as Promise<Buffer>;
+  assert.equal(router.requests.length, 2, 'another resolver is another EN');
+  router.requests[0].answer({ status: 'QUEUE_FULL' });
+  router.requests[1].answer({ status: 'TIMEOUT' });
+  for (const p of [p1, p2]) {
+    const m = decodeMessage(await p);
+    assert.equal(m.rcode, Rcode.SERVFAIL);
+    assert.equal(m.answer.length, 0);
+  }
+  assert.equal(counters.get('nts_queue_full'), 1);
+  assert.equal(counters.get('nts_timeout'), 1);
+  const aaaa = ask(h, query('alice.home.example.', RRType.AAAA));
+  assert.equal(aaaa.rcode, Rcode.NOERROR);
+  assert.equal(aaaa.answer.length, 0, 'NODATA at once, no NTS request');
+  assert.equal(ask(h, query('www.home.example.', RRType.A)).answer.length, 1);
+  assert.equal(router.requests.length, 2);
 });

@@ -8,6 +8,7 @@ import {
   baseConfig, dig, kdig, parseDig, startServer, TcpClient, UdpClient, type ParsedDig, type ServerProc,
 } from './helpers/server-proc.js';
 import { needTools } from './helpers/tools.js';
+import { readyWith, startFakeRouter, type FakeRouter } from './helpers/fake-router.js';
 
 const ZONE = 'home.example.';
 const SOA_TTL = 3600;
@@ -21,7 +22,7 @@ function bigTxt(i: number): string {
 }
 
 const config = baseConfig({
-  routers: [{ id: 'gw1', addresses: [ROUTER], nts: `${ROUTER}:5300`, key: 'bnRzLXJvdXRlci1rZXktZm9yLWd3MS1leGFtcGxlLW9ubHk=' }],
+  routers: [],
 });
 config.zone.soa.ttl = SOA_TTL;
 config.zone.soa.minimum = SOA_MINIMUM;
@@ -55,11 +56,18 @@ function assertNegativeSoa(p: ParsedDig): void {
 describe('server: queries (dig, kdig, raw sockets)', () => {
   let srv: ServerProc;
   let port: number;
+  let router: FakeRouter;
   before(async () => {
+    // NTS-managed names are answered after the router's READY: a stand-in router on loopback.
+    router = await startFakeRouter(readyWith(ROUTER));
+    config.routers = [router.entry([ROUTER])];
     srv = await startServer(undefined, { config });
     port = srv.port;
   });
-  after(() => srv?.dispose());
+  after(async () => {
+    srv?.dispose();
+    await router?.close();
+  });
 
   test('UDP answer is authoritative (dig)', async (t) => {
     if (!needTools(t, 'dig')) return;

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { RRType, Rcode } from '../src/dns/constants.js';
 import { baseConfig, digShort, HOST, queryUdp, run, soaSerial, startServer, type RunResult, type ServerProc } from './helpers/server-proc.js';
 import { needTools } from './helpers/tools.js';
+import { readyWith, startFakeRouter, type FakeRouter } from './helpers/fake-router.js';
 
 const ZONE = 'home.example.';
 const ROUTER = '203.0.113.2';
@@ -27,17 +28,22 @@ const y = (k: { name: string; algorithm: string; secret: string }) => ['-y', `${
 describe('server: dynamic updates (nsupdate, knsupdate)', () => {
   let srv: ServerProc;
   let keyFile: string;
+  let router: FakeRouter;
   before(async () => {
+    router = await startFakeRouter(readyWith(ROUTER));
     srv = await startServer(undefined, {
       config: baseConfig({
         tsig: Object.values(KEYS).map((k) => ({ ...k, allow: [...k.allow] })),
-        routers: [{ id: 'gw1', addresses: [ROUTER], nts: `${ROUTER}:5300`, key: 'bnRzLXJvdXRlci1rZXktZm9yLWd3MS1leGFtcGxlLW9ubHk=' }],
+        routers: [router.entry([ROUTER])],
       }),
     });
     keyFile = join(srv.dir, 'file-key.conf');
     writeFileSync(keyFile, `key "${KEYS.file.name}" {\n\talgorithm ${KEYS.file.algorithm};\n\tsecret "${KEYS.file.secret}";\n};\n`);
   });
-  after(() => srv?.dispose());
+  after(async () => {
+    srv?.dispose();
+    await router?.close();
+  });
 
   /** Runs nsupdate with `lines` between the server/zone header and `send`. */
   const nsupdate = (auth: string[], lines: string[]): Promise<RunResult> => {

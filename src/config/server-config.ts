@@ -121,6 +121,17 @@ export const serverConfigSchema = z
           .strict(),
       )
       .default([]),
+    nts: z
+      .object({
+        // The NTS client socket; routers send REGISTER/KEEPALIVE here. Port 0: any free port.
+        listen: hostPort.default({ host: '0.0.0.0', port: 0, family: 4 }),
+        // The patience of the resolver behind a held query (Unbound drops its client after
+        // 1.9 s: shared/design/brief.md); the NTS request's deadline is derived from it.
+        resolverPatienceMs: z.number().int().min(100).max(30_000).default(1800),
+        marginMs: z.number().int().min(0).max(5_000).default(150),
+      })
+      .strict()
+      .default({ listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150 }),
     udp: z
       .object({
         // RFC 9715 / DNS flag day 2020: 1232 avoids IP fragmentation on the common paths.

@@ -1,7 +1,7 @@
 // One interface for every data plane: userspace relay (any OS, no root), simulated (tests,
 // simulator), nftables (Linux kernel, next release). The scheduler decides; the data plane
 // only enforces and reports.
-import type { FirstPacket, Mapping, PacketResult, Rc } from '../router/index.js';
+import type { FirstPacket, Mapping, PacketResult, Proto, Rc } from '../router/index.js';
 
 /** Asks the scheduler what to do with the first packet of a new inbound flow. */
 export type ClassifyFirstPacket = (pkt: FirstPacket) => PacketResult;
@@ -9,8 +9,18 @@ export type ClassifyFirstPacket = (pkt: FirstPacket) => PacketResult;
 export interface DataPlaneMappingEvent {
   type: 'mapping-opened' | 'mapping-closed';
   mapping: Mapping;
+  /** mapping-closed: payload octets EN -> IN (what the EN sent). */
   bytesIn?: number;
+  /** mapping-closed: payload octets IN -> EN (what the EN received). */
   bytesOut?: number;
+  /** mapping-closed: why the flow ended ('end', 'error', 'idle', 'stop'). */
+  reason?: string;
+}
+
+/** A listening port of a data plane that cannot listen everywhere ("tcp/8080"). */
+export interface PortSpec {
+  readonly proto: Proto;
+  readonly port: number;
 }
 
 export interface DataPlane {
@@ -24,6 +34,20 @@ export interface DataPlane {
   /** Established mappings as the data plane sees them. */
   listMappings(): Mapping[];
   onEvent(listener: (e: DataPlaneMappingEvent) => void): void;
+  /** What the data plane counted (dropped first packets, relayed flows, errors, ...). */
+  counters(): Record<string, number>;
   /** Closes listeners (and, for the kernel, removes the table). */
   stop(): Promise<void>;
+}
+
+/** "tcp/8080" -> { proto: 'tcp', port: 8080 }; an error string when malformed. */
+export function parsePortSpec(s: string): PortSpec | string {
+  const m = /^(tcp|udp)\/(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) return `expected "tcp/PORT" or "udp/PORT" with PORT 1..65535, got ${JSON.stringify(s)}`;
+  return { proto: m[1] as Proto, port };
+}
+
+export function formatPortSpec(p: PortSpec): string {
+  return `${p.proto}/${p.port}`;
 }

@@ -6,12 +6,13 @@ import { EdnsOptionCode, Opcode, RRType, Rcode, rcodeToString, tsigErrorToString
 import { encodeClientSubnet, parseClientSubnet } from '../dns/edns.js';
 import { canonicalName } from '../dns/name.js';
 import { signMessage, tsigForResponse, verifyRequest, type TsigKey } from '../dns/tsig.js';
-import { DnsFormatError, newMessage, type ClientSubnet, type Edns, type Message } from '../dns/types.js';
+import { DnsFormatError, newMessage, type ClientSubnet, type Edns, type Message, type ResourceRecord } from '../dns/types.js';
 import { applyChangeset, evaluateUpdate } from '../dns/update.js';
 import type { Zone } from '../dns/zone.js';
 import type { ZoneStore } from '../store/zone-store.js';
 import type { Logger } from '../util/log.js';
 import { answerQuestion } from './answer.js';
+import type { NtsGateway } from './nts-gateway.js';
 import type { Counters } from './counters.js';
 import { ResponseCache } from './response-cache.js';
 
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   keys: Map<string, KeyEntry>;
   /** Global addresses of the registered NTS routers. */
   routerAddresses: Set<string>;
+  /** Contacts the routers; without it NTS-managed names are answered at once (TTL 0). */
+  gateway?: NtsGateway;
   udpMaxPayload: number;
   tsigFudge: number;
   responseCacheSize: number;
@@ -54,7 +57,8 @@ export class DnsHandler {
     this.cache = new ResponseCache(d.responseCacheSize);
   }
 
-  handle(raw: Buffer, ctx: RequestContext): Buffer | null {
+  /** Synchronous except for queries held for an NTS router (a Promise then). */
+  handle(raw: Buffer, ctx: RequestContext): Buffer | null | Promise<Buffer | null> {
     const { counters } = this.d;
     const tcp = ctx.transport === 'tcp';
     const hit = this.cache.lookup(raw, tcp, this.d.zone.version);
@@ -118,7 +122,7 @@ export class DnsHandler {
     return Math.max(512, Math.min(req.edns.udpSize, this.d.udpMaxPayload));
   }
 
-  private query(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
+  private query(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null | Promise<Buffer> {
     const { counters } = this.d;
     let key: TsigKey | undefined;
     let requestMac: Buffer | undefined;
@@ -157,14 +161,9 @@ export class DnsHandler {
     const a = answerQuestion(this.d.zone, q, { isNtsManaged: ntsManaged });
     Object.assign(res, a);
     const managed = a.answer.some((r) => ntsManaged(canonicalName(r.name)));
-    const options = [];
-    if (info.clientSubnet) {
-      // Our answers do not vary by client subnet, except NTS-managed ones (the router's RC is
-      // made for that client): scope 0 says "valid for everyone" (RFC 7871 7.2.1).
-      const scope = managed ? info.clientSubnet.sourcePrefix : 0;
-      options.push(encodeClientSubnet({ ...info.clientSubnet, scopePrefix: scope }));
-    }
-    res.edns = this.responseEdns(req, options);
+    const viaRouter = this.d.gateway && q.type === RRType.A ? a.answer.filter((r) => r.rdata.kind === 'A' && this.d.routerAddresses.has(r.rdata.address)) : [];
+    if (viaRouter.length > 0) return this.queryViaRouter(req, res, viaRouter, info, key, requestMac);
+    res.edns = this.responseEdns(req, this.ecsOptions(info, managed));
     if (res.rcode === Rcode.REFUSED) counters.inc('refused');
     if (this.d.log.enabled('debug')) {
       this.d.log.debug('query', {
@@ -177,6 +176,39 @@ export class DnsHandler {
       this.cache.store(raw, ctx.transport === 'tcp', this.d.zone.version, out);
     }
     return out;
+  }
+
+  /** ECS in the answer: scope 0 ("valid for everyone", RFC 7871 7.2.1) for ordinary data; the
+   *  source prefix for NTS-managed answers, which are made for that client. */
+  private ecsOptions(info: QueryInfo, managed: boolean): Edns['options'] {
+    if (!info.clientSubnet) return [];
+    return [encodeClientSubnet({ ...info.clientSubnet, scopePrefix: managed ? info.clientSubnet.sourcePrefix : 0 })];
+  }
+
+  /**
+   * The NTSv2 step (paper section 3): the answer names the router's global address, so the
+   * router must hold an RC before the resolver learns it. Held until READY; SERVFAIL when the
+   * router refuses or stays silent past the resolver's patience.
+   */
+  private async queryViaRouter(req: Message, res: Message, viaRouter: ResourceRecord[], info: QueryInfo, key?: TsigKey, requestMac?: Buffer): Promise<Buffer> {
+    const first = viaRouter[0];
+    const ecs = info.clientSubnet;
+    const outcome = await this.d.gateway!.resolve({
+      fqdn: canonicalName(first.name), qtype: RRType.A,
+      resolver: { address: info.ctx.remoteAddress, port: info.ctx.remotePort },
+      clientSubnet: ecs && { address: ecs.address, prefixLength: ecs.sourcePrefix },
+      routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
+    });
+    if (outcome.status === 'READY') {
+      // Only the address the router named: with an address pool, each RC lives on one of them.
+      const rest = res.answer.filter((r) => !viaRouter.includes(r));
+      res.answer = [...rest, { ...first, ttl: 0, rdata: { kind: 'A', address: outcome.address } }];
+    } else {
+      this.d.counters.inc('servfail');
+      Object.assign(res, { rcode: Rcode.SERVFAIL, aa: false, answer: [], authority: [], additional: [] });
+    }
+    res.edns = this.responseEdns(req, this.ecsOptions(info, true));
+    return this.finish(res, req, info.ctx, key, requestMac);
   }
 
   private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {

@@ -13,6 +13,8 @@ import { Counters } from './counters.js';
 import { DnsHandler, type KeyEntry } from './handler.js';
 import { listenTcp } from './tcp.js';
 import { listenUdp } from './udp.js';
+import { NtsGateway } from './nts-gateway.js';
+import { NtsUdpClient } from '../nts/index.js';
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -39,6 +41,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const store = ZoneStore.open(cfg.storage);
   const sockets: dgram.Socket[] = [];
   const servers: net.Server[] = [];
+  const closers: (() => Promise<void>)[] = [];
   try {
     if (store.seedZone(cfg.zone.name, seedRecords(cfg))) log.info('zone-seeded', { zone: cfg.zone.name, storage: cfg.storage });
     const records = store.loadZone(cfg.zone.name) ?? [];
@@ -48,7 +51,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       cfg.tsig.map((k) => [k.name, { key: { name: k.name, algorithm: k.algorithm, secret: k.secret }, allow: k.allow }]),
     );
     const counters = new Counters();
+    const gateway = cfg.routers.length > 0 ? await openGateway(cfg, counters, log, now) : undefined;
+    if (gateway) closers.push(() => gateway.client.close());
     const handler = new DnsHandler({
+      gateway: gateway?.gateway,
       zone, store, keys, counters, log, now,
       routerAddresses: new Set(cfg.routers.flatMap((r) => r.addresses)),
       udpMaxPayload: cfg.udp.maxPayload,
@@ -75,6 +81,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
         await Promise.all([
           ...sockets.map((s) => new Promise<void>((r) => s.close(() => r()))),
           ...servers.map((s) => new Promise<void>((r) => s.close(() => r()))),
+          ...closers.map((c) => c()),
         ]);
         store.close();
         log.info('stopped', { counters: counters.snapshot() });
@@ -83,7 +90,33 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   } catch (e) {
     for (const s of sockets) s.close();
     for (const s of servers) s.close();
+    for (const c of closers) await c();
     store.close();
     throw e;
   }
+}
+
+/** The NTS client socket and the gateway over it. Routers announce themselves to this socket. */
+async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, now: () => number) {
+  const routers = cfg.routers.map((r) => ({ id: r.id, addresses: r.addresses, nts: r.nts, key: r.key }));
+  const byId = new Map(routers.map((r) => [r.id, r]));
+  const client = await NtsUdpClient.open({
+    host: cfg.nts.listen.host, port: cfg.nts.listen.port, now,
+    keys: (id) => byId.get(id)?.key,
+    onRegister: (ev, from) => {
+      const known = byId.get(ev.msg.register.routerId);
+      const unexpected = ev.msg.register.addresses.filter((a) => !known?.addresses.includes(a));
+      counters.inc('nts_router_announcements');
+      log.info('router-announce', { router: ev.msg.register.routerId, from: formatHostPort({ host: from.address, port: from.port }), type: ev.msg.type, addresses: ev.msg.register.addresses.join(','), current: ev.current });
+      if (unexpected.length > 0) {
+        log.warn('router-addresses-differ', { router: ev.msg.register.routerId, configured: known?.addresses.join(','), announced: ev.msg.register.addresses.join(',') });
+      }
+      return { status: 'ACCEPTED' as const };
+    },
+    onError: (e) => log.warn('nts-socket-error', { error: e.message }),
+  });
+  const gateway = new NtsGateway(routers, client, cfg.nts, counters, log, now);
+  const a = client.address();
+  log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
+  return { client, gateway };
 }

@@ -1,0 +1,123 @@
+// UDP relay on one global address:port. A datagram from an EN address:port with no flow yet is
+// a first packet. Mapped: a flow gets its own socket towards privateAddress:samePort; the IN's
+// replies leave through the listening socket, so the EN sees them come from GA:port, as
+// through a NAT. Not mapped: dropped (the next datagram asks again, as the kernel path would
+// with its drop policy, so a later RC still catches the EN). Flows end after an idle time.
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { parseIPv6 } from '../dns/codec.js';
+import type { Mapping } from '../router/index.js';
+import { listenError } from './errors.js';
+import { classifyFlow, type LiveFlow, type RelayContext } from './relay-context.js';
+
+interface UdpFlow extends LiveFlow {
+  toIn(datagram: Buffer): void;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return isIP(a) === 6 && isIP(b) === 6 && parseIPv6(a).equals(parseIPv6(b));
+  } catch {
+    return false;
+  }
+}
+
+function closeSocket(s: dgram.Socket): void {
+  try {
+    s.close();
+  } catch { /* already closed */ }
+}
+
+export class UdpRelay {
+  private readonly flows = new Map<string, UdpFlow>();
+
+  private constructor(private readonly socket: dgram.Socket, readonly host: string, readonly port: number, private readonly ctx: RelayContext) {
+    socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
+    socket.on('error', (e) => ctx.log?.error('relay-error', { proto: 'udp', host, port, error: e.message }));
+  }
+
+  static async listen(host: string, port: number, ctx: RelayContext): Promise<UdpRelay> {
+    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (e) => reject(listenError(e, 'udp', host, port)));
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+    return new UdpRelay(socket, host, port, ctx);
+  }
+
+  mappings(): Mapping[] {
+    return [...this.flows.values()].map((f) => f.mapping);
+  }
+
+  async close(): Promise<void> {
+    for (const f of [...this.flows.values()]) f.close('stop');
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+
+  private onMessage(buf: Buffer, src: string, srcPort: number): void {
+    const key = `${src} ${srcPort}`;
+    let f = this.flows.get(key);
+    if (!f) {
+      if (this.flows.size >= this.ctx.maxUdpFlows) { // asked before classify: no mapping to undo
+        this.ctx.count('udp-flow-limit');
+        return;
+      }
+      const m = classifyFlow(this.ctx, { proto: 'udp', src, srcPort, dst: this.host, dstPort: this.port });
+      if (!m) return;
+      f = this.open(key, m);
+    }
+    f.toIn(buf);
+  }
+
+  private open(key: string, m: Mapping): UdpFlow {
+    const { ctx } = this;
+    const sock = dgram.createSocket({ type: isIP(m.privateAddress) === 6 ? 'udp6' : 'udp4' });
+    // Without a LAN address the first send binds implicitly; sends wait for the bind either way.
+    if (ctx.lanAddress) sock.bind({ address: ctx.lanAddress, port: 0 });
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let closed = false;
+    const timer = setTimeout(() => flow.close('idle'), ctx.udpIdleTimeoutMs);
+    const flow: UdpFlow = {
+      mapping: m,
+      toIn: (d) => {
+        bytesIn += d.length;
+        timer.refresh();
+        sock.send(d, m.privatePort, m.privateAddress, (err) => {
+          if (err) ctx.count('udp-send-error');
+        });
+      },
+      close: (reason) => {
+        if (closed) return;
+        closed = true;
+        clearTimeout(timer);
+        closeSocket(sock);
+        this.flows.delete(key);
+        ctx.emit({ type: 'mapping-closed', mapping: m, bytesIn, bytesOut, reason });
+      },
+    };
+    sock.on('message', (d, r) => {
+      // Only the IN's own replies are translated back; anything else reaching this port is not part of the flow.
+      if (r.port !== m.privatePort || !sameAddress(r.address, m.privateAddress)) {
+        ctx.count('udp-stray');
+        return;
+      }
+      bytesOut += d.length;
+      timer.refresh();
+      this.socket.send(d, m.enPort, m.enAddress, (err) => {
+        if (err) ctx.count('udp-send-error');
+      });
+    });
+    sock.on('error', (e) => {
+      ctx.log?.warn('relay-flow-error', { proto: 'udp', to: `${m.privateAddress}:${m.privatePort}`, error: e.message });
+      flow.close(`error: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
+    });
+    this.flows.set(key, flow);
+    ctx.emit({ type: 'mapping-opened', mapping: m });
+    return flow;
+  }
+}
