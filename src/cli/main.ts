@@ -3,6 +3,7 @@
 // is done in the modules each command calls.
 import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
+import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
 
 export interface Command {
@@ -14,6 +15,7 @@ export interface Command {
 
 const commands: Record<string, Command> = {
   server: serverCommand,
+  router: routerCommand,
 };
 
 function mainHelp(): string {

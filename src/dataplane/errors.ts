@@ -3,20 +3,23 @@
 import { NtssError } from '../util/errors.js';
 
 export class DataPlaneError extends NtssError {
-  constructor(code: 'DATAPLANE_LISTEN' | 'DATAPLANE_UNSUPPORTED', message: string, readonly errno?: string) {
+  constructor(code: 'DATAPLANE_LISTEN' | 'DATAPLANE_UNSUPPORTED' | 'DATAPLANE_RC', message: string, readonly errno?: string) {
     super(code, message);
     this.name = 'DataPlaneError';
   }
 }
 
-/** Turns a bind error for `proto host:port` into an error that says what to do. */
-export function listenError(err: NodeJS.ErrnoException, proto: string, host: string, port: number): DataPlaneError {
-  const where = `cannot listen on ${proto} ${host.includes(':') ? `[${host}]` : host}:${port}`;
+/**
+ * Turns a bind error for `proto host:port` into an error that says what to do. `key` names the
+ * config key the address came from.
+ */
+export function listenError(err: NodeJS.ErrnoException, proto: string, host: string, port: number, key = 'globalAddresses'): DataPlaneError {
+  const where = `cannot listen on ${proto} ${host.includes(':') ? `[${host}]` : host}:${port} (${key})`;
   let hint: string;
   switch (err.code) {
     case 'EADDRNOTAVAIL':
-      hint = `${host} is not an address of this host. Every globalAddresses entry must be assigned to a local ` +
-        `interface (e.g. "ip addr add ${host}/32 dev <wan>"); on loopback any 127.x.y.z works without setup`;
+      hint = `${host} is not an address of this host: assign it to a local interface ` +
+        `(e.g. "ip addr add ${host}/32 dev <wan>") or change ${key}; on loopback any 127.x.y.z works without setup`;
       break;
     case 'EACCES':
       hint = port < 1024

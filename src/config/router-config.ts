@@ -1,0 +1,139 @@
+// The NTS router's configuration (`ntss router --config FILE`): one YAML file, one schema,
+// validated once at start; errors name the file and the key (load.ts).
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { canonicalName, nameToLabels } from '../dns/name.js';
+import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
+import { parseHostPort, type HostPort } from '../util/addr.js';
+import { readYaml, validate } from './load.js';
+
+// Small value types. server-config.ts has the same ones privately; a shared module would be
+// the next step (it belongs to another owner today).
+const hostPort = z.string().transform((s, ctx): HostPort => {
+  const r = parseHostPort(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const hostName = z.string().transform((s, ctx) => {
+  try {
+    if (s === '.' || s === '') throw new Error('not a host');
+    nameToLabels(s);
+    return canonicalName(s); // the trailing dot is optional here: a PHL entry is always absolute
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid host name ${JSON.stringify(s)}: ${(e as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+const secret = z.string().transform((s, ctx) => {
+  const b = Buffer.from(s, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || b.length < 16) {
+    ctx.addIssue({ code: 'custom', message: 'expected a base64 key of at least 16 octets (e.g. "openssl rand -base64 32"), the same as the server\'s routers[].key' });
+    return z.NEVER;
+  }
+  return b;
+});
+
+const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const portSpec = z.string().transform((s, ctx) => {
+  const r = parsePortSpec(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const userspace = z.object({
+  type: z.literal('userspace'),
+  ports: z.array(portSpec).min(1, 'at least one "tcp/PORT" or "udp/PORT" expected (userspace cannot listen on all ports)')
+    .refine((ps) => new Set(ps.map(formatPortSpec)).size === ps.length, 'ports must be distinct'),
+  udpIdleTimeoutMs: ms(1000, 86_400_000).default(30_000),
+  proxyProtocol: z.boolean().default(false),
+  lanAddress: ip.optional(),
+}).strict();
+
+const nftables = z.object({ type: z.literal('nftables') }).loose().superRefine((_, ctx) => {
+  ctx.addIssue({ code: 'custom', path: ['type'], message: 'the nftables (kernel) data plane comes in a later release; use type: userspace for now' });
+});
+
+/** `type` defaults to userspace. */
+const dataplane = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('type' in v) ? { ...v, type: 'userspace' } : v),
+  z.discriminatedUnion('type', [userspace, nftables]),
+);
+
+export const ROUTER_SCHEDULER_DEFAULTS = {
+  holdMs: 500,            // paper 3.5/4: the worst EN RTT (10-400 ms considered), plus margin
+  rcTimeoutMs: 3000,      // READY -> EN's first packet: resolver relay + application start
+  queueLimit: 250,        // paper 4: 5 s DNS timeout / 20 ms RTT
+  serviceEstimateMs: 100, // paper 4 (slide): mu = 100 requests per 10 s
+  safetyMarginMs: 100,    // time the NTSv2 server needs to turn a response into an answer
+  serviceEwmaAlpha: 0.125,
+  idMemoryMs: 60_000,
+} as const;
+
+const d = ROUTER_SCHEDULER_DEFAULTS;
+const scheduler = z.object({
+  holdMs: ms(0, 60_000).default(d.holdMs),
+  rcTimeoutMs: ms(1, 600_000).default(d.rcTimeoutMs),
+  queueLimit: z.number().int().min(0).max(100_000).default(d.queueLimit),
+  serviceEstimateMs: ms(0, 60_000).default(d.serviceEstimateMs),
+  safetyMarginMs: ms(0, 60_000).default(d.safetyMarginMs),
+  serviceEwmaAlpha: z.number().gt(0).max(1).default(d.serviceEwmaAlpha),
+  idMemoryMs: ms(0, 3_600_000).default(d.idMemoryMs),
+}).strict();
+
+export const routerConfigSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "-" or "." (the NTS key id; the server\'s routers[].id)'),
+  key: secret,
+  nts: z.object({
+    listen: hostPort,
+    windowMs: ms(1000, 300_000).default(30_000),
+    keepaliveIntervalMs: ms(1000, 3_600_000).default(30_000),
+  }).strict(),
+  server: hostPort.optional(),
+  globalAddresses: z.array(z.string().refine((s) => isIP(s) === 4, {
+    message: 'expected an IPv4 address (NTS answers are A records; IPv6 global addresses come later)',
+  })).min(1, 'at least one global address expected')
+    .refine((a) => new Set(a).size === a.length, 'addresses must be distinct'),
+  phl: z.array(z.object({ name: hostName, address: ip }).strict()).default([])
+    .superRefine((entries, ctx) => {
+      const seen = new Set<string>();
+      entries.forEach((e, i) => {
+        if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${e.name} is listed twice` });
+        seen.add(e.name);
+      });
+    }),
+  scheduler: scheduler.default({ ...d }),
+  dataplane,
+}).strict().superRefine((c, ctx) => {
+  // A relay on the NTS port would swallow the NTS requests (dataplane.md, trap 3).
+  const l = c.nts.listen;
+  if (c.dataplane.type !== 'userspace') return;
+  c.dataplane.ports.forEach((p, i) => {
+    const shared = l.host === '0.0.0.0' || l.host === '::' || c.globalAddresses.includes(l.host);
+    if (p.proto === 'udp' && p.port === l.port && shared) {
+      ctx.addIssue({ code: 'custom', path: ['dataplane', 'ports', i], message: `udp/${p.port} is the NTS port (nts.listen); choose another relay port` });
+    }
+  });
+});
+
+export type RouterConfig = z.output<typeof routerConfigSchema> & { file: string };
+export type RouterDataPlaneConfig = RouterConfig['dataplane'];
+
+export function loadRouterConfig(file: string): RouterConfig {
+  return { ...validate(file, routerConfigSchema, readYaml(file)), file };
+}
+
+/** For callers (tests, demo) that build the object in code: validates it like a file. */
+export function parseRouterConfig(data: unknown, file = '(inline)'): RouterConfig {
+  return { ...validate(file, routerConfigSchema, data), file };
+}
+

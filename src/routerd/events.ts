@@ -1,0 +1,60 @@
+// Pure translations of the scheduler's events: to NTS RESPONSE bodies, and to flat log fields
+// (one structured line per event; `json` logs stay greppable by key).
+import type { NtsResponse } from '../nts/index.js';
+import type { RespondEvent, RouterEvent } from '../router/index.js';
+import type { LogFields, LogLevel } from '../util/log.js';
+
+/**
+ * The RESPONSE for a respond event, built when it is sent (`nowMs` is the header timestamp,
+ * from which RC_LIFETIME counts, docs/protocol.md 3.2).
+ */
+export function ntsResponseFor(e: RespondEvent, nowMs: number, retryAfterMs?: number): NtsResponse {
+  if (e.status === 'READY') {
+    return { status: 'READY', answerAddress: e.globalAddress, rcId: e.rcId, rcLifetimeMs: Math.max(0, Math.round(e.rcExpiresAt - nowMs)) };
+  }
+  const reason = e.expectedWaitMs === undefined ? e.reason : `${e.reason}: expected wait ${Math.round(e.expectedWaitMs)} ms`;
+  const r: NtsResponse = { status: e.status, reason };
+  if (e.status === 'QUEUE_FULL' && retryAfterMs !== undefined) r.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
+  return r;
+}
+
+const hp = (a: string, p: number): string => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+
+/** Flat fields for one log line; `at` is the event's logical time. */
+export function eventFields(e: RouterEvent): LogFields {
+  switch (e.type) {
+    case 'respond':
+      return e.status === 'READY'
+        ? { at: e.at, ids: e.requestIds.join(','), status: e.status, address: e.globalAddress, rc: e.rcId, rcExpiresAt: e.rcExpiresAt }
+        : { at: e.at, ids: e.requestIds.join(','), status: e.status, reason: e.reason, expectedWaitMs: e.expectedWaitMs };
+    case 'rc-created':
+    case 'rc-hold-started':
+    case 'rc-removed': {
+      const rc = e.rc;
+      return {
+        at: e.at, rc: rc.id, fqdn: rc.fqdn, address: rc.globalAddress, to: rc.privateAddress, source: rc.source,
+        expiresAt: e.type === 'rc-created' ? rc.expiresAt : undefined,
+        releaseAt: e.type === 'rc-hold-started' ? rc.releaseAt : undefined,
+        reason: e.type === 'rc-removed' ? e.reason : undefined,
+      };
+    }
+    case 'mapping-created': {
+      const m = e.mapping;
+      return {
+        at: e.at, mapping: m.id, rc: m.rcId, proto: m.proto, en: hp(m.enAddress, m.enPort),
+        via: hp(m.globalAddress, m.globalPort), to: hp(m.privateAddress, m.privatePort), fqdn: m.fqdn,
+      };
+    }
+    case 'request-queued':
+      return { at: e.at, id: e.id, position: e.position, expectedWaitMs: e.expectedWaitMs };
+    case 'request-joined':
+      return { at: e.at, id: e.id, joined: e.joinedId, state: e.state };
+    case 'request-ignored':
+      return { at: e.at, id: e.id, reason: e.reason };
+  }
+}
+
+/** Retransmitted ids are routine; everything else is worth an info line. */
+export function eventLevel(e: RouterEvent): LogLevel {
+  return e.type === 'request-ignored' ? 'debug' : 'info';
+}

@@ -1,0 +1,226 @@
+// The NTS router daemon: glue between the NTS socket (NtsUdpServer), the sans-I/O scheduler
+// (RcScheduler) and a data plane. It owns the clock and one timer; the scheduler decides
+// everything, this file only applies the decisions:
+//   authenticated REQUEST -> scheduler.request -> events
+//   data plane first packet -> scheduler.packet -> verdict + events
+//   timer at scheduler.nextWakeupMs() -> scheduler.poll -> events
+//   events: respond -> NTS RESPONSE per request id; rc-created/-removed -> data plane; all logged and counted.
+import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-config.js';
+import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
+import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
+import { PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
+import { Counters } from '../server/counters.js';
+import { formatHostPort } from '../util/addr.js';
+import { NtssError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { Announcer } from './announcer.js';
+import { eventFields, eventLevel, ntsResponseFor } from './events.js';
+
+export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
+
+export interface StartRouterOptions {
+  /** Replaces the configured data plane (tests, simulator: SimulatedDataPlane). */
+  dataplane?: DataPlaneFactory;
+}
+
+export interface RouterCounters {
+  get(name: string): number;
+  /** Own counters, the NTS layer's as `nts.*`, the data plane's as `dataplane.*`. */
+  snapshot(): Record<string, number>;
+}
+
+export interface RunningRouter {
+  readonly scheduler: RcScheduler;
+  readonly phl: PrivateHostList;
+  readonly dataplane: DataPlane;
+  /** Where NTS requests are received (port 0 in the config becomes the real port). */
+  readonly nts: { host: string; port: number };
+  readonly counters: RouterCounters;
+  close(): Promise<void>;
+}
+
+const A = 1; // DNS TYPE A
+
+export function createDataPlane(cfg: RouterDataPlaneConfig, globalAddresses: readonly string[], classify: ClassifyFirstPacket, log: Logger): DataPlane {
+  if (cfg.type !== 'userspace') throw new DataPlaneError('DATAPLANE_UNSUPPORTED', `data plane ${JSON.stringify(cfg.type)} comes in a later release`);
+  return new UserspaceDataPlane({
+    globalAddresses, ports: cfg.ports, classify, log,
+    udpIdleTimeoutMs: cfg.udpIdleTimeoutMs, proxyProtocol: cfg.proxyProtocol, lanAddress: cfg.lanAddress,
+  });
+}
+
+class RouterDaemon {
+  readonly own = new Counters();
+  readonly phl = new PrivateHostList();
+  readonly scheduler: RcScheduler;
+  dataplane!: DataPlane;
+  nts!: NtsUdpServer;
+  announcer?: Announcer;
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor: number | undefined;
+  /** Data plane changes in event order; READYs wait behind their RC's activation. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly failedRcs = new Set<number>();
+  private closed = false;
+
+  constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
+    for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address);
+    this.scheduler = new RcScheduler({ globalAddresses: cfg.globalAddresses, ...cfg.scheduler }, this.phl);
+  }
+
+  readonly classify = (pkt: FirstPacket): PacketResult => {
+    const r = this.scheduler.packet(this.now(), pkt);
+    this.apply(r.events);
+    this.rearm();
+    return r;
+  };
+
+  onRequest(req: IncomingRequest): void {
+    const r = req.request;
+    const ecs = r.clientSubnet ? `${r.clientSubnet.address}/${r.clientSubnet.prefixLength}` : undefined;
+    this.own.inc('requests');
+    this.log.info('nts-request', {
+      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
+      ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
+    });
+    // Final answers the scheduler cannot give: no RC is made for what this router cannot serve.
+    if (r.mode !== 'any') return this.unsupported(req, 'mode "source" (NTSS v1) is not supported by this router yet');
+    if (r.qtype !== A) return this.unsupported(req, `qtype ${r.qtype}: only A (1) is served; the global addresses are IPv4`);
+    this.apply(this.scheduler.request(this.now(), {
+      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, resolver: r.resolver.address, ecs, deadlineMs: req.deadlineMs,
+    }));
+    this.rearm();
+  }
+
+  apply(events: readonly RouterEvent[]): void {
+    for (const e of events) {
+      this.own.inc(`event.${e.type}`);
+      this.log[eventLevel(e)](e.type, eventFields(e));
+      switch (e.type) {
+        case 'respond': this.respond(e); break;
+        case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
+        case 'rc-removed': this.enqueue('deactivate-rc', () => this.dataplane.deactivateRc(e.rc)); break;
+        default: break; // mapping-created, queued, joined, hold: logged and counted only
+      }
+    }
+  }
+
+  /** One timer, at the scheduler's next wake-up: no polling when nothing is due. */
+  rearm(): void {
+    const t = this.closed ? undefined : this.scheduler.nextWakeupMs();
+    if (t === this.armedFor) return;
+    clearTimeout(this.timer);
+    this.armedFor = t;
+    if (t === undefined) return;
+    this.timer = setTimeout(() => {
+      this.armedFor = undefined; // a timer that fires a little early must be able to re-arm for the same time
+      this.apply(this.scheduler.poll(this.now()));
+      this.rearm();
+    }, Math.max(0, t - this.now()));
+  }
+
+  /** True for the call that actually closed. */
+  async close(): Promise<boolean> {
+    if (this.closed) return false;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.announcer?.stop();
+    await this.nts?.close();
+    await this.chain;
+    await this.dataplane?.stop();
+    return true;
+  }
+
+  private respond(e: RespondEvent): void {
+    const send = () => {
+      const res: NtsResponse = e.status === 'READY' && this.failedRcs.has(e.rcId)
+        ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
+        : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
+      this.own.inc(`respond.${res.status}`, e.requestIds.length);
+      for (const id of e.requestIds) {
+        try {
+          this.nts.respond(id, res);
+        } catch (err) {
+          this.own.inc('respond-error');
+          this.log.error('respond-error', { id, error: (err as Error).message });
+        }
+      }
+    };
+    // A READY must not leave before its RC is in the data plane (the kernel plane is async).
+    if (e.status === 'READY') this.enqueue('respond', async () => send());
+    else send();
+  }
+
+  private enqueue(op: string, f: () => Promise<void>, rcId?: number): void {
+    this.chain = this.chain.then(f).catch((err: Error) => {
+      if (rcId !== undefined) this.failedRcs.add(rcId);
+      this.own.inc('dataplane-error');
+      this.log.error('dataplane-error', { op, rc: rcId, error: err.message });
+    });
+  }
+
+  private unsupported(req: IncomingRequest, reason: string): void {
+    this.own.inc('respond.UNSUPPORTED');
+    this.log.info('respond', { ids: req.requestId, status: 'UNSUPPORTED', reason });
+    this.nts.respond(req.requestId, { status: 'UNSUPPORTED', reason });
+  }
+}
+
+export async function startRouter(cfg: RouterConfig, log: Logger, now: () => number = Date.now, opts: StartRouterOptions = {}): Promise<RunningRouter> {
+  const d = new RouterDaemon(cfg, log, now);
+  d.dataplane = opts.dataplane ? opts.dataplane(d.classify) : createDataPlane(cfg.dataplane, cfg.globalAddresses, d.classify, log);
+  d.dataplane.onEvent((e) => {
+    const m = e.mapping;
+    log.info(e.type, {
+      mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
+      to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
+    });
+    if (e.type === 'mapping-closed') d.scheduler.mappings.remove(m.id); // the flow's end: the same EN port may map anew
+  });
+  await d.dataplane.start(); // before NTS: no READY may name an address nobody listens on
+  try {
+    d.nts = await NtsUdpServer.open({
+      host: cfg.nts.listen.host, port: cfg.nts.listen.port, windowMs: cfg.nts.windowMs, now,
+      keys: (id) => (id === cfg.id ? cfg.key : undefined),
+      onRequest: (req) => d.onRequest(req),
+      onAck: (a) => d.announcer?.onAck(a.id, a.ack),
+      onError: (e) => {
+        d.own.inc('nts-error');
+        log.error('nts-error', { error: e.message });
+      },
+    }).catch((e: NodeJS.ErrnoException) => {
+      throw new NtssError('NTS_LISTEN', listenError(e, 'udp', cfg.nts.listen.host, cfg.nts.listen.port, 'nts.listen').message);
+    });
+  } catch (e) {
+    await d.dataplane.stop();
+    throw e;
+  }
+  if (cfg.server) {
+    const to = { address: cfg.server.host, port: cfg.server.port };
+    d.announcer = new Announcer({
+      routerId: cfg.id, addresses: cfg.globalAddresses, intervalMs: cfg.nts.keepaliveIntervalMs, log, now,
+      send: (type, reg) => d.nts.announce(to, type, reg),
+      count: (n) => d.own.inc(n),
+    });
+    d.announcer.start();
+  }
+  const nts = d.nts.address();
+  const snapshot = (): Record<string, number> => {
+    const all: Record<string, number> = { ...d.own.snapshot() };
+    for (const [k, v] of Object.entries(d.nts.core.allCounters())) all[`nts.${k}`] = v;
+    for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
+    return all;
+  };
+  const endpoints = d.dataplane instanceof UserspaceDataPlane ? d.dataplane.endpoints().map((p) => `${p.proto}/${formatHostPort(p)}`) : [];
+  log.info('router-started', {
+    id: cfg.id, nts: formatHostPort({ host: nts.address, port: nts.port }), server: cfg.server ? formatHostPort(cfg.server) : undefined,
+    globalAddresses: cfg.globalAddresses.join(','), phl: d.phl.size, dataplane: d.dataplane.kind, relays: endpoints.join(',') || undefined,
+  });
+  return {
+    scheduler: d.scheduler, phl: d.phl, dataplane: d.dataplane, nts: { host: nts.address, port: nts.port },
+    counters: { snapshot, get: (name) => snapshot()[name] ?? 0 },
+    async close() {
+      if (await d.close()) log.info('stopped', { counters: snapshot() });
+    },
+  };
+}
