@@ -11,7 +11,7 @@ import { parseRecord } from '../src/dns/presentation.js';
 import { signMessage, verifyResponse, type TsigKey } from '../src/dns/tsig.js';
 import { newMessage, type Message, type ResourceRecord } from '../src/dns/types.js';
 import { Zone } from '../src/dns/zone.js';
-import { Counters } from '../src/server/counters.js';
+import { Counters } from '../src/util/counters.js';
 import { DnsHandler, type RequestContext } from '../src/server/handler.js';
 import { NtsGateway, type NtsTransport } from '../src/server/nts-gateway.js';
 import type { NtsResult } from '../src/nts/index.js';

@@ -2,44 +2,13 @@
 // validated once at start; errors name the file and the key (load.ts).
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { canonicalName, nameToLabels } from '../dns/name.js';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
-import { parseHostPort, type HostPort } from '../util/addr.js';
 import { readYaml, validate } from './load.js';
+import { base64Secret, domainName, hostPort, ipAddress, ms } from './values.js';
 
-// Small value types. server-config.ts has the same ones privately; a shared module would be
-// the next step (it belongs to another owner today).
-const hostPort = z.string().transform((s, ctx): HostPort => {
-  const r = parseHostPort(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
-
-const hostName = z.string().transform((s, ctx) => {
-  try {
-    if (s === '.' || s === '') throw new Error('not a host');
-    nameToLabels(s);
-    return canonicalName(s); // the trailing dot is optional here: a PHL entry is always absolute
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid host name ${JSON.stringify(s)}: ${(e as Error).message}` });
-    return z.NEVER;
-  }
-});
-
-const secret = z.string().transform((s, ctx) => {
-  const b = Buffer.from(s, 'base64');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || b.length < 16) {
-    ctx.addIssue({ code: 'custom', message: 'expected a base64 key of at least 16 octets (e.g. "openssl rand -base64 32"), the same as the server\'s routers[].key' });
-    return z.NEVER;
-  }
-  return b;
-});
-
-const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const hostName = domainName({ absolute: false }); // a PHL entry is always absolute
+const secret = base64Secret(16, " (e.g. \"openssl rand -base64 32\"), the same as the server's routers[].key");
+const ip = ipAddress;
 
 const portSpec = z.string().transform((s, ctx) => {
   const r = parsePortSpec(s);

@@ -1,56 +1,14 @@
 // The NTSv2 server's configuration: one YAML file, one schema, validated once at start.
 // The keys listen, storage, zone, tsig and routers are a contract (see docs/configuration.md).
-import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { canonicalName, isSubdomain, nameToLabels } from '../dns/name.js';
+import { isSubdomain } from '../dns/name.js';
 import { parseRecord } from '../dns/presentation.js';
 import type { ResourceRecord } from '../dns/types.js';
 import { parseHostPort, type HostPort } from '../util/addr.js';
+import { base64Secret, domainName, hostPort, ipAddress, u32 } from './values.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
-
-const hostPort = z.string().transform((s, ctx) => {
-  const r = parseHostPort(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
-
-/** An absolute domain name ("name.example."), returned in canonical (lowercase) form. */
-const domainName = z.string().transform((s, ctx) => {
-  if (!s.endsWith('.')) {
-    ctx.addIssue({ code: 'custom', message: `expected an absolute domain name ending in ".", got ${JSON.stringify(s)}` });
-    return z.NEVER;
-  }
-  try {
-    nameToLabels(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid domain name ${JSON.stringify(s)}: ${(e as Error).message}` });
-    return z.NEVER;
-  }
-  return canonicalName(s);
-});
-
-const base64Secret = (minBytes: number) =>
-  z.string().transform((s, ctx) => {
-    const b = Buffer.from(s, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || b.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a base64 secret' });
-      return z.NEVER;
-    }
-    if (b.length < minBytes) {
-      ctx.addIssue({ code: 'custom', message: `secret too short: ${b.length} bytes, at least ${minBytes} expected` });
-      return z.NEVER;
-    }
-    return b;
-  });
-
-const u32 = z.number().int().min(0).max(0xffffffff);
-
-const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
 
 const recordText = z.string().transform((s, ctx): ResourceRecord => {
   try {
@@ -64,7 +22,7 @@ const recordText = z.string().transform((s, ctx): ResourceRecord => {
 /** "name." (exactly that name) or "*.name." (every name strictly below it). */
 const allowPattern = z.string().transform((s, ctx) => {
   const sub = s.startsWith('*.');
-  const r = domainName.safeParse(sub ? s.slice(2) : s);
+  const r = domainName().safeParse(sub ? s.slice(2) : s);
   if (!r.success) {
     ctx.addIssue({ code: 'custom', message: `expected "name." or "*.name.", got ${JSON.stringify(s)}` });
     return z.NEVER;
@@ -78,11 +36,11 @@ export const serverConfigSchema = z
     storage: z.string().min(1),
     zone: z
       .object({
-        name: domainName,
+        name: domainName(),
         soa: z
           .object({
-            mname: domainName,
-            rname: domainName,
+            mname: domainName(),
+            rname: domainName(),
             serial: u32.default(1),
             refresh: u32,
             retry: u32,
@@ -91,7 +49,7 @@ export const serverConfigSchema = z
             ttl: u32.default(3600),
           })
           .strict(),
-        ns: z.array(domainName).min(1, 'at least one name server expected'),
+        ns: z.array(domainName()).min(1, 'at least one name server expected'),
         nsTtl: u32.default(3600),
         records: z.array(recordText).default([]),
       })
@@ -100,7 +58,7 @@ export const serverConfigSchema = z
       .array(
         z
           .object({
-            name: domainName,
+            name: domainName(),
             algorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1']),
             secret: base64Secret(16),
             allow: z.array(allowPattern).default([]),

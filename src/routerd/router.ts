@@ -9,7 +9,7 @@ import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-confi
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
-import { Counters } from '../server/counters.js';
+import { Counters } from '../util/counters.js';
 import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';

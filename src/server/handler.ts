@@ -13,7 +13,7 @@ import type { ZoneStore } from '../store/zone-store.js';
 import type { Logger } from '../util/log.js';
 import { answerQuestion } from './answer.js';
 import type { NtsGateway } from './nts-gateway.js';
-import type { Counters } from './counters.js';
+import type { Counters } from '../util/counters.js';
 import { ResponseCache } from './response-cache.js';
 
 export interface RequestContext {

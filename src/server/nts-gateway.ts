@@ -4,7 +4,7 @@
 // share one NTS request and are answered together.
 import type { NtsResult, NtsUdpClient } from '../nts/index.js';
 import type { Logger } from '../util/log.js';
-import type { Counters } from './counters.js';
+import type { Counters } from '../util/counters.js';
 
 export interface RouterEntry {
   id: string;

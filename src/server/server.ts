@@ -9,7 +9,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { ZoneStore } from '../store/zone-store.js';
 import { formatHostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
-import { Counters } from './counters.js';
+import { Counters } from '../util/counters.js';
 import { DnsHandler, type KeyEntry } from './handler.js';
 import { listenTcp } from './tcp.js';
 import { listenUdp } from './udp.js';

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { HostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
-import type { Counters } from './counters.js';
+import type { Counters } from '../util/counters.js';
 import type { Handle } from './udp.js';
 
 export interface TcpOptions {

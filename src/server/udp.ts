@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import type { HostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
-import type { Counters } from './counters.js';
+import type { Counters } from '../util/counters.js';
 import type { RequestContext } from './handler.js';
 
 export type Handle = (raw: Buffer, ctx: RequestContext) => Buffer | null | Promise<Buffer | null>;

@@ -1,4 +1,4 @@
-// Event counters for the server; logged on SIGUSR1 and at stop, read by tests.
+// Event counters for the daemons; logged on SIGUSR1 and at stop, read by tests.
 export class Counters {
   private readonly values = new Map<string, number>();
 

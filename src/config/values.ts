@@ -1,0 +1,53 @@
+// Value types shared by every config schema, each with a message that says what was expected.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { canonicalName, nameToLabels } from '../dns/name.js';
+import { parseHostPort, type HostPort } from '../util/addr.js';
+
+/** "ADDR:PORT" or "[v6]:PORT". */
+export const hostPort = z.string().transform((s, ctx): HostPort => {
+  const r = parseHostPort(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+/** A domain name, returned canonical (lowercase, trailing dot). `absolute`: the dot is required. */
+export const domainName = (opts: { absolute: boolean } = { absolute: true }) =>
+  z.string().transform((s, ctx) => {
+    if (opts.absolute && !s.endsWith('.')) {
+      ctx.addIssue({ code: 'custom', message: `expected an absolute domain name ending in ".", got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    }
+    try {
+      if (s === '' || (!opts.absolute && s === '.')) throw new Error('not a host name');
+      nameToLabels(s);
+      return canonicalName(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `invalid domain name ${JSON.stringify(s)}: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+/** A base64 secret of at least minBytes octets, returned as bytes. */
+export const base64Secret = (minBytes: number, hint = '') =>
+  z.string().transform((s, ctx) => {
+    const b = Buffer.from(s, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || b.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a base64 secret of at least ${minBytes} octets${hint}` });
+      return z.NEVER;
+    }
+    if (b.length < minBytes) {
+      ctx.addIssue({ code: 'custom', message: `secret too short: ${b.length} bytes, at least ${minBytes} expected${hint}` });
+      return z.NEVER;
+    }
+    return b;
+  });
+
+export const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+
+export const u32 = z.number().int().min(0).max(0xffffffff);
+
+export const ms = (min: number, max: number) => z.number().int().min(min).max(max);
