@@ -272,3 +272,19 @@ test('NTS: refusal or silence gives SERVFAIL; AAAA and other resolvers do not sh
   assert.equal(ask(h, query('www.home.example.', RRType.A)).answer.length, 1);
   assert.equal(router.requests.length, 2);
 });
+
+test('an IN registering through its router is published with the router global address, never a private one', () => {
+  const { h, zone } = setup();
+  const viaRouter: RequestContext = { transport: 'udp', remoteAddress: '203.0.113.2', remotePort: 40000 };
+  // Masqueraded by the router: the private address the IN reports becomes the router's.
+  assert.equal(ask(h, update(['alice.home.example. 60 IN A 192.168.50.10']), viaRouter).rcode, Rcode.NOERROR);
+  assert.deepEqual(zone.get('alice.home.example.', RRType.A).map((r) => r.rdata), [{ kind: 'A', address: '203.0.113.2' }]);
+  // A client that reports the public address itself: same result, nothing added.
+  assert.equal(ask(h, update(['alice.home.example. 60 IN A 203.0.113.2']), viaRouter).rcode, Rcode.NOERROR);
+  assert.equal(zone.get('alice.home.example.', RRType.A).length, 1);
+  // Directly, with no router in front: a private address would leak into the public zone.
+  const serial = zone.serial();
+  assert.equal(ask(h, update(['alice.home.example. 60 IN A 10.1.2.3'])).rcode, Rcode.REFUSED);
+  assert.equal(zone.serial(), serial);
+  assert.ok(!zone.get('alice.home.example.', RRType.A).some((r) => r.rdata.kind === 'A' && r.rdata.address === '10.1.2.3'));
+});

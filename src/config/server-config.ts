@@ -62,6 +62,8 @@ export const serverConfigSchema = z
             algorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1']),
             secret: base64Secret(16),
             allow: z.array(allowPattern).default([]),
+            // The key's hosts sit behind this NTS router: their A records become its address.
+            router: z.string().optional(),
           })
           .strict(),
       )
@@ -114,6 +116,11 @@ export function loadServerConfig(file: string): ServerConfig {
   const cfg = validate(file, serverConfigSchema, readYaml(file));
   // Relative storage paths are relative to the config file, so the service works from any cwd.
   const storage = isAbsolute(cfg.storage) ? cfg.storage : resolve(dirname(resolve(file)), cfg.storage);
+  cfg.tsig.forEach((k, i) => {
+    if (k.router !== undefined && !cfg.routers.some((r) => r.id === k.router)) {
+      throw new ConfigError(file, `tsig[${i}].router`, `no router with id ${JSON.stringify(k.router)} in routers[]`);
+    }
+  });
   const zone = cfg.zone.name;
   cfg.zone.records.forEach((rr, i) => {
     if (!isSubdomain(rr.name, zone)) throw new ConfigError(file, `zone.records[${i}]`, `owner ${rr.name} is outside the zone ${zone}`);

@@ -12,6 +12,7 @@ import type { Zone } from '../dns/zone.js';
 import type { ZoneStore } from '../store/zone-store.js';
 import type { Logger } from '../util/log.js';
 import { answerQuestion } from './answer.js';
+import { privateAdds, publishViaRouter } from './publish-rewrite.js';
 import type { NtsGateway } from './nts-gateway.js';
 import type { Counters } from '../util/counters.js';
 import { ResponseCache } from './response-cache.js';
@@ -31,6 +32,8 @@ export interface QueryInfo {
 export interface KeyEntry {
   key: TsigKey;
   allow: { name: string; subtree: boolean }[];
+  /** Set when the key belongs to hosts behind an NTS router: its global address. */
+  routerAddress?: string;
 }
 
 export interface HandlerDeps {
@@ -228,7 +231,16 @@ export class DnsHandler {
     }
     const entry = this.d.keys.get(canonicalName(v.key.name));
     const mayChange = (name: string) => allowed(entry?.allow ?? [], canonicalName(name));
-    const result = evaluateUpdate(zone, req, mayChange);
+    // Through a router (the update's source is its masqueraded global address, or the key is
+    // bound to a router), the IN's names point at that router's global address.
+    const via = this.d.routerAddresses.has(ctx.remoteAddress) ? ctx.remoteAddress : entry?.routerAddress;
+    const privates = via ? [] : privateAdds(req);
+    let result: ReturnType<typeof evaluateUpdate>;
+    if (privates.length > 0) {
+      result = { rcode: Rcode.REFUSED, detail: `private address ${privates[0]} would be published (no NTS router in front of this client or key)` };
+    } else {
+      result = evaluateUpdate(zone, via ? publishViaRouter(req, via) : req, mayChange);
+    }
     let rcode = result.rcode;
     if (rcode === Rcode.NOERROR && result.changes) {
       try {

@@ -48,7 +48,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     const zone = Zone.fromRecords(cfg.zone.name, records);
     log.info('zone-loaded', { zone: zone.origin, serial: zone.serial(), records: records.length, storage: cfg.storage });
     const keys = new Map<string, KeyEntry>(
-      cfg.tsig.map((k) => [k.name, { key: { name: k.name, algorithm: k.algorithm, secret: k.secret }, allow: k.allow }]),
+      cfg.tsig.map((k) => [k.name, {
+        key: { name: k.name, algorithm: k.algorithm, secret: k.secret }, allow: k.allow,
+        routerAddress: cfg.routers.find((r) => r.id === k.router)?.addresses[0],
+      }]),
     );
     const counters = new Counters();
     const gateway = cfg.routers.length > 0 ? await openGateway(cfg, counters, log, now) : undefined;
