@@ -16,7 +16,8 @@ const ROUNDS = 3;
 const INITIAL_SERIAL = 1;
 
 const nameOf = (n: number) => `h${n}.${ZONE}`;
-const addressOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+// 198.18.0.0/15 (RFC 2544): public-looking data, so the private-address rule does not apply.
+const addressOf = (n: number) => `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
 
 function signedAdd(id: number, n: number): { message: Buffer; mac: Buffer } {
   const msg = newMessage({
