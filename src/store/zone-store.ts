@@ -57,7 +57,7 @@ export class ZoneStore {
     let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
+      db = new Database(path, { timeout: 0 });
       // One writer process per store: a second server on the same file fails at start, not
       // later with interleaved serials. (EXCLUSIVE also lets WAL work without shared memory.)
       db.pragma('locking_mode = EXCLUSIVE');
