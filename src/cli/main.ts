@@ -3,6 +3,8 @@
 // is done in the modules each command calls.
 import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
+import { demoCommand } from './demo-command.js';
+import { labCommand } from './lab-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
 
@@ -16,6 +18,8 @@ export interface Command {
 const commands: Record<string, Command> = {
   server: serverCommand,
   router: routerCommand,
+  lab: labCommand,
+  demo: demoCommand,
 };
 
 function mainHelp(): string {

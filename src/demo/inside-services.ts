@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { decodeProxyV2 } from '../dataplane/proxy-protocol.js';
+import { NtssError } from '../util/errors.js';
 
 export interface Sighting {
   proto: 'tcp' | 'udp';
@@ -51,13 +52,16 @@ export async function startInsideService(
       new Promise<void>((r) => { try { udp.close(() => r()); } catch { r(); } }),
     ]);
   };
+  const failed = (proto: string, port: number) => (e: NodeJS.ErrnoException) => new NtssError('DEMO_LISTEN',
+    `${name} cannot listen on ${proto} ${address}:${port}: ${e.code ?? e.message}` +
+    (e.code === 'EADDRINUSE' ? ` (another ntss demo or service? see "ss -tulpn | grep :${port}")` : ''));
   try {
     await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
+      tcp.once('error', (e) => reject(failed('tcp', ports.tcp)(e)));
       tcp.listen({ host: address, port: ports.tcp, exclusive: true }, () => resolve());
     });
     await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
+      udp.once('error', (e) => reject(failed('udp', ports.udp)(e)));
       udp.bind({ address, port: ports.udp, exclusive: true }, () => resolve());
     });
   } catch (e) {

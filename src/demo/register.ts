@@ -38,14 +38,18 @@ export function updateMessage(r: Registration, id: number): Message {
   });
 }
 
-/** Sends the signed update (resent once after 1 s); rejects when no valid answer comes in 3 s. */
-export async function registerName(r: Registration, timeoutMs = 3000): Promise<RegistrationResult> {
+/** Sends the signed update (resent once after 1 s); rejects when no valid answer comes in 3 s, or on abort. */
+export async function registerName(r: Registration, signal?: AbortSignal, timeoutMs = 3000): Promise<RegistrationResult> {
+  signal?.throwIfAborted();
   const id = randomInt(0, 0x10000);
   const { message, mac } = signMessage(encodeMessage(updateMessage(r, id)), r.key, { nowSeconds: Date.now() / 1000 });
   const sock = dgram.createSocket('udp4');
   const timers: NodeJS.Timeout[] = [];
+  let onAbort = () => {};
   try {
     return await new Promise<RegistrationResult>((resolve, reject) => {
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
       sock.on('error', reject);
       sock.on('message', (raw, rinfo) => {
         if (rinfo.address !== r.server.host || rinfo.port !== r.server.port) return;
@@ -67,6 +71,7 @@ export async function registerName(r: Registration, timeoutMs = 3000): Promise<R
       });
     });
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     timers.forEach(clearTimeout);
     sock.close();
   }

@@ -60,6 +60,7 @@ export class StubResolver {
     const elapsed = () => performance.now() - start;
     return new Promise<LookupResult>((resolve) => {
       const timers: NodeJS.Timeout[] = [];
+      const usedIds = new Set<number>();
       let current: dgram.Socket | undefined;
       let attempts = 0;
       let done = false;
@@ -77,7 +78,9 @@ export class StubResolver {
       const send = (attempt: number) => {
         if (done) return;
         attempts = attempt;
-        const id = randomInt(0, 0x10000);
+        let id: number;
+        do id = randomInt(0, 0x10000); while (usedIds.has(id)); // a retry's id is always new
+        usedIds.add(id);
         const query = encodeMessage(queryMessage(id, name, opts.udpSize ?? 1232));
         const sock = dgram.createSocket('udp4');
         sock.on('error', () => {}); // a send error is a lost datagram: the next attempt covers it

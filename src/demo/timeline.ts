@@ -31,6 +31,7 @@ export class Recorder {
   private t0 = performance.now();
   private readonly listeners: ((e: TimelineEvent) => void)[] = [];
   private readonly waiters = new Set<Waiter>();
+  private stopped = false;
   /** Mappings created in the current flow: a late close of an older flow's mapping is not news. */
   private readonly flowMappings = new Set<number>();
 
@@ -88,6 +89,7 @@ export class Recorder {
 
   /** The first event of the current flow that matches, already recorded or still to come. */
   waitFor(match: (e: TimelineEvent) => boolean, timeoutMs: number, what: string): Promise<TimelineEvent> {
+    if (this.stopped) return Promise.reject(new Error('stopped'));
     const seen = this.flowEvents().find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -102,8 +104,9 @@ export class Recorder {
     });
   }
 
-  /** Fails every pending waitFor (shutdown: nothing is left waiting on a timer). */
-  cancelWaits(): void {
+  /** Fails every pending and future waitFor (shutdown: nothing is left waiting on a timer). */
+  stop(): void {
+    this.stopped = true;
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new Error('stopped'));

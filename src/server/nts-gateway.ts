@@ -74,6 +74,7 @@ export class NtsGateway {
     const start = this.now();
     const deadlineMs = start + this.opts.resolverPatienceMs - this.opts.marginMs;
     this.counters.inc('nts_requests');
+    this.log.info('nts-request', { router: router.id, name: q.fqdn, resolver: q.resolver.address, timeLeftMs: deadlineMs - start });
     let r: NtsResult;
     try {
       r = await this.transport.request(router.nts, { id: router.id, secret: router.key }, {

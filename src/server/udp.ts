@@ -10,7 +10,13 @@ export type Handle = (raw: Buffer, ctx: RequestContext) => Buffer | null | Promi
 export async function listenUdp(at: HostPort, handle: Handle, counters: Counters, log: Logger): Promise<dgram.Socket> {
   const sock = dgram.createSocket({ type: at.family === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   const send = (out: Buffer | null, port: number, address: string) => {
-    if (out) sock.send(out, port, address, (err) => err && counters.inc('udp_send_errors'));
+    if (!out) return;
+    try {
+      sock.send(out, port, address, (err) => err && counters.inc('udp_send_errors'));
+    } catch {
+      // A held answer released after close(): the socket is gone, the answer with it.
+      counters.inc('udp_send_errors');
+    }
   };
   sock.on('message', (raw, rinfo) => {
     let out: Buffer | null | Promise<Buffer | null>;

@@ -1,0 +1,114 @@
+// `ntss demo` as a user runs it: the real CLI in a child process, all on loopback. Checks the
+// verdicts and, from the --json timeline, the orderings that make Figs. 7 and 8 what they are.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// dist/test/demo.test.js -> dist/src/cli/main.js: works from any outDir.
+const MAIN_JS = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function ntss(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const p = spawn(process.execPath, [MAIN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - start });
+    });
+  });
+}
+
+type Line = { kind: string; flow?: string; event?: string; actor?: string; t?: number; data?: Record<string, unknown>; [k: string]: unknown };
+
+const startsWith = (v: unknown, prefix: string) => typeof v === 'string' && v.startsWith(prefix);
+
+test('ntss demo --json: every flow as expected; Fig. 7 serializes, Fig. 8 lets both reach alice', { timeout: 40_000 }, async () => {
+  const r = await ntss(['demo', '--json']);
+  assert.equal(r.code, 0, `exit ${r.code}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
+  assert.ok(r.ms < 15_000, `took ${Math.round(r.ms)} ms`);
+  const lines: Line[] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  const verdict = (flow: string) => lines.find((l) => l.kind === 'verdict' && l.flow === flow) as Line & { pass: boolean; reached: Record<string, string | null> };
+  const events = (flow: string) => lines.filter((l) => l.kind === 'event' && l.flow === flow);
+
+  // Setup: both INs registered by signed UPDATE.
+  assert.equal(events('setup').filter((e) => e.event === 'registered' && e.data?.rcode === 'NOERROR' && e.data?.signed === true).length, 2);
+
+  // 1. basic: alice saw EN1's real address (PROXY v2), and UDP went through.
+  const basic = verdict('basic');
+  assert.equal(basic.pass, true, JSON.stringify(basic));
+  assert.deepEqual(basic.reached, { EN1: 'alice' });
+  assert.ok(events('basic').some((e) => e.actor === 'alice' && e.event === 'in-tcp' && startsWith(e.data?.en, '127.0.0.21:')));
+  assert.ok(events('basic').some((e) => e.actor === 'EN1' && e.event === 'udp-reply' && e.data?.reply === 'alice: ping from EN1'));
+
+  // 2. simultaneous (Fig. 7): EN2's request waits; its answer comes after EN1's mapping and RC.
+  const sim = verdict('simultaneous');
+  assert.equal(sim.pass, true, JSON.stringify(sim));
+  assert.deepEqual(sim.reached, { EN1: 'alice', EN2: 'bob' });
+  const ev = events('simultaneous');
+  const at = (pred: (e: Line) => boolean, what: string) => {
+    const i = ev.findIndex(pred);
+    assert.ok(i >= 0, `no ${what} in ${JSON.stringify(ev.map((e) => e.event))}`);
+    return { i, t: ev[i].t! };
+  };
+  const en1Mapping = at((e) => e.event === 'mapping-created' && startsWith(e.data?.en, '127.0.0.21:'), 'mapping for EN1');
+  const en2Answer = at((e) => e.event === 'dns-answer' && e.data?.en === 'EN2', 'DNS answer for EN2');
+  const queued = at((e) => e.event === 'request-queued', 'queued request');
+  const en1RcGone = at((e) => e.event === 'rc-removed' && e.data?.fqdn === 'alice.home.example.', 'removal of alice\'s RC');
+  const bobRc = at((e) => e.event === 'rc-created' && e.data?.fqdn === 'bob.home.example.', 'bob\'s RC');
+  assert.ok(queued.i < en1Mapping.i, 'EN2\'s request was queued before EN1 even connected');
+  assert.ok(en1Mapping.i < en1RcGone.i && en1RcGone.i < bobRc.i && bobRc.i < en2Answer.i, 'mapping(EN1) < RC(alice) removed < RC(bob) created < answer(EN2)');
+  assert.ok(en2Answer.t > en1Mapping.t, 'EN2\'s answer after EN1\'s mapping, on the clock too');
+  assert.ok(en2Answer.t - en1Mapping.t >= 390, `the hold (400 ms) separates them: ${en2Answer.t - en1Mapping.t} ms`);
+  assert.ok(ev.some((e) => e.event === 'dns-retry' && e.data?.en === 'EN2'), 'the resolver retried while EN2\'s answer was held');
+
+  // 3. interference (Fig. 8): EN3 first, then EN1, both mapped to alice by the same RC.
+  const inter = verdict('interference');
+  assert.equal(inter.pass, true, JSON.stringify(inter));
+  assert.deepEqual(inter.reached, { EN3: 'alice', EN1: 'alice' });
+  const iev = events('interference');
+  const maps = iev.filter((e) => e.event === 'mapping-created');
+  assert.deepEqual(maps.map((m) => String(m.data?.en).split(':')[0]), ['127.0.0.23', '127.0.0.21'], 'EN3\'s packet came first');
+  assert.equal(maps[0].data?.rc, maps[1].data?.rc, 'one RC served both');
+  assert.deepEqual(iev.filter((e) => e.actor === 'alice' && e.event === 'in-tcp').map((e) => String(e.data?.en).split(':')[0]), ['127.0.0.23', '127.0.0.21']);
+
+  // 4. no lookup: refused by the router, seen by nobody.
+  const nol = verdict('nolookup');
+  assert.equal(nol.pass, true, JSON.stringify(nol));
+  assert.ok(events('nolookup').some((e) => e.event === 'first-packet-refused'));
+  assert.ok(!events('nolookup').some((e) => e.event === 'in-tcp'));
+
+  const summary = lines.find((l) => l.kind === 'summary');
+  assert.deepEqual({ pass: summary?.pass, passed: summary?.passed, total: summary?.total }, { pass: true, passed: 4, total: 4 });
+});
+
+test('ntss demo --flow basic --quiet: the verdicts only', { timeout: 30_000 }, async () => {
+  const r = await ntss(['demo', '--flow', 'basic', '--quiet']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = r.stdout.trim().split('\n');
+  assert.equal(out.length, 2, r.stdout);
+  assert.match(out[0], /^basic\s+PASS\s+EN1 reached alice/);
+  assert.match(out[1], /^verdict: PASS \(1\/1 flows reached the right host\)$/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour when stdout is not a terminal');
+});
+
+test('ntss demo: usage errors exit 2 and start nothing', async () => {
+  for (const args of [['--flow', 'nope'], ['--json', '--quiet'], ['--bogus']]) {
+    const r = await ntss(['demo', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^ntss: /);
+  }
+});
