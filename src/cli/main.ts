@@ -4,7 +4,6 @@
 import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
 import { demoCommand } from './demo-command.js';
-import { labCommand } from './lab-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
 
@@ -18,7 +17,6 @@ export interface Command {
 const commands: Record<string, Command> = {
   server: serverCommand,
   router: routerCommand,
-  lab: labCommand,
   demo: demoCommand,
 };
 
