@@ -68,7 +68,8 @@ test('defaults: scheduler from the paper, userspace data plane, NTS window and k
 
 test('mistakes name the key', () => {
   const edit = (from: string, to: string) => minimal.replace(from, to);
-  expectError(edit('{ ports: ["tcp/8080"] }', '{ type: nftables }'), 'dataplane.type', /comes in a later release; use type: userspace/);
+  expectError(edit('{ ports: ["tcp/8080"] }', '{ type: nftables }'), 'dataplane.wan', /required: the Internet-side interface's name/);
+  expectError(edit('{ ports: ["tcp/8080"] }', '{ type: nftables, wan: wan0, lan: wan0 }'), 'dataplane.lan', /differ/);
   expectError(edit('{ ports: ["tcp/8080"] }', '{ type: ebpf, ports: ["tcp/1"] }'), 'dataplane.type', /userspace/);
   expectError(edit('"tcp/8080"', '"sctp/8080"'), 'dataplane.ports[0]', /expected "tcp\/PORT" or "udp\/PORT"/);
   expectError(edit('"tcp/8080"', '"tcp/0"'), 'dataplane.ports[0]', /PORT 1\.\.65535/);

@@ -16,6 +16,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SECS=10            # dnsperf -l per measurement
 ROUNDS=3           # measurements per server (interleaved)
 WARMUP=2           # seconds of unmeasured load per server before round 1
+RETRIES=3          # total repeats allowed for runs disturbed by other load
 CLIENTS=4          # dnsperf -c
 OUTSTANDING=100    # dnsperf -q
 THREADS=1          # dnsperf -T
@@ -35,6 +36,8 @@ usage: bench/dns-qps/run.sh [options]
   --seconds N       duration of each measurement (dnsperf -l)         [$SECS]
   --rounds N        measurements per server, interleaved             [$ROUNDS]
   --warmup N        unmeasured seconds per server before round 1     [$WARMUP]
+  --retries N       repeats (whole run) of measurements disturbed by
+                    other load (>10% of a core not ours)             [$RETRIES]
   --clients N       dnsperf -c                                       [$CLIENTS]
   --outstanding N   dnsperf -q (max outstanding queries)             [$OUTSTANDING]
   --threads N       dnsperf -T                                       [$THREADS]
@@ -59,6 +62,7 @@ while (($#)); do
     --seconds) SECS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --retries) RETRIES=$2; shift 2 ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --outstanding) OUTSTANDING=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
@@ -74,7 +78,7 @@ while (($#)); do
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in SECS ROUNDS WARMUP CLIENTS OUTSTANDING THREADS SERVER_CPU CLIENT_CPU PORT_BASE; do
+for v in SECS ROUNDS WARMUP RETRIES CLIENTS OUTSTANDING THREADS SERVER_CPU CLIENT_CPU PORT_BASE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "--${v,,}: not a number: ${!v}" >&2; exit 2; }
 done
 ((SECS >= 1 && ROUNDS >= 1)) || { echo "--seconds and --rounds must be >= 1" >&2; exit 2; }
@@ -110,7 +114,11 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
   set +e
-  [[ -n $DNSPERF_PID ]] && kill -KILL "$DNSPERF_PID" 2>/dev/null
+  # `timeout` makes itself a process-group leader: kill its group, i.e. dnsperf too
+  if [[ -n $DNSPERF_PID ]]; then
+    kill -KILL -- "-$DNSPERF_PID" 2>/dev/null
+    kill -KILL "$DNSPERF_PID" 2>/dev/null
+  fi
   local g
   for g in "${PGIDS[@]}"; do kill_group "$g"; done
   wait 2>/dev/null
@@ -365,7 +373,7 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # Wait (bounded by a total budget for the whole run) until both cores are
 # nearly idle, so that other work on the machine does not land in a round.
-QUIET_BUDGET=${QUIET_BUDGET:-90}   # seconds, whole run
+QUIET_BUDGET=${QUIET_BUDGET:-60}   # seconds, whole run
 QUIET_MAX=${QUIET_MAX:-15}         # max busy % per core to count as quiet
 QUIET_WAITED=0
 wait_quiet() {
@@ -425,14 +433,20 @@ if ((WARMUP > 0)); then
   done
 fi
 
+RETRIES_LEFT=$RETRIES
 declare -A RESULTS NOTES CPUINFO EFF
 n=${#ACTIVE[@]}
 total=$((ROUNDS * n * SECS + WARMUP * n))
-log "measuring: ${ACTIVE[*]}; $ROUNDS round(s) x ${SECS}s each (~${total}s + quiet waits)"
+log "measuring: ${ACTIVE[*]}; $ROUNDS round(s) x ${SECS}s each (~${total}s, + up to ${QUIET_BUDGET}s waiting for idle cores and $((RETRIES * SECS))s of repeats)"
 for ((r = 0; r < ROUNDS; r++)); do
   for ((k = 0; k < n; k++)); do
     s=${ACTIVE[$(((k + r) % n))]}   # rotate the order every round
-    run_dnsperf "$s" "$SECS" "$WORK/dnsperf-$s-$r.txt"
+    while :; do
+      run_dnsperf "$s" "$SECS" "$WORK/dnsperf-$s-$r.txt"
+      ((SRV_FOREIGN > 10 || CLI_FOREIGN > 10)) && ((RETRIES_LEFT > 0)) || break
+      RETRIES_LEFT=$((RETRIES_LEFT - 1))
+      log "round $((r + 1))/$ROUNDS  $s: $QPS qps with other load on the cores (server core ${SRV_FOREIGN}%, dnsperf core ${CLI_FOREIGN}%): discarded, repeating ($RETRIES_LEFT repeats left)"
+    done
     RESULTS[$s]+="$QPS "
     EFF[$s]+="$(awk -v q="$QPS" -v o="$SRV_OWN" 'BEGIN { printf "%.0f", (o > 0 ? q * 100 / o : 0) }') "
     log "round $((r + 1))/$ROUNDS  $(printf '%-5s' "$s") $(printf '%8s' "$QPS") qps  lost $LOST  server core: own ${SRV_OWN}% (kernel ${SRV_SYS}%) other ${SRV_FOREIGN}%  dnsperf core: own ${CLI_OWN}% other ${CLI_FOREIGN}%  [$CODES]"
@@ -490,7 +504,7 @@ for a in "${ORIG_ARGS[@]}"; do CMD_LINE+=" $a"; done
 echo
 echo "$TABLE"
 echo
-for s in $SERVERS; do [[ -n ${NOTES[$s]:-} ]] && echo "note: $s:${NOTES[$s]}"; done
+for s in $SERVERS; do if [[ -n ${NOTES[$s]:-} ]]; then echo "note: $s:${NOTES[$s]}"; fi; done
 echo "$RATIO_LINE"
 
 if ((PROFILE)); then
@@ -525,7 +539,9 @@ if ((WRITE_DOC)); then
     echo
     echo "$RATIO_LINE"
     echo
-    echo "Response sizes differ (NSD adds the NS RRset in AUTHORITY and glue in ADDITIONAL by default; Knot answers minimally). \"CPU % server(kernel)/dnsperf\" is the CPU time of the server's processes (of which in the kernel) / of dnsperf, as a share of its core's time in each round: the server should be near 100% (it is the bottleneck) and dnsperf below it."
+    for s in $SERVERS; do if [[ -n ${NOTES[$s]:-} ]]; then echo "- note: $s:${NOTES[$s]}"; fi; done
+    if [[ -n ${NOTES[*]:-} ]]; then echo; fi
+    echo "Response sizes differ (NSD adds the NS RRset in AUTHORITY and glue in ADDITIONAL by default; Knot and ntss answer minimally). \"qps per server CPU-s\" = qps / share of its core the server used: the estimate of a full core's worth when the run was client-bound or disturbed by other load. \"CPU % server(kernel)/dnsperf\" is the CPU time of the server's processes (of which in the kernel) / of dnsperf, as a share of its core's time in each round: the server should be near 100% (it is the bottleneck) and dnsperf below it."
     echo "<!-- dns-qps:end -->"
   )
   mkdir -p "$(dirname "$DOC")"
@@ -536,8 +552,8 @@ if ((WRITE_DOC)); then
     function emit() { while ((getline l < sf) > 0) print l; close(sf); done = 1 }
     /^<!-- dns-qps:begin/ { emit(); skip = 1; next }
     skip && /^<!-- dns-qps:end -->/ { skip = 0; next }
-    !skip { print }
-    END { if (!done) { print ""; emit() } }' "$DOC" >"$WORK/doc.new"
+    !skip { print; last = $0 }
+    END { if (!done) { if (last != "") print ""; emit() } }' "$DOC" >"$WORK/doc.new"
   cat "$WORK/doc.new" >"$DOC"
   log "wrote section to $DOC"
 fi

@@ -1,6 +1,7 @@
 // The NTS router's configuration (`ntss router --config FILE`): one YAML file, one schema,
 // validated once at start; errors name the file and the key (load.ts).
 import { isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { readYaml, validate } from './load.js';
@@ -28,9 +29,21 @@ const userspace = z.object({
   lanAddress: ip.optional(),
 }).strict();
 
-const nftables = z.object({ type: z.literal('nftables') }).loose().superRefine((_, ctx) => {
-  ctx.addIssue({ code: 'custom', path: ['type'], message: 'the nftables (kernel) data plane comes in a later release; use type: userspace for now' });
-});
+// The kernel data plane (src/dataplane/nftables.ts); the interfaces are checked at start.
+const ifName = (what: string) => z.string({ error: (i) => (i.input === undefined ? `required: the ${what} interface's name (see "ip link")` : undefined) })
+  .regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'expected a network interface name (1-15 letters, digits or "_.:@+-"; see "ip link")');
+const nftables = z.object({
+  type: z.literal('nftables'),
+  wan: ifName('Internet-side'),
+  lan: ifName('inside'),
+  table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'expected an nft table name (a letter, then up to 31 letters, digits or "_")').default('ntss'),
+  stickyMs: ms(0, 3_600_000).default(30_000),
+  safetyTimeoutMs: ms(1000, 86_400_000).optional(),
+  localServices: z.array(portSpec).default([])
+    .refine((ps) => new Set(ps.map(formatPortSpec)).size === ps.length, 'localServices must be distinct'),
+  trustedInterfaces: z.array(ifName('trusted')).default([]),
+  reconcileMs: ms(0, 3_600_000).default(60_000),
+}).strict().refine((o) => o.wan !== o.lan, { path: ['lan'], message: 'lan must differ from wan' });
 
 /** `type` defaults to userspace. */
 const dataplane = z.preprocess(
@@ -59,6 +72,17 @@ const scheduler = z.object({
   idMemoryMs: ms(0, 3_600_000).default(d.idMemoryMs),
 }).strict();
 
+// PHL learning from DNS UPDATE (src/routerd/update-proxy.ts): LAN traffic for the NTSv2 server's
+// port 53 is redirected to `listen` and relayed to `server` (one fixed upstream per port).
+const learning = z.object({
+  listen: hostPort,
+  server: hostPort,
+  pendingTimeoutMs: ms(100, 600_000).default(10_000), // an update's answer after this is not learned from
+  maxPending: z.number().int().min(1).max(1_000_000).default(4096),
+  idleTimeoutMs: ms(1000, 3_600_000).default(30_000),
+  maxClients: z.number().int().min(1).max(100_000).default(1024),
+}).strict();
+
 export const routerConfigSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "-" or "." (the NTS key id; the server\'s routers[].id)'),
   key: secret,
@@ -68,6 +92,9 @@ export const routerConfigSchema = z.object({
     keepaliveIntervalMs: ms(1000, 3_600_000).default(30_000),
   }).strict(),
   server: hostPort.optional(),
+  learning: learning.optional(),
+  /** SQLite file for learned PHL entries; relative to the config file. None: not persisted. */
+  storage: z.string().min(1).optional(),
   globalAddresses: z.array(z.string().refine((s) => isIP(s) === 4, {
     message: 'expected an IPv4 address (NTS answers are A records; IPv6 global addresses come later)',
   })).min(1, 'at least one global address expected')
@@ -85,6 +112,15 @@ export const routerConfigSchema = z.object({
 }).strict().superRefine((c, ctx) => {
   // A relay on the NTS port would swallow the NTS requests (dataplane.md, trap 3).
   const l = c.nts.listen;
+  if (c.dataplane.type === 'nftables') {
+    // The kernel's safety timeout must not remove an element while the scheduler's RC lives.
+    const life = c.scheduler.rcTimeoutMs + c.scheduler.holdMs;
+    const s = c.dataplane.safetyTimeoutMs;
+    if (s !== undefined && s <= life) {
+      ctx.addIssue({ code: 'custom', path: ['dataplane', 'safetyTimeoutMs'], message: `must exceed scheduler.rcTimeoutMs + scheduler.holdMs (${life} ms)` });
+    }
+    return;
+  }
   if (c.dataplane.type !== 'userspace') return;
   c.dataplane.ports.forEach((p, i) => {
     const shared = l.host === '0.0.0.0' || l.host === '::' || c.globalAddresses.includes(l.host);
@@ -98,7 +134,10 @@ export type RouterConfig = z.output<typeof routerConfigSchema> & { file: string 
 export type RouterDataPlaneConfig = RouterConfig['dataplane'];
 
 export function loadRouterConfig(file: string): RouterConfig {
-  return { ...validate(file, routerConfigSchema, readYaml(file)), file };
+  const cfg = validate(file, routerConfigSchema, readYaml(file));
+  // Like the server's: relative to the config file, so the service works from any cwd.
+  const storage = cfg.storage === undefined || isAbsolute(cfg.storage) ? cfg.storage : resolve(dirname(resolve(file)), cfg.storage);
+  return { ...cfg, storage, file };
 }
 
 /** For callers (tests, demo) that build the object in code: validates it like a file. */

@@ -1,5 +1,5 @@
 // One interface for every data plane: userspace relay (any OS, no root), simulated (tests,
-// simulator), nftables (Linux kernel, next release). The scheduler decides; the data plane
+// simulator), nftables (Linux kernel NAT, root). The scheduler decides; the data plane
 // only enforces and reports.
 import type { FirstPacket, Mapping, PacketResult, Proto, Rc } from '../router/index.js';
 

@@ -7,6 +7,7 @@
 //   events: respond -> NTS RESPONSE per request id; rc-created/-removed -> data plane; all logged and counted.
 import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-config.js';
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
+import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
 import { Counters } from '../util/counters.js';
@@ -15,6 +16,8 @@ import { NtssError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { Announcer } from './announcer.js';
 import { eventFields, eventLevel, ntsResponseFor } from './events.js';
+import { PhlStore } from '../store/phl-store.js';
+import { UpdateProxy } from './update-proxy.js';
 
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
@@ -36,13 +39,20 @@ export interface RunningRouter {
   /** Where NTS requests are received (port 0 in the config becomes the real port). */
   readonly nts: { host: string; port: number };
   readonly counters: RouterCounters;
+  /** Where the DNS UPDATE proxy listens (UDP and TCP), when `learning` is configured. */
+  readonly learning?: { host: string; port: number };
   close(): Promise<void>;
 }
 
 const A = 1; // DNS TYPE A
 
-export function createDataPlane(cfg: RouterDataPlaneConfig, globalAddresses: readonly string[], classify: ClassifyFirstPacket, log: Logger): DataPlane {
-  if (cfg.type !== 'userspace') throw new DataPlaneError('DATAPLANE_UNSUPPORTED', `data plane ${JSON.stringify(cfg.type)} comes in a later release`);
+/** `router`: the whole config, needed by the nftables plane (NTS port, scheduler times, learning redirect). */
+export function createDataPlane(cfg: RouterDataPlaneConfig, globalAddresses: readonly string[], classify: ClassifyFirstPacket, log: Logger, router?: RouterConfig): DataPlane {
+  if (cfg.type === 'nftables') {
+    if (!router) throw new DataPlaneError('DATAPLANE_UNSUPPORTED', 'the nftables data plane needs the whole router config');
+    return createNftablesDataPlane({ ...router, dataplane: cfg, globalAddresses: [...globalAddresses] }, classify, log);
+  }
+  if (cfg.type !== 'userspace') throw new DataPlaneError('DATAPLANE_UNSUPPORTED', `data plane ${JSON.stringify((cfg as { type: string }).type)} is unknown`);
   return new UserspaceDataPlane({
     globalAddresses, ports: cfg.ports, classify, log,
     udpIdleTimeoutMs: cfg.udpIdleTimeoutMs, proxyProtocol: cfg.proxyProtocol, lanAddress: cfg.lanAddress,
@@ -56,6 +66,8 @@ class RouterDaemon {
   dataplane!: DataPlane;
   nts!: NtsUdpServer;
   announcer?: Announcer;
+  learning?: UpdateProxy;
+  store?: PhlStore;
   private timer: NodeJS.Timeout | undefined;
   private armedFor: number | undefined;
   /** Data plane changes in event order; READYs wait behind their RC's activation. */
@@ -125,9 +137,11 @@ class RouterDaemon {
     this.closed = true;
     clearTimeout(this.timer);
     this.announcer?.stop();
+    await this.learning?.close(); // no PHL change after this
     await this.nts?.close();
     await this.chain;
     await this.dataplane?.stop();
+    this.store?.close();
     return true;
   }
 
@@ -168,7 +182,7 @@ class RouterDaemon {
 
 export async function startRouter(cfg: RouterConfig, log: Logger, now: () => number = Date.now, opts: StartRouterOptions = {}): Promise<RunningRouter> {
   const d = new RouterDaemon(cfg, log, now);
-  d.dataplane = opts.dataplane ? opts.dataplane(d.classify) : createDataPlane(cfg.dataplane, cfg.globalAddresses, d.classify, log);
+  d.dataplane = opts.dataplane ? opts.dataplane(d.classify) : createDataPlane(cfg.dataplane, cfg.globalAddresses, d.classify, log, cfg);
   d.dataplane.onEvent((e) => {
     const m = e.mapping;
     log.info(e.type, {
@@ -195,6 +209,22 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     await d.dataplane.stop();
     throw e;
   }
+  // Synchronously after the NTS socket opened (no await in between): the stored learned entries
+  // are in the PHL before the first NTS request is handled. Then the UPDATE proxy.
+  try {
+    if (cfg.storage) {
+      d.store = PhlStore.open(cfg.storage);
+      const r = d.store.loadInto(d.phl);
+      log.info('phl-loaded', { storage: cfg.storage, learned: r.loaded, skipped: r.skipped.length || undefined });
+      for (const x of r.skipped) log.warn('phl-row-skipped', x);
+    } else {
+      log.info('phl-not-persisted', { reason: 'no "storage" key: learned PHL entries live in memory only and are lost at restart' });
+    }
+    if (cfg.learning) d.learning = await UpdateProxy.start({ ...cfg.learning, phl: d.phl, store: d.store, log, now });
+  } catch (e) {
+    await d.close();
+    throw e;
+  }
   if (cfg.server) {
     const to = { address: cfg.server.host, port: cfg.server.port };
     d.announcer = new Announcer({
@@ -209,6 +239,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     const all: Record<string, number> = { ...d.own.snapshot() };
     for (const [k, v] of Object.entries(d.nts.core.allCounters())) all[`nts.${k}`] = v;
     for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
+    for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
     return all;
   };
   const endpoints = d.dataplane instanceof UserspaceDataPlane ? d.dataplane.endpoints().map((p) => `${p.proto}/${formatHostPort(p)}`) : [];
@@ -218,6 +249,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   });
   return {
     scheduler: d.scheduler, phl: d.phl, dataplane: d.dataplane, nts: { host: nts.address, port: nts.port },
+    learning: d.learning?.address(),
     counters: { snapshot, get: (name) => snapshot()[name] ?? 0 },
     async close() {
       if (await d.close()) log.info('stopped', { counters: snapshot() });

@@ -1,0 +1,95 @@
+// Batches element changes into transactions: everything submitted in one turn of the event loop
+// (one scheduler step: a hold ends, the next RC is created; plus sticky elements) goes to the
+// kernel as one atomic transaction, and at most one transaction is in flight so changes apply
+// in submission order. If a batch fails, its operations are retried one by one so that one
+// bad change does not take the others down: a delete of an element that is already gone (its
+// timeout ran out) counts as done; an add refused with EEXIST (a leftover element with that key)
+// is retried as delete + add: the scheduler's word wins over stale kernel state.
+import { isAlreadyExists, isNotFound } from './nft-errors.js';
+import type { NftCommand } from './nft-ruleset.js';
+import type { NftRunner } from './nft-runner.js';
+
+interface Op {
+  readonly commands: readonly NftCommand[];
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+export class NftBatcher {
+  private queue: Op[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly runner: NftRunner, private readonly count: (name: string) => void) {}
+
+  /** Joins the next transaction; resolves once it is applied, rejects with its NftError. */
+  submit(commands: readonly NftCommand[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ commands, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything submitted so far has been applied or has failed. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight || this.scheduled) {
+      await (this.inFlight ?? new Promise((r) => setImmediate(r)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: the daemon calls deactivateRc and then activateRc a few
+    // microtasks apart; both must land in the same transaction.
+    setImmediate(() => {
+      this.scheduled = false;
+      const ops = this.queue;
+      this.queue = [];
+      this.inFlight = this.drain(ops).finally(() => {
+        this.inFlight = undefined;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async drain(ops: Op[]): Promise<void> {
+    if (ops.length === 0) return;
+    try {
+      await this.runner.run(ops.flatMap((o) => o.commands));
+      this.count('nft-transactions');
+      for (const o of ops) o.resolve();
+      return;
+    } catch (e) {
+      this.count('nft-batch-failed');
+      if (ops.length === 1) return this.settle(ops[0]!, e as Error);
+    }
+    for (const o of ops) {
+      try {
+        await this.runner.run(o.commands);
+        this.count('nft-transactions');
+        o.resolve();
+      } catch (e) {
+        await this.settle(o, e as Error);
+      }
+    }
+  }
+
+  /** `o` failed on its own with `e`: resolve what is already true, replace a stale element, else reject. */
+  private async settle(o: Op, e: Error): Promise<void> {
+    if (isNotFound(e) && o.commands.length === 1 && o.commands[0]!.kind === 'delete-element') {
+      this.count('nft-delete-missing');
+      return o.resolve();
+    }
+    if (!isAlreadyExists(e) || !o.commands.some((c) => c.kind === 'add-element')) return o.reject(e);
+    const replace = o.commands.flatMap((c): NftCommand[] => (c.kind === 'add-element'
+      ? [{ kind: 'delete-element', table: c.table, map: c.map, key: c.key }, c] : [c]));
+    try {
+      await this.runner.run(replace);
+      this.count('nft-replaced');
+      o.resolve();
+    } catch (last) {
+      o.reject(last as Error);
+    }
+  }
+}

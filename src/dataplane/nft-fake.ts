@@ -1,0 +1,252 @@
+// Fakes of the host, `nft` and `conntrack` for unit tests (part of the product, as knftables
+// ships its fake). FakeNft applies each transaction all-or-nothing to a model that refuses
+// what the kernel refuses (EEXIST for an overlapping or re-valued element in an interval map,
+// ENOENT for a missing table/map/element) and honours element timeouts on an injected clock;
+// dump() prints the state as the `add` statements that would rebuild it, for golden files.
+import { isIPv4 } from 'node:net';
+import type { ConntrackRunner, CtEntry, CtFilter, CtWatch } from './conntrack.js';
+import { NftError } from './nft-errors.js';
+import type { HostProbe } from './nft-preflight.js';
+import { formatElement, formatKey, renderCommand, type NftCommand, type RcKey } from './nft-ruleset.js';
+import type { NftRunner } from './nft-runner.js';
+
+interface FakeElement {
+  readonly key: RcKey;
+  readonly value: string;
+  readonly timeoutMs?: number;
+  readonly expiresAt?: number;
+}
+
+interface FakeTable {
+  statics: string[];
+  chains: Set<string>;
+  maps: Map<string, Map<string, FakeElement>>;
+}
+
+export class FakeNft implements NftRunner {
+  private tables = new Map<string, FakeTable>();
+  /** Every transaction as rendered text, in order (failed ones too). */
+  readonly transactions: string[][] = [];
+  private failures: ((cmds: readonly NftCommand[]) => NftError | undefined)[] = [];
+  closed = false;
+
+  constructor(private readonly now: () => number = () => 0) {}
+
+  private gate: Promise<void> | undefined;
+
+  /** Transactions wait (unacknowledged) until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((r) => (release = r));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
+  /** The next transaction for which `f` returns an error fails with it (one-shot). */
+  failOnce(f: (cmds: readonly NftCommand[]) => NftError | undefined): void {
+    this.failures.push(f);
+  }
+
+  async run(commands: readonly NftCommand[]): Promise<void> {
+    if (commands.length === 0) return;
+    if (this.gate) await this.gate;
+    this.transactions.push(commands.map(renderCommand));
+    for (const [i, f] of this.failures.entries()) {
+      const e = f(commands);
+      if (e) {
+        this.failures.splice(i, 1);
+        throw e;
+      }
+    }
+    const next = cloneTables(this.tables);
+    for (const c of commands) this.apply(next, c); // throws: nothing is committed
+    this.tables = next;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Live elements of a map as "key timeout T : value" lines, sorted. */
+  elements(table: string, map: string): string[] {
+    const m = this.tables.get(table)?.maps.get(map);
+    return m ? [...this.live(m).values()].map((e) => formatElement(e.key, e.value, e.timeoutMs)).sort() : [];
+  }
+
+  hasTable(table: string): boolean {
+    return this.tables.has(table);
+  }
+
+  /** The whole state as `add` statements (knftables' Dump()): statics, then live elements. */
+  dump(): string {
+    const out: string[] = [];
+    for (const [name, t] of this.tables) {
+      out.push(...t.statics);
+      for (const map of t.maps.keys()) for (const e of this.elements(name, map)) out.push(`add element ip ${name} ${map} { ${e} }`);
+    }
+    return out.join('\n') + (out.length ? '\n' : '');
+  }
+
+  private apply(tables: Map<string, FakeTable>, c: NftCommand): void {
+    const enoent = (what: string) => new NftError('not-found', `nft: Could not process rule: No such file or directory (${what})`);
+    switch (c.kind) {
+      case 'delete-table':
+        if (!tables.delete(c.table)) throw enoent(`table ${c.table}`);
+        return;
+      case 'raw': {
+        const m = /^add (table|map|chain|rule) ip (\S+)(?: (\S+))?/.exec(c.text);
+        if (!m) throw new NftError('syntax', `nft: the fake does not understand ${JSON.stringify(c.text)}`);
+        const [, what, table, name] = m;
+        let t = tables.get(table!);
+        if (what === 'table') {
+          if (!t) tables.set(table!, (t = { statics: [], chains: new Set(), maps: new Map() }));
+          if (!t.statics.includes(c.text)) t.statics.push(c.text);
+          return;
+        }
+        if (!t) throw enoent(`table ${table}`);
+        if (what === 'map') t.maps.set(name!, new Map());
+        if (what === 'chain') t.chains.add(name!);
+        if (what === 'rule' && !t.chains.has(name!)) throw enoent(`chain ${name}`);
+        t.statics.push(c.text);
+        return;
+      }
+      case 'add-element':
+      case 'delete-element': {
+        const m = tables.get(c.table)?.maps.get(c.map);
+        if (!m) throw enoent(`map ${c.table} ${c.map}`);
+        for (const [k, e] of m) if (e.expiresAt !== undefined && e.expiresAt <= this.now()) m.delete(k);
+        const id = formatKey(c.key);
+        if (c.kind === 'delete-element') {
+          if (!m.delete(id)) throw enoent(`element ${id}`);
+          return;
+        }
+        const same = m.get(id);
+        if (same && same.value === c.value) return; // the kernel ignores an identical add
+        if (same || [...m.values()].some((e) => overlaps(e.key, c.key))) {
+          throw new NftError('exists', `nft: Could not process rule: File exists (${id})`);
+        }
+        m.set(id, { key: c.key, value: c.value, timeoutMs: c.timeoutMs, expiresAt: c.timeoutMs === undefined ? undefined : this.now() + c.timeoutMs });
+      }
+    }
+  }
+
+  private live(m: Map<string, FakeElement>): Map<string, FakeElement> {
+    return new Map([...m].filter(([, e]) => e.expiresAt === undefined || e.expiresAt > this.now()));
+  }
+}
+
+function cloneTables(src: Map<string, FakeTable>): Map<string, FakeTable> {
+  return new Map([...src].map(([k, t]) => [k, {
+    statics: [...t.statics], chains: new Set(t.chains), maps: new Map([...t.maps].map(([n, m]) => [n, new Map(m)])),
+  }]));
+}
+
+function ipv4(s: string): number {
+  return s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+
+function range(k: RcKey, dim: 'source' | 'proto' | 'ports'): [number, number] {
+  if (dim === 'ports') return [k.ports[0], k.ports[1]];
+  if (dim === 'proto') return k.proto === 'any' ? [0, 255] : k.proto === 'tcp' ? [6, 6] : [17, 17];
+  const [addr, len] = k.source.split('/');
+  if (!isIPv4(addr!)) throw new Error(`bad source ${k.source}`);
+  const size = 2 ** (32 - Number(len ?? 32));
+  const lo = Math.floor(ipv4(addr!) / size) * size;
+  return [lo, lo + size - 1];
+}
+
+/** Two interval keys overlap when they intersect in every dimension (the kernel says EEXIST). */
+function overlaps(a: RcKey, b: RcKey): boolean {
+  if (a.dst !== b.dst) return false;
+  return (['source', 'proto', 'ports'] as const).every((d) => {
+    const [x, y] = [range(a, d), range(b, d)];
+    return x[0] <= y[1] && y[0] <= x[1];
+  });
+}
+
+/** A fake conntrack table: tests add and end flows; watchers see NEW and DESTROY like the kernel's. */
+export class FakeConntrack implements ConntrackRunner {
+  readonly entries = new Map<string, CtEntry>();
+  readonly deletes: CtFilter[] = [];
+  private readonly watchers = new Map<string, { onEntry: (e: CtEntry) => void; onEnd: (why: string) => void; onLoss?: () => void }>();
+  private nextWatch = 0;
+
+  watch(dst: string, onEntry: (e: CtEntry) => void, onEnd: (why: string) => void, onLoss?: () => void): CtWatch {
+    const id = `${dst}#${this.nextWatch++}`;
+    this.watchers.set(id, { onEntry, onEnd, onLoss });
+    return { close: () => void this.watchers.delete(id) };
+  }
+
+  /** Open watches per destination address. */
+  watching(): string[] {
+    return [...this.watchers.keys()].map((k) => k.split('#')[0]!).sort();
+  }
+
+  async list(dst: string): Promise<CtEntry[]> {
+    return [...this.entries.values()].filter((e) => e.orig.dst === dst).map(({ event: _, ...e }) => e);
+  }
+
+  async delete(f: CtFilter): Promise<number> {
+    this.deletes.push(f);
+    const gone = [...this.entries.values()].filter((e) => matches(e, f));
+    for (const e of gone) this.destroy(e);
+    return gone.length;
+  }
+
+  /** A new flow: recorded and reported to the watchers of its destination as NEW. */
+  add(e: CtEntry): CtEntry {
+    this.entries.set(ctKey(e), e);
+    this.emit(e.orig.dst, { ...e, event: 'new' });
+    return e;
+  }
+
+  /** The flow ended (or was deleted): DESTROY, with byte counts when given. */
+  destroy(e: CtEntry, bytes?: { orig: number; reply: number }): void {
+    if (!this.entries.delete(ctKey(e))) return;
+    this.emit(e.orig.dst, { ...e, event: 'destroy', ...(bytes ? { origBytes: bytes.orig, replyBytes: bytes.reply } : {}) });
+  }
+
+  /** A watch process died (or lost events). */
+  endWatches(why: string): void {
+    const all = [...this.watchers.values()];
+    this.watchers.clear();
+    for (const w of all) w.onEnd(why);
+  }
+
+  loseEvents(): void {
+    for (const w of this.watchers.values()) w.onLoss?.();
+  }
+
+  private emit(dst: string, e: CtEntry): void {
+    for (const [id, w] of this.watchers) if (id.startsWith(`${dst}#`)) w.onEntry(e);
+  }
+}
+
+/** A DNATed flow EN:enPort -> GA:port rewritten to PA:port, as conntrack shows it. */
+export function ctFlow(proto: 'tcp' | 'udp', en: string, enPort: number, ga: string, port: number, pa = ga): CtEntry {
+  return { proto, orig: { src: en, dst: ga, sport: enPort, dport: port }, reply: { src: pa, dst: en, sport: port, dport: enPort } };
+}
+
+function ctKey(e: CtEntry): string {
+  return `${e.proto} ${e.orig.src} ${e.orig.sport} ${e.orig.dst} ${e.orig.dport}`;
+}
+
+function matches(e: CtEntry, f: CtFilter): boolean {
+  return (f.proto === undefined || e.proto === f.proto) && (f.src === undefined || e.orig.src === f.src)
+    && (f.dst === undefined || e.orig.dst === f.dst) && (f.sport === undefined || e.orig.sport === f.sport)
+    && (f.dport === undefined || e.orig.dport === f.dport) && (f.replySrc === undefined || e.reply.src === f.replySrc);
+}
+
+/** A host for preflight(): everything present unless overridden. */
+export function fakeHost(o: { privileged?: boolean; commands?: string[]; interfaces?: string[]; ipForward?: boolean } = {}): HostProbe {
+  const commands = o.commands ?? ['nft', 'conntrack'];
+  const interfaces = o.interfaces ?? ['wan0', 'lan0'];
+  return {
+    privileged: () => o.privileged ?? true,
+    command: async (n) => commands.includes(n),
+    interfaceExists: async (n) => interfaces.includes(n),
+    ipForward: async () => o.ipForward ?? true,
+  };
+}

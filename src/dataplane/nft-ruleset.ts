@@ -1,0 +1,146 @@
+// The nftables data plane's vocabulary, pure: the static table (rules never change while the
+// router runs, shared/design/dataplane.md) and the typed commands that change state, which are
+// only map elements. Commands are values so the fake (nft-fake.ts) can validate them like the
+// kernel does; the real runner renders them with renderCommand() into `nft` syntax.
+import type { Proto } from '../router/index.js';
+import type { PortSpec } from './types.js';
+
+export const RC_MAP = 'rc';         // source-specific RCs and sticky elements, looked up first
+export const RC_ANY_MAP = 'rc_any'; // at most one `any` RC per global address (the kernel refuses overlaps)
+
+export interface RulesetOptions {
+  table: string;
+  wan: string;
+  lan: string;
+  /** Services of the router itself on the WAN side (the NTS port first): never DNATed, accepted. */
+  localServices: readonly PortSpec[];
+  /** Interfaces whose input is accepted as a whole (a management interface). */
+  trustedInterfaces: readonly string[];
+  /** LAN traffic to server:serverPort (default 53; UDP and TCP) goes to the router's `port` (DNS UPDATE learning). */
+  dnsRedirect?: DnsRedirect;
+}
+
+export interface DnsRedirect {
+  readonly server: string;
+  readonly serverPort?: number;
+  /** The proxy's port; `redirect` sends to the LAN interface's primary address. */
+  readonly port: number;
+}
+
+/** A key of the RC maps: source prefix . global address . protocol . port range. */
+export interface RcKey {
+  /** "0.0.0.0/0", a prefix "198.51.100.0/25" or a host "198.51.100.7". */
+  readonly source: string;
+  readonly dst: string;
+  readonly proto: Proto | 'any';
+  readonly ports: readonly [number, number];
+}
+
+export type NftCommand =
+  /** A static statement (add table/map/chain/rule), in nft syntax. */
+  | { readonly kind: 'raw'; readonly text: string }
+  | { readonly kind: 'delete-table'; readonly table: string }
+  | {
+      readonly kind: 'add-element'; readonly table: string; readonly map: string;
+      readonly key: RcKey; readonly value: string; readonly timeoutMs?: number;
+    }
+  | { readonly kind: 'delete-element'; readonly table: string; readonly map: string; readonly key: RcKey };
+
+const MAP_TYPE = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ;';
+
+/**
+ * The static table as `add` statements, in order. Installing it is one transaction that first
+ * adds and deletes the table, so a leftover from a crashed run is replaced atomically
+ * (installCommands()).
+ */
+export function staticRuleset(o: RulesetOptions): string[] {
+  const t = `ip ${o.table}`;
+  const wan = quote(o.wan);
+  const lan = quote(o.lan);
+  const services = o.localServices.map((s) => `${s.proto} dport ${s.port}`);
+  const out = [
+    `add table ${t}`,
+    `add map ${t} ${RC_MAP} { ${MAP_TYPE} }`,
+    `add map ${t} ${RC_ANY_MAP} { ${MAP_TYPE} }`,
+    `add chain ${t} prerouting { type nat hook prerouting priority dstnat ; policy accept ; }`,
+    // Trap 3: an any/any RC would capture the router's own ports; accepting here skips the DNAT.
+    ...services.map((s) => `add rule ${t} prerouting iifname ${wan} ${s} accept`),
+    // Trap 1: `th dport` needs the protocol known first. Trap 2: two maps, `rc` wins.
+    `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${RC_MAP}`,
+    `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${RC_ANY_MAP}`,
+  ];
+  if (o.dnsRedirect) {
+    const { server, serverPort = 53, port } = o.dnsRedirect;
+    out.push(`add chain ${t} lan_dns { type nat hook prerouting priority dstnat - 10 ; policy accept ; }`);
+    for (const p of ['udp', 'tcp']) out.push(`add rule ${t} lan_dns iifname ${lan} ip daddr ${server} ${p} dport ${serverPort} redirect to :${port}`);
+  }
+  out.push(
+    `add chain ${t} postrouting { type nat hook postrouting priority srcnat ; policy accept ; }`,
+    `add rule ${t} postrouting oifname ${wan} masquerade`,
+    `add chain ${t} forward { type filter hook forward priority filter ; policy drop ; }`,
+    `add rule ${t} forward ct state established,related accept`,
+    // An invalid packet is never NATed: forwarded, it would leak a private source address.
+    `add rule ${t} forward ct state invalid drop`,
+    `add rule ${t} forward iifname ${lan} oifname ${wan} accept`,
+    `add rule ${t} forward iifname ${wan} oifname ${lan} ct status dnat accept`,
+    // Trap 4: what the input policy drops leaves no conntrack entry to shadow a later RC.
+    `add chain ${t} input { type filter hook input priority filter ; policy drop ; }`,
+    `add rule ${t} input iif "lo" accept`,
+    `add rule ${t} input ct state established,related accept`,
+    `add rule ${t} input ct state invalid drop`,
+    `add rule ${t} input iifname ${lan} accept`,
+    ...o.trustedInterfaces.map((i) => `add rule ${t} input iifname ${quote(i)} accept`),
+    ...services.map((s) => `add rule ${t} input iifname ${wan} ${s} accept`),
+    `add rule ${t} input icmp type echo-request limit rate 10/second accept`,
+  );
+  return out;
+}
+
+/** One transaction: replaces any table of that name (add + delete never fails) with the static one. */
+export function installCommands(o: RulesetOptions): NftCommand[] {
+  return [
+    { kind: 'raw', text: `add table ip ${o.table}` },
+    { kind: 'delete-table', table: o.table },
+    ...staticRuleset(o).map((text): NftCommand => ({ kind: 'raw', text })),
+  ];
+}
+
+export function anyKey(globalAddress: string): RcKey {
+  return { source: '0.0.0.0/0', dst: globalAddress, proto: 'any', ports: [0, 65535] };
+}
+
+/** The sticky element of one EN: its further new connections to GA:proto/port reach the same IN. */
+export function stickyKey(en: string, globalAddress: string, proto: Proto, port: number): RcKey {
+  return { source: en, dst: globalAddress, proto, ports: [port, port] };
+}
+
+export function formatKey(k: RcKey): string {
+  const source = k.source.endsWith('/32') ? k.source.slice(0, -3) : k.source;
+  const proto = k.proto === 'any' ? '0-255' : k.proto;
+  const ports = k.ports[0] === k.ports[1] ? `${k.ports[0]}` : `${k.ports[0]}-${k.ports[1]}`;
+  return `${source} . ${k.dst} . ${proto} . ${ports}`;
+}
+
+/** nft time: whole seconds as "30s", anything else in ms ("3500ms"); nft accepts both. */
+export function formatTimeout(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+export function formatElement(key: RcKey, value: string, timeoutMs?: number): string {
+  return `${formatKey(key)}${timeoutMs === undefined ? '' : ` timeout ${formatTimeout(timeoutMs)}`} : ${value}`;
+}
+
+export function renderCommand(c: NftCommand): string {
+  switch (c.kind) {
+    case 'raw': return c.text;
+    case 'delete-table': return `delete table ip ${c.table}`;
+    case 'add-element': return `add element ip ${c.table} ${c.map} { ${formatElement(c.key, c.value, c.timeoutMs)} }`;
+    case 'delete-element': return `delete element ip ${c.table} ${c.map} { ${formatKey(c.key)} }`;
+  }
+}
+
+/** Names go into nft text; config validation keeps quotes and spaces out, this is the last guard. */
+function quote(name: string): string {
+  if (!/^[A-Za-z0-9_.:@+-]{1,15}$/.test(name)) throw new Error(`invalid interface name ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}

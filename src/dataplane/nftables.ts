@@ -1,0 +1,308 @@
+// The kernel data plane (shared/design/dataplane.md): a static nftables table whose only
+// changing state is map elements, and conntrack as the NAT table.
+//   activateRc   -> element `0.0.0.0/0 . GA . 0-255 . 0-65535 : PA` in rc_any (with a safety timeout)
+//   deactivateRc -> that element deleted; established flows keep their conntrack entry
+//   first packet -> conntrack NEW event (DNATed by the kernel already) -> classify -> scheduler;
+//                   then a sticky element `EN . GA . proto . port : PA` in rc, so the EN's next
+//                   connections stay on that IN after the `any` RC has moved on
+//   flow end     -> conntrack DESTROY event -> mapping-closed
+// The kernel decides first here (it forwards before we hear of the packet); the scheduler's
+// verdict is checked against it and a disagreement (a race at an RC change) is resolved by
+// deleting that conntrack entry, so the flow's next packet meets the current maps.
+import type { Mapping, Rc } from '../router/index.js';
+import type { Logger } from '../util/log.js';
+import { ConntrackTool } from './conntrack-tool.js';
+import { isDnat, type ConntrackRunner, type CtEntry, type CtWatch } from './conntrack.js';
+import { DataPlaneError } from './errors.js';
+import { NftBatcher } from './nft-batch.js';
+import { isNotFound } from './nft-errors.js';
+import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
+import { anyKey, installCommands, RC_ANY_MAP, RC_MAP, stickyKey, type DnsRedirect, type RulesetOptions } from './nft-ruleset.js';
+import { NftProcess, type NftRunner } from './nft-runner.js';
+import { FlowTracker } from './nftables-flows.js';
+import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
+
+export interface NftablesOptions {
+  wan: string;
+  lan: string;
+  globalAddresses: readonly string[];
+  classify: ClassifyFirstPacket;
+  /** Table name (`table ip NAME`). Default "ntss". */
+  table?: string;
+  /** Lifetime of an EN's sticky element after its first packet; 0: none. Default 30 000. */
+  stickyMs?: number;
+  /** Kernel timeout of every RC element: a dead router leaves nothing open longer. Default 60 000. */
+  safetyTimeoutMs?: number;
+  /** The router's own services on the WAN side (the NTS port): never DNATed, accepted. */
+  localServices?: readonly PortSpec[];
+  trustedInterfaces?: readonly string[];
+  /** Redirect LAN DNS for `server`:53 to this router's `port` (DNS UPDATE learning proxy). */
+  dnsRedirect?: DnsRedirect;
+  /** Re-list conntrack this often to catch lost events; 0: never. Default 60 000. */
+  reconcileMs?: number;
+  /** A conntrack watch that died is restarted after this long. Default 1000. */
+  watchRestartMs?: number;
+  /** Prepended to nft/conntrack/probe command lines, e.g. ["ip", "netns", "exec", "r1"]. */
+  commandPrefix?: readonly string[];
+  log?: Logger;
+  now?: () => number;
+  /** Fakes for tests (nft-fake.ts); default: the real tools. */
+  nft?: NftRunner;
+  conntrack?: ConntrackRunner;
+  host?: HostProbe;
+}
+
+export const NFTABLES_DEFAULTS = { table: 'ntss', stickyMs: 30_000, safetyTimeoutMs: 60_000, reconcileMs: 60_000, watchRestartMs: 1000 } as const;
+
+export class NftablesDataPlane implements DataPlane {
+  readonly kind = 'nftables' as const;
+  readonly table: string;
+  private readonly nft: NftRunner;
+  private readonly ct: ConntrackRunner;
+  private readonly batch: NftBatcher;
+  private readonly flows: FlowTracker;
+  private readonly counts = new Map<string, number>();
+  private readonly listeners: ((e: DataPlaneMappingEvent) => void)[] = [];
+  private readonly rcs = new Map<number, Rc>();
+  private readonly watches = new Map<string, CtWatch>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private state: 'new' | 'started' | 'stopped' = 'new';
+  private relistSoon = false;
+  /** Only a table this plane installed is removed at stop (a refused start touches nothing). */
+  private installed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: NftablesOptions) {
+    this.table = opts.table ?? NFTABLES_DEFAULTS.table;
+    this.now = opts.now ?? Date.now;
+    this.nft = opts.nft ?? new NftProcess({ prefix: opts.commandPrefix });
+    this.ct = opts.conntrack ?? new ConntrackTool({ prefix: opts.commandPrefix });
+    this.batch = new NftBatcher(this.nft, (n) => this.count(n));
+    this.flows = new FlowTracker({
+      classify: opts.classify, now: this.now, log: opts.log,
+      stickyMs: opts.stickyMs ?? NFTABLES_DEFAULTS.stickyMs,
+      localServices: opts.localServices ?? [],
+      count: (n) => this.count(n),
+      emit: (e) => this.emit(e),
+      addSticky: (m, ms) => this.addSticky(m, ms),
+      dropEntry: (e) => this.dropEntry(e),
+      rcFor: (ga, pa) => [...this.rcs.values()].find((r) => r.globalAddress === ga && r.privateAddress === pa),
+    });
+  }
+
+  /** The static ruleset this plane installs (for `nft -f` by hand, docs, tests). */
+  rulesetOptions(): RulesetOptions {
+    return {
+      table: this.table, wan: this.opts.wan, lan: this.opts.lan, localServices: this.opts.localServices ?? [],
+      trustedInterfaces: this.opts.trustedInterfaces ?? [], dnsRedirect: this.opts.dnsRedirect,
+    };
+  }
+
+  /**
+   * Checks the host, replaces any leftover table atomically, starts one conntrack watch per
+   * global address and lists the flows that exist already. Rejects (DataPlaneError) with one
+   * line naming what is missing; nothing is left installed then.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`nftables data plane: start() when ${this.state}`);
+    this.state = 'started';
+    try {
+      const warnings = await preflight(
+        { wan: this.opts.wan, lan: this.opts.lan, trustedInterfaces: this.opts.trustedInterfaces ?? [] },
+        this.opts.host ?? realHostProbe(this.opts.commandPrefix),
+      );
+      for (const w of warnings) this.opts.log?.warn('dataplane-warning', { warning: w });
+      await this.nft.run(installCommands(this.rulesetOptions())).catch((e: Error) => {
+        throw new DataPlaneError('DATAPLANE_UNSUPPORTED', `nftables data plane: cannot install table ip ${this.table}: ${e.message}`);
+      });
+      this.installed = true;
+      for (const ga of this.opts.globalAddresses) this.watch(ga);
+      await this.refreshMappings().catch((e: Error) => {
+        throw new DataPlaneError('DATAPLANE_UNSUPPORTED', `nftables data plane: cannot list conntrack: ${e.message}`);
+      });
+      const o = this.rulesetOptions();
+      this.opts.log?.info('nftables-installed', {
+        table: `ip ${this.table}`, wan: o.wan, lan: o.lan, localServices: o.localServices.map(formatPortSpec).join(',') || undefined,
+        dnsRedirect: o.dnsRedirect ? `${o.dnsRedirect.server}:${o.dnsRedirect.serverPort ?? 53}->:${o.dnsRedirect.port}` : undefined,
+        stickyMs: this.opts.stickyMs ?? NFTABLES_DEFAULTS.stickyMs, adopted: this.listMappings().length || undefined,
+      });
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    const every = this.opts.reconcileMs ?? NFTABLES_DEFAULTS.reconcileMs;
+    if (every > 0) this.repeat(every, () => this.refreshMappings());
+  }
+
+  async activateRc(rc: Rc): Promise<void> {
+    if (this.state !== 'started') throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id}: the nftables data plane is not running`);
+    this.rcs.set(rc.id, rc);
+    const timeoutMs = this.opts.safetyTimeoutMs ?? NFTABLES_DEFAULTS.safetyTimeoutMs;
+    const add = this.batch.submit([{ kind: 'add-element', table: this.table, map: RC_ANY_MAP, key: anyKey(rc.globalAddress), value: rc.privateAddress, timeoutMs }]);
+    // Trap 4: a non-NAT entry to this address would keep its flow away from the new RC.
+    const stale = Promise.all(this.flows.takeStale(rc.globalAddress).map((e) => this.dropEntry(e, 'stale-deleted')
+      .catch((err: Error) => this.failed('stale-delete', err)))); // not worth refusing the RC for
+    try {
+      await Promise.all([add, stale]);
+      this.count('rc-activated');
+    } catch (e) {
+      this.rcs.delete(rc.id);
+      throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id} (${rc.globalAddress} -> ${rc.privateAddress}): ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Queues the element's removal and returns at once: the daemon calls activateRc for the next
+   * RC right after, and both must go in one transaction. A failure is logged and counted here.
+   */
+  async deactivateRc(rc: Rc): Promise<void> {
+    if (this.state !== 'started') return;
+    this.rcs.delete(rc.id);
+    this.batch.submit([{ kind: 'delete-element', table: this.table, map: RC_ANY_MAP, key: anyKey(rc.globalAddress) }]).then(
+      () => this.count('rc-deactivated'),
+      (e: Error) => this.failed('deactivate-rc', e, { rc: rc.id }),
+    );
+  }
+
+  /** Resolves when every queued element change is in the kernel (or failed). */
+  flush(): Promise<void> {
+    return this.batch.flush();
+  }
+
+  listMappings(): Mapping[] {
+    return this.flows.list();
+  }
+
+  /** Re-lists conntrack: flows whose DESTROY was lost are closed, unknown DNATed flows adopted. */
+  async refreshMappings(): Promise<Mapping[]> {
+    const listedAt = this.flows.listingStarted();
+    try {
+      const lists = await Promise.all(this.opts.globalAddresses.map((ga) => this.ct.list(ga)));
+      if (this.state === 'started') this.flows.reconcile(this.opts.globalAddresses, lists.flat(), listedAt);
+    } finally {
+      this.flows.listingEnded();
+    }
+    return this.listMappings();
+  }
+
+  /** RCs announced and not withdrawn. */
+  activeRcs(): Rc[] {
+    return [...this.rcs.values()].sort((a, b) => a.id - b.id);
+  }
+
+  onEvent(listener: (e: DataPlaneMappingEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  counters(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** Stops the watches, removes the table (RC and sticky elements with it), reports flows closed. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    for (const t of this.timers) clearTimeout(t);
+    for (const w of this.watches.values()) w.close();
+    this.watches.clear();
+    if (this.installed) {
+      this.installed = false;
+      await this.batch.flush();
+      await this.nft.run([{ kind: 'delete-table', table: this.table }]).then(
+        () => this.opts.log?.info('nftables-removed', { table: `ip ${this.table}` }),
+        (e: Error) => {
+          if (!isNotFound(e)) this.failed('delete-table', e);
+        },
+      );
+    }
+    await this.nft.close();
+    this.rcs.clear();
+    this.flows.closeAll('stop');
+  }
+
+  private watch(ga: string): void {
+    const w = this.ct.watch(ga, (e) => this.onEntry(e), (why) => {
+      if (this.state !== 'started' || this.watches.get(ga) !== w) return;
+      this.watches.delete(ga);
+      this.failed('conntrack-watch', new Error(why), { address: ga });
+      this.later(this.opts.watchRestartMs ?? NFTABLES_DEFAULTS.watchRestartMs, () => {
+        if (this.state !== 'started') return;
+        this.count('conntrack-watch-restart');
+        this.watch(ga);
+        void this.refreshMappings().catch((e: Error) => this.failed('conntrack-list', e));
+      });
+    }, () => {
+      this.count('conntrack-events-lost');
+      if (this.relistSoon) return;
+      this.relistSoon = true;
+      this.later(100, () => {
+        this.relistSoon = false;
+        return this.refreshMappings();
+      });
+    });
+    this.watches.set(ga, w);
+  }
+
+  private onEntry(e: CtEntry): void {
+    if (this.state !== 'started') return;
+    try {
+      this.flows.onEntry(e);
+    } catch (err) {
+      this.failed('conntrack-event', err as Error); // a bug must not kill the daemon
+    }
+  }
+
+  private addSticky(m: Mapping, timeoutMs: number): void {
+    const key = stickyKey(m.enAddress, m.globalAddress, m.proto, m.globalPort);
+    this.batch.submit([{ kind: 'add-element', table: this.table, map: RC_MAP, key, value: m.privateAddress, timeoutMs }]).then(
+      () => this.count('sticky-added'),
+      (e: Error) => this.failed('sticky', e, { en: m.enAddress }),
+    );
+  }
+
+  /** Deletes one conntrack entry by its exact original tuple (and reply source). */
+  private async dropEntry(e: CtEntry, counter = 'ct-deleted'): Promise<void> {
+    const n = await this.ct.delete({ proto: e.proto, src: e.orig.src, sport: e.orig.sport, dst: e.orig.dst, dport: e.orig.dport, replySrc: e.reply.src });
+    if (n > 0) this.count(counter);
+  }
+
+  private later(ms: number, f: () => unknown): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      Promise.resolve().then(f).catch((e: Error) => this.failed('timer', e));
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private repeat(ms: number, f: () => unknown): void {
+    this.later(ms, async () => {
+      try {
+        await f();
+      } catch (e) {
+        this.failed('reconcile', e as Error);
+      }
+      this.flows.prune();
+      if (this.state === 'started') this.repeat(ms, f);
+    });
+  }
+
+  private failed(op: string, e: Error, fields: Record<string, unknown> = {}): void {
+    this.count(`error.${op}`);
+    this.opts.log?.error('dataplane-error', { op, ...fields, error: e.message });
+  }
+
+  private count(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+
+  private emit(e: DataPlaneMappingEvent): void {
+    this.count(e.type);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.log?.error('dataplane-listener-error', { error: (err as Error).message });
+      }
+    }
+  }
+}

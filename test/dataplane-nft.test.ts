@@ -1,0 +1,296 @@
+// The nftables data plane against fakes of nft and conntrack (src/dataplane/nft-fake.ts), driven
+// by the real scheduler the way routerd drives it: the ruleset and elements are compared as text
+// with golden files in test/fixtures/nft/ (NTSS_UPDATE_GOLDEN=1 rewrites them).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, NftError,
+  type DataPlaneMappingEvent, type NftablesOptions,
+} from '../src/dataplane/index.js';
+import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
+
+const GA = '203.0.113.2';
+const EN = '203.0.113.20';
+const EN2 = '198.51.100.7';
+const ALICE = '192.168.50.10';
+const BOB = '192.168.50.11';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURES = [path.resolve(here, '../../test/fixtures/nft'), path.resolve('test/fixtures/nft')].find((d) => existsSync(d));
+
+function golden(name: string, actual: string): void {
+  assert.ok(FIXTURES, 'test/fixtures/nft not found (run from the repository root)');
+  const file = path.join(FIXTURES, name);
+  if (process.env.NTSS_UPDATE_GOLDEN === '1') writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, 'utf8'), `differs from ${file}`);
+}
+
+/** The plane, a real scheduler, fakes, and the daemon's way of applying events (one ordered chain). */
+function setup(o: Partial<NftablesOptions> = {}) {
+  let now = 1_000_000;
+  const phl = new PrivateHostList();
+  phl.setConfigured('alice.home.example.', ALICE);
+  phl.setConfigured('bob.home.example.', BOB);
+  const s = new RcScheduler({ globalAddresses: [GA], holdMs: 500, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100 }, phl);
+  const nft = new FakeNft(() => now);
+  const ct = new FakeConntrack();
+  const asked: FirstPacket[] = [];
+  const events: DataPlaneMappingEvent[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  const errors: string[] = [];
+  const apply = (evs: readonly RouterEvent[]) => {
+    for (const e of evs) {
+      const rc = e.type === 'rc-created' || e.type === 'rc-removed' ? e.rc : undefined;
+      if (!rc) continue;
+      const f = e.type === 'rc-created' ? () => dp.activateRc(rc) : () => dp.deactivateRc(rc);
+      chain = chain.then(f).catch((err: Error) => void errors.push(err.message));
+    }
+  };
+  const dp: NftablesDataPlane = new NftablesDataPlane({
+    wan: 'wan0', lan: 'lan0', globalAddresses: [GA], nft, conntrack: ct, host: fakeHost(), now: () => now,
+    localServices: [{ proto: 'udp', port: 5300 }], stickyMs: 30_000, safetyTimeoutMs: 13_500, reconcileMs: 0,
+    classify: (pkt) => {
+      asked.push(pkt);
+      const r = s.packet(now, pkt);
+      apply(r.events);
+      return r;
+    },
+    ...o,
+  });
+  dp.onEvent((e) => events.push(e));
+  return {
+    s, dp, nft, ct, asked, events, errors,
+    at: (t: number) => (now = 1_000_000 + t),
+    request: (id: string, fqdn: string) => apply(s.request(now, { id, fqdn, qtype: 1, resolver: '192.0.2.53', deadlineMs: now + 5000 })),
+    poll: () => apply(s.poll(now)),
+    settle: async () => {
+      await chain;
+      await dp.flush();
+    },
+  };
+}
+
+test('start installs the static table in one transaction that replaces a leftover table', async () => {
+  const x = setup({ dnsRedirect: { server: '192.0.2.53', port: 5353 }, trustedInterfaces: ['mgmt0'], host: fakeHost({ interfaces: ['wan0', 'lan0', 'mgmt0'] }) });
+  await x.nft.run([{ kind: 'raw', text: 'add table ip ntss' }, { kind: 'raw', text: 'add map ip ntss rc_any { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ; }' },
+    { kind: 'add-element', table: 'ntss', map: 'rc_any', key: { source: '0.0.0.0/0', dst: GA, proto: 'any', ports: [0, 65535] }, value: BOB }]);
+  await x.dp.start();
+  assert.equal(x.nft.transactions.length, 2, 'one transaction for the whole table');
+  assert.deepEqual(x.nft.transactions[1]!.slice(0, 3), ['add table ip ntss', 'delete table ip ntss', 'add table ip ntss']);
+  golden('static.nft', x.nft.dump());
+  assert.deepEqual(x.ct.watching(), [GA]);
+  await x.dp.stop();
+  assert.equal(x.nft.hasTable('ntss'), false, 'stop removes the table');
+  assert.ok(x.nft.closed);
+});
+
+test('without learning there is no lan_dns chain; the table name is configurable', async () => {
+  const x = setup({ table: 'gw1' });
+  await x.dp.start();
+  const dump = x.nft.dump();
+  assert.doesNotMatch(dump, /lan_dns|redirect/);
+  assert.match(dump, /^add table ip gw1$/m);
+  await x.dp.stop();
+});
+
+test('activate/deactivate: one rc_any element with its safety timeout; deactivate + next activate is one transaction', async () => {
+  const x = setup();
+  await x.dp.start();
+  const before = x.nft.transactions.length;
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), [`0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13500ms : ${ALICE}`]);
+  x.request('r2', 'bob.home.example.'); // queued behind alice
+  x.at(3000); // alice's RC expires unused; bob's is created in the same step
+  x.poll();
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), [`0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13500ms : ${BOB}`]);
+  const tx = x.nft.transactions.slice(before);
+  assert.equal(tx.length, 2, tx.join('\n'));
+  assert.deepEqual(tx[1], [
+    `delete element ip ntss rc_any { 0.0.0.0/0 . ${GA} . 0-255 . 0-65535 }`,
+    `add element ip ntss rc_any { 0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13500ms : ${BOB} }`,
+  ]);
+  x.at(6000);
+  x.poll();
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), []);
+  assert.deepEqual(x.errors, []);
+  await x.dp.stop();
+});
+
+test('first packet: the NEW event reaches classify, a sticky element follows; DESTROY closes the mapping', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(40);
+  const flow = x.ct.add(ctFlow('tcp', EN, 40000, GA, 8080, ALICE));
+  assert.deepEqual(x.asked, [{ proto: 'tcp', src: EN, srcPort: 40000, dst: GA, dstPort: 8080 }]);
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_040, 'the hold started');
+  await x.settle();
+  golden('after-first-packet.nft', x.nft.dump());
+  assert.deepEqual(x.events.map((e) => [e.type, e.mapping.enPort, e.mapping.privateAddress]), [['mapping-opened', 40000, ALICE]]);
+  assert.equal(x.dp.listMappings().length, 1);
+  x.ct.destroy(flow, { orig: 120, reply: 5000 });
+  assert.deepEqual(x.events.slice(1).map((e) => [e.type, e.bytesIn, e.bytesOut, e.reason]), [['mapping-closed', 120, 5000, 'end']]);
+  assert.equal(x.dp.listMappings().length, 0);
+  await x.dp.stop();
+});
+
+test('sticky: after the any RC moved to bob, the EN\'s next connection is its sticky hit, not bob\'s first packet', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(10);
+  x.ct.add(ctFlow('tcp', EN, 40000, GA, 443, ALICE));
+  x.request('r2', 'bob.home.example.');
+  x.at(510); // hold over: bob's RC
+  x.poll();
+  await x.settle();
+  assert.equal(x.s.rcFor(GA)?.privateAddress, BOB);
+  x.at(900);
+  x.ct.add(ctFlow('tcp', EN, 40001, GA, 443, ALICE)); // the kernel's rc map sent it to alice
+  assert.equal(x.asked.length, 1, 'the scheduler was not asked');
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, null, 'bob\'s RC still waits for its own EN');
+  const m = x.dp.listMappings().at(-1)!;
+  assert.deepEqual([m.id < 0, m.rcId, m.privateAddress, m.fqdn], [true, 1, ALICE, 'alice.home.example.']);
+  x.ct.add(ctFlow('tcp', EN2, 5000, GA, 443, BOB)); // another EN: bob's first packet
+  assert.equal(x.asked.length, 2);
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_900);
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'rc'), [
+    `${EN2} . ${GA} . tcp . 443 timeout 30s : ${BOB}`,
+    `${EN} . ${GA} . tcp . 443 timeout 30s : ${ALICE}`,
+  ]);
+  assert.equal(x.dp.counters()['sticky-hit'], 1);
+  await x.dp.stop();
+});
+
+test('race: the kernel DNATed to the old host after the scheduler moved on -> entry deleted, mapping closed', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  x.request('r2', 'bob.home.example.');
+  await x.settle();
+  x.at(3000); // alice's RC expired unused, bob's now; the kernel still had alice for a moment
+  const e = ctFlow('udp', EN2, 7000, GA, 9999, ALICE);
+  x.ct.add(e);
+  assert.deepEqual(x.ct.deletes, [{ proto: 'udp', src: EN2, sport: 7000, dst: GA, dport: 9999, replySrc: ALICE }]);
+  assert.deepEqual(x.events.map((ev) => [ev.type, ev.reason, ev.mapping.privateAddress]), [['mapping-closed', 'race', BOB]]);
+  assert.equal(x.s.mappings.size, 1, 'routerd removes it on mapping-closed (not wired in this test)');
+  assert.equal(x.dp.counters()['first-packet-race'], 1);
+  assert.equal(x.ct.entries.size, 0);
+  await x.dp.stop();
+});
+
+test('trap 4: a non-NAT entry to the global address is deleted when an RC is activated; local services are left alone', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.ct.add(ctFlow('udp', EN, 6000, GA, 7000)); // accepted locally before any RC (not DNATed)
+  x.ct.add(ctFlow('udp', '192.0.2.53', 40000, GA, 5300)); // an NTS request
+  assert.deepEqual(x.asked, [], 'not DNATed: no first packet');
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  assert.deepEqual(x.ct.deletes, [{ proto: 'udp', src: EN, sport: 6000, dst: GA, dport: 7000, replySrc: GA }]);
+  assert.equal(x.ct.entries.size, 1);
+  assert.equal(x.dp.counters()['stale-deleted'], 1);
+  await x.dp.stop();
+});
+
+test('start lists conntrack: DNATed flows from before are adopted, closed when gone; stop reports the rest', async () => {
+  const x = setup();
+  x.ct.add(ctFlow('tcp', EN, 1234, GA, 22, ALICE));
+  x.ct.add(ctFlow('tcp', EN, 1235, GA, 22, ALICE));
+  await x.dp.start();
+  assert.deepEqual(x.dp.listMappings().map((m) => [m.id, m.rcId, m.enPort]), [[-1, 0, 1234], [-2, 0, 1235]]);
+  x.ct.entries.clear(); // their DESTROY events were lost
+  x.at(5);
+  await x.dp.refreshMappings();
+  assert.deepEqual(x.events.filter((e) => e.type === 'mapping-closed').map((e) => [e.mapping.enPort, e.reason]), [[1234, 'gone'], [1235, 'gone']]);
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.ct.add(ctFlow('tcp', EN, 1236, GA, 22, ALICE));
+  await x.dp.stop();
+  assert.deepEqual([x.events.at(-1)?.mapping.enPort, x.events.at(-1)?.reason], [1236, 'stop']);
+});
+
+test('a dead conntrack watch is restarted and the table re-listed', async () => {
+  const x = setup({ watchRestartMs: 1 });
+  await x.dp.start();
+  x.ct.endWatches('conntrack -E exited (SIGKILL)');
+  assert.deepEqual(x.ct.watching(), []);
+  for (let i = 0; i < 200 && x.ct.watching().length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(x.ct.watching(), [GA]);
+  assert.equal(x.dp.counters()['conntrack-watch-restart'], 1);
+  await x.dp.stop();
+});
+
+test('batch failure: each change retried alone; a missing element counts as deleted, a stale one is replaced', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  // The kernel's safety timeout removed alice's element early; bob's key meets a leftover.
+  x.at(20_000);
+  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'rc', key: { source: EN, dst: GA, proto: 'tcp', ports: [80, 80] }, value: BOB }]);
+  x.request('r2', 'bob.home.example.');
+  x.poll();
+  await x.settle();
+  x.ct.add(ctFlow('tcp', EN, 40000, GA, 80, BOB)); // sticky of EN -> bob exists already: identical add
+  x.ct.add(ctFlow('tcp', EN2, 40000, GA, 80, BOB));
+  await x.settle();
+  assert.deepEqual(x.errors, []);
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), [`0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13500ms : ${BOB}`]);
+  const c = x.dp.counters();
+  assert.equal(c['nft-delete-missing'], 1);
+  assert.equal(c['nft-batch-failed'], 1);
+  // A leftover sticky with another value (EEXIST): replaced, delete + add in one transaction.
+  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'rc', key: { source: '192.0.2.99', dst: GA, proto: 'udp', ports: [53, 53] }, value: ALICE }]);
+  x.ct.add(ctFlow('udp', '192.0.2.99', 1, GA, 53, BOB));
+  await x.settle();
+  assert.equal(x.dp.counters()['nft-replaced'], 1);
+  assert.ok(x.nft.elements('ntss', 'rc').includes(`192.0.2.99 . ${GA} . udp . 53 timeout 30s : ${BOB}`));
+  await x.dp.stop();
+});
+
+test('an RC the kernel refuses rejects activateRc (routerd answers BUSY)', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.nft.failOnce(() => new NftError('other', 'nft: Could not process rule: Operation not supported'));
+  const rc = { id: 9, key: `any:${GA}`, globalAddress: GA, privateAddress: ALICE, fqdn: 'alice.home.example.', source: 'any' as const, createdAt: 0, expiresAt: 3000, firstPacketAt: null, releaseAt: null };
+  await assert.rejects(x.dp.activateRc(rc), (e: unknown) => e instanceof DataPlaneError && e.code === 'DATAPLANE_RC' && /Operation not supported/.test(e.message));
+  assert.deepEqual(x.dp.activeRcs(), []);
+  await x.dp.stop();
+});
+
+for (const [what, host, pattern] of [
+  ['without root', fakeHost({ privileged: false }), /needs root or CAP_NET_ADMIN/],
+  ['without nft', fakeHost({ commands: ['conntrack'] }), /the nft tool is not installed .*apt-get install nftables/],
+  ['without conntrack', fakeHost({ commands: ['nft'] }), /the conntrack tool is not installed/],
+  ['without the WAN interface', fakeHost({ interfaces: ['lan0'] }), /interface "wan0" \(dataplane\.wan\) does not exist/],
+  ['without the LAN interface', fakeHost({ interfaces: ['wan0'] }), /interface "lan0" \(dataplane\.lan\) does not exist/],
+] as const) {
+  test(`start refuses ${what}, with one line, changing nothing`, async () => {
+    const x = setup({ host });
+    await assert.rejects(x.dp.start(), (e: unknown) => {
+      assert.ok(e instanceof DataPlaneError && e.code === 'DATAPLANE_UNSUPPORTED', String(e));
+      assert.match(e.message, pattern);
+      assert.match(e.message, /^nftables data plane: [^\n]+$/);
+      return true;
+    });
+    assert.deepEqual(x.nft.transactions, []);
+    assert.deepEqual(x.ct.watching(), []);
+  });
+}
+
+test('a table the kernel refuses stops the start with the nft message', async () => {
+  const x = setup();
+  x.nft.failOnce(() => new NftError('other', 'nft: Could not process rule: No buffer space available'));
+  await assert.rejects(x.dp.start(), /cannot install table ip ntss: nft: Could not process rule: No buffer space/);
+  assert.deepEqual(x.ct.watching(), []);
+});
