@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
 import { demoCommand } from './demo-command.js';
+import { labCommand } from './lab-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
 
@@ -11,12 +12,15 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, { type: 'string' | 'boolean'; short?: string; description: string }>;
-  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+  /** Takes positional arguments (`lab run NAME`, `lab exec HOST -- CMD`); run() gets them. */
+  positionals?: boolean;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
 const commands: Record<string, Command> = {
   server: serverCommand,
   router: routerCommand,
+  lab: labCommand,
   demo: demoCommand,
 };
 
@@ -50,9 +54,10 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = commands[name];
   if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(commands).join(', ')})`);
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
     const options = Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
-    ({ values } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: cmd.positionals === true }));
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -60,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(commandHelp(name, cmd));
     return 0;
   }
-  return cmd.run(values);
+  return cmd.run(values, positionals);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,179 @@
+// `ntss lab up|down|status|run SCENARIO|exec HOST -- CMD`: the whole system in Linux network
+// namespaces with real Unbound, NSD, nsupdate and curl. Argument checks here; src/lab/ does the work.
+import { spawnSync } from 'node:child_process';
+import { Lab, teardownLab } from '../lab/lab.js';
+import { labNamespaces, labPrefixes } from '../lab/netns.js';
+import { assertLabAvailable } from '../lab/preflight.js';
+import type { Scenario } from '../lab/scenarios/context.js';
+import { SCENARIOS, runScenarios, selectScenarios, type RunSummary } from '../lab/scenarios/index.js';
+import { loadState } from '../lab/state.js';
+import { ADDR, HOSTS, PREFIX_RE, nsName } from '../lab/topology.js';
+import { UsageError } from '../util/errors.js';
+import type { Command } from './main.js';
+
+const FIXED_PREFIX = 'ntsslab';
+const say = (line: string) => console.log(line);
+
+interface Opts {
+  prefix: string;
+  delayMs: number;
+  lossPct: number;
+  dataplane: 'auto' | 'nftables' | 'userspace';
+}
+
+function options(v: Record<string, string | boolean | undefined>, defaultPrefix: string): Opts {
+  const prefix = typeof v.prefix === 'string' ? v.prefix : defaultPrefix;
+  if (!PREFIX_RE.test(prefix)) throw new UsageError(`lab: --prefix must be 1-16 lowercase letters and digits, starting with a letter; got "${prefix}"`);
+  const num = (name: string, max: number, dflt: number) => {
+    const s = v[name];
+    if (s === undefined) return dflt;
+    const n = Number(s);
+    if (typeof s !== 'string' || !Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`lab: --${name} must be a number from 0 to ${max}, got "${String(s)}"`);
+    return n;
+  };
+  const dataplane = (v.dataplane ?? 'auto') as string;
+  if (!['auto', 'nftables', 'userspace'].includes(dataplane)) throw new UsageError(`lab: --dataplane must be auto, nftables or userspace, got "${dataplane}"`);
+  return { prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'] };
+}
+
+/** Tears the lab down on Ctrl-C, SIGTERM, SIGHUP and process exit, until disarmed. */
+function guard(prefix: string): { disarm(): void } {
+  let armed = true;
+  const cleanup = () => {
+    if (!armed) return;
+    armed = false;
+    const problems = teardownLab(prefix);
+    if (problems.length > 0) console.error(`ntss: lab ${prefix}: could not remove: ${problems.join('; ')}`);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`\nntss: ${sig}: removing lab ${prefix}`);
+    cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, onSignal);
+  process.on('exit', cleanup);
+  return {
+    disarm() {
+      armed = false;
+      for (const s of sigs) process.off(s, onSignal);
+      process.off('exit', cleanup);
+    },
+  };
+}
+
+async function up(o: Opts): Promise<number> {
+  const g = guard(o.prefix);
+  await Lab.up({ ...o, say });
+  g.disarm(); // from here on the lab lives until `ntss lab down`
+  const p = o.prefix === FIXED_PREFIX ? '' : ` --prefix ${o.prefix}`;
+  say(`  hosts: ${Object.entries(ADDR).map(([h, a]) => `${h} ${a}`).join(', ')}`);
+  say(`  try:   ntss lab exec en1${p} -- curl http://alice.home.example/`);
+  say(`         ntss lab run basic${p}   (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  say(`  stop:  ntss lab down${p}`);
+  return 0;
+}
+
+function listScenarios(): number {
+  say('scenarios (ntss lab run NAME[,NAME...]|all):');
+  for (const s of SCENARIOS) say(`  ${s.name.padEnd(13)} ${s.summary}`);
+  return 2;
+}
+
+function scenariosOf(spec: string): Scenario[] {
+  try {
+    return selectScenarios(spec);
+  } catch (e) {
+    throw new UsageError(`lab: ${(e as Error).message}`);
+  }
+}
+
+async function runCommand(o: Opts, list: Scenario[]): Promise<number> {
+  // An existing lab with this prefix (from `ntss lab up`) is used and left running; otherwise
+  // each scenario gets a fresh lab, so no RC, hold or sticky entry of one can touch the next.
+  const existing = labNamespaces(o.prefix).length > 0 ? Lab.attach(o.prefix) : undefined;
+  let summary: RunSummary = { passed: [], failed: [], results: {} };
+  if (existing) {
+    say(`using the running lab ${o.prefix} (data plane ${existing.mode.dataplane})`);
+    summary = await runScenarios(existing, list, say);
+  } else {
+    for (const sc of list) {
+      const g = guard(o.prefix);
+      let lab: Lab;
+      try {
+        lab = await Lab.up({ ...o, say });
+      } catch (e) {
+        g.disarm();
+        say(`FAIL ${sc.name}: the lab did not come up: ${(e as Error).message}`);
+        summary.failed.push(sc.name);
+        break;
+      }
+      const one = await runScenarios(lab, [sc], say);
+      const problems = lab.down();
+      g.disarm();
+      if (problems.length > 0) say(`could not remove: ${problems.join('; ')}`);
+      summary = { passed: [...summary.passed, ...one.passed], failed: [...summary.failed, ...one.failed], results: { ...summary.results, ...one.results } };
+    }
+  }
+  if (summary.results.latencyMedianMs !== undefined) say(`median latency (DNS query -> first byte at alice): ${summary.results.latencyMedianMs.toFixed(1)} ms`);
+  say(`${summary.failed.length === 0 ? 'PASS' : 'FAIL'}: ${summary.passed.length} passed${summary.failed.length ? `, failed: ${summary.failed.join(', ')}` : ''}`);
+  return summary.failed.length === 0 ? 0 : 1;
+}
+
+function status(prefix: string): number {
+  const spaces = labNamespaces(prefix);
+  const s = loadState(prefix);
+  if (spaces.length === 0 && !s) {
+    const others = labPrefixes();
+    say(`no lab with prefix "${prefix}"${others.length ? ` (labs found: ${others.join(', ')})` : ''}`);
+    return 1;
+  }
+  say(`lab ${prefix}: ${spaces.length}/${HOSTS.length} namespaces${s ? `, up since ${s.createdAt}, data plane ${s.mode.dataplane}, RTT +${s.mode.delayMs} ms, loss ${s.mode.lossPct}%, state ${s.dir}` : ' (no state file)'}`);
+  if (s) {
+    const alive = new Lab(s).daemons();
+    for (const [name, ok] of Object.entries(alive)) say(`  ${name.padEnd(8)} ${ok ? 'running' : 'DEAD   '} pid ${s.pids[name]} in ${nsName(prefix, s.hosts[name])}, log ${s.dir}/${name}.log`);
+  }
+  return spaces.length === HOSTS.length && s && Object.values(new Lab(s).daemons()).every(Boolean) ? 0 : 1;
+}
+
+function exec(prefix: string, host: string | undefined, cmd: string[]): number {
+  if (!host || cmd.length === 0) throw new UsageError('lab: usage: ntss lab exec HOST -- COMMAND [ARGS...]');
+  if (!HOSTS.some((h) => h.name === host)) throw new UsageError(`lab: unknown host "${host}" (hosts: ${HOSTS.map((h) => h.name).join(', ')})`);
+  const ns = nsName(prefix, host);
+  if (!labNamespaces(prefix).includes(ns)) throw new UsageError(`lab: no lab "${prefix}" is up (ntss lab up${prefix === FIXED_PREFIX ? '' : ` --prefix ${prefix}`})`);
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+const lab = {
+  summary: 'the whole system in Linux network namespaces: Unbound, NSD, nsupdate, curl against ntss (root)',
+  usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace]',
+  positionals: true,
+  options: {
+    prefix: { type: 'string', description: `name prefix of the lab's namespaces (default: ${FIXED_PREFIX}; for run: derived from the PID)` },
+    delay: { type: 'string', description: 'RTT in ms added between any two Internet hosts (tc netem)' },
+    loss: { type: 'string', description: 'packet loss in percent on each Internet link (tc netem)' },
+    dataplane: { type: 'string', description: 'auto (default: nftables when this build has it), nftables or userspace' },
+  },
+  async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
+    const [action, ...rest] = positionals;
+    if (!action) throw new UsageError(`lab: an action is required: ${lab.usage}`);
+    const o = options(v, action === 'run' ? `nl${process.pid}` : FIXED_PREFIX);
+    if (action === 'down') {
+      const n = labNamespaces(o.prefix).length;
+      const problems = teardownLab(o.prefix);
+      say(problems.length === 0 ? `lab ${o.prefix}: removed (${n} namespaces)` : `lab ${o.prefix}: could not remove: ${problems.join('; ')}`);
+      return problems.length === 0 ? 0 : 1;
+    }
+    if (action === 'status') return status(o.prefix);
+    if (action === 'run' && !rest[0]) return listScenarios();
+    const list = action === 'run' ? scenariosOf(rest[0]) : [];
+    assertLabAvailable();
+    if (action === 'up') return up(o);
+    if (action === 'run') return runCommand(o, list);
+    if (action === 'exec') return exec(o.prefix, rest[0], rest.slice(1));
+    throw new UsageError(`lab: unknown action "${action}" (up, down, status, run, exec)`);
+  },
+} satisfies Command & { positionals: boolean };
+
+export const labCommand: Command = lab;

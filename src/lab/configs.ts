@@ -1,0 +1,209 @@
+// Every file the lab's daemons read: NSD's root zone, Unbound's config and root hints, the
+// NTSv2 server's and the router's YAML, nsupdate's key files and scripts. Text builders only;
+// lab.ts writes them into the lab's state directory.
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { routerConfigSchema } from '../config/router-config.js';
+import {
+  ADDR, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, REGISTERED_AT_UP, ROUTER_ID, WAN_IF, ZONE, fqdn,
+} from './topology.js';
+
+export type DataPlaneKind = 'nftables' | 'userspace';
+
+export interface LabSecrets {
+  /** NTS key shared by server and router. */
+  nts: string;
+  /** TSIG secret per inside host. */
+  tsig: Record<string, string>;
+}
+
+export function newSecrets(): LabSecrets {
+  const b64 = () => randomBytes(32).toString('base64');
+  return { nts: b64(), tsig: Object.fromEntries(INSIDE_HOSTS.map((h) => [h, b64()])) };
+}
+
+export interface LabMode {
+  dataplane: DataPlaneKind;
+  /** The router learns its PHL from the INs' DNS UPDATEs; otherwise alice and bob are configured. */
+  learning: boolean;
+  delayMs: number;
+  lossPct: number;
+  /** How delay/loss is applied: tc netem, or the TUN delay line where the kernel lacks netem. */
+  shaper?: 'netem' | 'tun';
+}
+
+export const PLAIN_NAME = `plain.${ZONE}`;
+export const ROOT_NS = 'a.root-servers.test.'; // .test: reserved for testing (RFC 6761)
+
+export function rootZone(): string {
+  return [
+    '$ORIGIN .',
+    '$TTL 86400',
+    `. IN SOA ${ROOT_NS} hostmaster.root-servers.test. 1 1800 900 604800 86400`,
+    `. IN NS ${ROOT_NS}`,
+    `${ROOT_NS} IN A ${ADDR.root}`,
+    // The lab's only delegation: the NTSv2 server is authoritative for the zone, with glue.
+    `${ZONE} 3600 IN NS ns1.${ZONE}`,
+    `ns1.${ZONE} 3600 IN A ${ADDR.server}`,
+    '',
+  ].join('\n');
+}
+
+export function nsdConf(dir: string): string {
+  return `# ntss lab: the root name server
+server:
+  ip-address: ${ADDR.root}
+  port: 53
+  do-ip6: no
+  username: ""
+  chroot: ""
+  zonesdir: "${dir}"
+  database: ""
+  pidfile: "${dir}/nsd.pid"
+  logfile: "${dir}/nsd.log"
+  xfrdfile: "${dir}/nsd-xfrd.state"
+  zonelistfile: "${dir}/nsd-zone.list"
+  xfrdir: "${dir}"
+  server-count: 1
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "."
+  zonefile: "root.zone"
+`;
+}
+
+export function rootHints(): string {
+  return `.  3600000 NS ${ROOT_NS}\n${ROOT_NS} 3600000 A ${ADDR.root}\n`;
+}
+
+/** Debian's Unbound, unmodified but for what a closed lab needs. */
+export function unboundConf(dir: string): string {
+  return `# ntss lab: the ENs' recursive resolver
+server:
+  verbosity: 1
+  interface: ${ADDR.resolver}
+  port: 53
+  do-ip4: yes
+  do-ip6: no          # the lab has no IPv6
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "${dir}"
+  pidfile: "${dir}/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  root-hints: "${dir}/root.hints"   # the lab root instead of the real one
+  module-config: "iterator"         # no trust anchor exists for the lab root
+  num-threads: 1
+  access-control: 198.51.100.0/24 allow   # the ENs
+  access-control: 203.0.113.0/24 allow    # the LAN hosts, masqueraded by the router
+remote-control:
+  control-enable: no
+`;
+}
+
+export function serverYaml(secrets: LabSecrets): string {
+  return stringify({
+    listen: [`${ADDR.server}:53`],
+    storage: 'server.db',
+    zone: {
+      name: ZONE,
+      soa: { mname: `ns1.${ZONE}`, rname: `hostmaster.${ZONE}`, refresh: 3600, retry: 600, expire: 86400, minimum: 0 },
+      ns: [`ns1.${ZONE}`],
+      // plain: not NTS-managed, TTL 0, so every lookup reaches the server: the latency baseline.
+      // Its address is the root server's, where a connection to port 9 is refused at once.
+      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.root}`],
+    },
+    // Each IN may change only its own name; its hosts sit behind gw1, so whatever address it
+    // registers, the zone publishes gw1's global address.
+    tsig: INSIDE_HOSTS.map((h) => ({ name: `${h}-key.`, algorithm: 'hmac-sha256', secret: secrets.tsig[h], allow: [fqdn(h)], router: ROUTER_ID })),
+    routers: [{ id: ROUTER_ID, addresses: [ADDR.routerWan], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
+    nts: { listen: `${ADDR.server}:${NTS_PORT}` },
+  });
+}
+
+function dataplaneConfig(kind: DataPlaneKind): Record<string, unknown> {
+  if (kind === 'nftables') return { type: 'nftables', wan: WAN_IF, lan: LAN_IF };
+  // Until the kernel plane exists: a relay on the services' ports; PROXY v2 tells the IN the EN.
+  return { type: 'userspace', ports: [`tcp/${HTTP_PORT}`, `udp/${ECHO_PORT}`], proxyProtocol: true, lanAddress: ADDR.routerLan };
+}
+
+/** Paper 3.5/4: the hold must cover the worst EN RTT; the RC must outlive the answer's trip to the EN. */
+export function schedulerTimes(delayMs: number): { holdMs: number; rcTimeoutMs: number } {
+  return { holdMs: Math.max(500, 2 * delayMs), rcTimeoutMs: 3000 + 4 * delayMs };
+}
+
+export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs'>): Record<string, unknown> {
+  const cfg: Record<string, unknown> = {
+    id: ROUTER_ID,
+    key: secrets.nts,
+    nts: { listen: `${ADDR.routerWan}:${NTS_PORT}` },
+    server: `${ADDR.server}:${NTS_PORT}`,
+    globalAddresses: [ADDR.routerWan],
+    scheduler: schedulerTimes(mode.delayMs),
+    dataplane: dataplaneConfig(mode.dataplane),
+  };
+  if (mode.learning) {
+    cfg.learning = { listen: `${ADDR.routerLan}:${LEARNING_PORT}`, server: `${ADDR.server}:53` };
+    cfg.storage = 'router-phl.db';
+  } else {
+    cfg.phl = REGISTERED_AT_UP.map((h) => ({ name: fqdn(h), address: ADDR[h] }));
+  }
+  return cfg;
+}
+
+export function routerYaml(secrets: LabSecrets, mode: LabMode): string {
+  return stringify(routerConfigObject(secrets, mode));
+}
+
+/** What this build's router accepts: the kernel data plane and PHL learning are being built in parallel. */
+export function routerSupports(): { nftables: boolean; learning: boolean } {
+  const s = newSecrets();
+  const ok = (dataplane: DataPlaneKind, learning: boolean) =>
+    routerConfigSchema.safeParse(routerConfigObject(s, { dataplane, learning, delayMs: 0 })).success;
+  return { nftables: ok('nftables', false), learning: ok('userspace', true) };
+}
+
+/**
+ * The router's own nft table when the router does not install one (userspace data plane):
+ * masquerade for the LAN, and the LAN -> server:53 redirect to the learning proxy.
+ */
+export function routerAuxRuleset(table: string, learning: boolean): string {
+  const redirect = learning
+    ? [
+      `    iifname "${LAN_IF}" ip daddr ${ADDR.server} udp dport 53 redirect to :${LEARNING_PORT}`,
+      `    iifname "${LAN_IF}" ip daddr ${ADDR.server} tcp dport 53 redirect to :${LEARNING_PORT}`,
+    ]
+    : [];
+  return [
+    `table ip ${table} {`,
+    '  chain lan_dns {',
+    '    type nat hook prerouting priority dstnat - 10; policy accept;',
+    ...redirect,
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    oifname "${WAN_IF}" masquerade`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export function nsupdateKey(h: string, secrets: LabSecrets): string {
+  return `key "${h}-key." {\n  algorithm hmac-sha256;\n  secret "${secrets.tsig[h]}";\n};\n`;
+}
+
+/** The IN registers its own (private) address; the server publishes the router's for it. */
+export function nsupdateScript(h: keyof typeof ADDR): string {
+  return [
+    `server ${ADDR.server} 53`,
+    `zone ${ZONE}`,
+    `update delete ${fqdn(h)} A`,
+    `update add ${fqdn(h)} 60 A ${ADDR[h]}`,
+    'send',
+    '',
+  ].join('\n');
+}

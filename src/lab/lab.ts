@@ -1,0 +1,210 @@
+// A running lab: bring it up (network, configs, daemons, registrations), run commands in its
+// hosts, read what the inside hosts saw, restart the router, and take all of it down again.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml, unboundConf,
+  type DataPlaneKind, type LabMode,
+} from './configs.js';
+import { DELAY_CORE_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
+import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
+import { assertLabAvailable } from './preflight.js';
+import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
+import { loadState, saveState, stateDir, type LabState } from './state.js';
+import { ADDR, INSIDE_HOSTS, REGISTERED_AT_UP, ZONE, nsName, type InsideHost } from './topology.js';
+
+export interface UpOptions {
+  prefix: string;
+  delayMs: number;
+  lossPct: number;
+  dataplane: DataPlaneKind | 'auto';
+  say?: (line: string) => void;
+}
+
+/** One line of an inside host's services log (services.ts). */
+export interface InEvent {
+  t: number;
+  host: string;
+  event: 'listening' | 'tcp-accept' | 'http' | 'udp' | 'stream-end';
+  client?: string;
+  via?: string;
+  path?: string;
+  data?: string;
+  acceptedAt?: number;
+  ticks?: number;
+  complete?: boolean;
+}
+
+const AUX_TABLE = 'ntss_lab';
+
+export class Lab {
+  constructor(readonly s: LabState) {}
+
+  get prefix(): string {
+    return this.s.prefix;
+  }
+
+  get mode(): LabMode {
+    return this.s.mode;
+  }
+
+  static attach(prefix: string): Lab | undefined {
+    const s = loadState(prefix);
+    return s ? new Lab(s) : undefined;
+  }
+
+  static async up(o: UpOptions): Promise<Lab> {
+    assertLabAvailable();
+    if (labNamespaces(o.prefix).length > 0) {
+      throw new LabError(`a lab with prefix "${o.prefix}" exists already: ntss lab down --prefix ${o.prefix}`, 'LAB_EXISTS');
+    }
+    const supports = routerSupports();
+    const dataplane = o.dataplane === 'auto' ? (supports.nftables ? 'nftables' : 'userspace') : o.dataplane;
+    if (dataplane === 'nftables' && !supports.nftables) throw new LabError('this build of ntss router has no nftables data plane yet; use --dataplane userspace', 'LAB_UNAVAILABLE');
+    const dir = stateDir(o.prefix);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const s: LabState = {
+      prefix: o.prefix, dir, createdAt: new Date().toISOString(), ownerPid: process.pid,
+      mode: { dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct },
+      secrets: newSecrets(), pids: {}, hosts: {},
+    };
+    saveState(s); // first, so that `down` finds the directory whatever happens next
+    const lab = new Lab(s);
+    const say = o.say ?? (() => undefined);
+    try {
+      say(`lab ${o.prefix}: data plane ${dataplane}, PHL ${s.mode.learning ? 'learned from DNS UPDATE' : 'configured'}, RTT +${o.delayMs} ms, loss ${o.lossPct}%`);
+      buildNetwork(o.prefix);
+      await lab.shape();
+      lab.writeConfigs();
+      if (dataplane === 'userspace') run('ip', nsExecArgs(lab.ns('router'), 'nft', ['-f', join(dir, 'router-aux.nft')]));
+      await lab.startAll();
+      for (const h of REGISTERED_AT_UP) await lab.register(h, true);
+      const shaper = s.mode.shaper === 'tun' ? ' (no netem in this kernel: TUN delay line)' : '';
+      say(`lab ${o.prefix}: up (${Object.keys(s.pids).length} daemons; state in ${dir})${shaper}`);
+      return lab;
+    } catch (e) {
+      const problems = lab.down();
+      if (problems.length > 0) say(`teardown problems: ${problems.join('; ')}`);
+      throw e;
+    }
+  }
+
+  ns(host: string): string {
+    return nsName(this.prefix, host);
+  }
+
+  file(name: string): string {
+    return join(this.s.dir, name);
+  }
+
+  /** Delay and loss between the Internet segments: netem, or where the kernel lacks it, the TUN delay line. */
+  private async shape(): Promise<void> {
+    const { delayMs, lossPct } = this.s.mode;
+    if (delayMs <= 0 && lossPct <= 0) return;
+    if (shapeWithNetem(this.prefix, { delayMs, lossPct })) {
+      this.s.mode.shaper = 'netem';
+      return;
+    }
+    this.s.mode.shaper = 'tun';
+    // 127.0.0.1 of the core namespace: the TUN's packets travel as UDP between socat and the delay line.
+    startDaemon(this.s, 'delay', 'inet', process.execPath, [DELAY_CORE_JS, '--listen', '127.0.0.1:9000', '--peer', '127.0.0.1:9001', '--delay', String(delayMs / 2), '--loss', String(lossPct)]);
+    await waitReady(this.s, 'delay', 'listening', () => countInLog(this.s, 'delay', 'listening') > 0);
+    startDaemon(this.s, 'tun', 'inet', 'socat', [`TUN,tun-name=${DELAY_TUN},tun-type=tun,iff-no-pi,iff-up`, 'UDP-DATAGRAM:127.0.0.1:9000,bind=127.0.0.1:9001']);
+    await waitReady(this.s, 'tun', DELAY_TUN, () => run('ip', ['-n', this.ns('inet'), 'link', 'show', DELAY_TUN], { allowFail: true }).code === 0);
+    routeThroughDelayLine(this.prefix);
+  }
+
+  private writeConfigs(): void {
+    const { dir, secrets, mode } = this.s;
+    const w = (name: string, text: string) => writeFileSync(join(dir, name), text, { mode: 0o600 });
+    w('root.zone', rootZone());
+    w('nsd.conf', nsdConf(dir));
+    w('root.hints', rootHints());
+    w('unbound.conf', unboundConf(dir));
+    w('server.yaml', serverYaml(secrets));
+    w('router.yaml', routerYaml(secrets, mode));
+    w('router-aux.nft', routerAuxRuleset(AUX_TABLE, mode.learning));
+    for (const h of INSIDE_HOSTS) {
+      w(`${h}.key`, nsupdateKey(h, secrets));
+      w(`${h}.nsupdate`, nsupdateScript(h));
+    }
+  }
+
+  private async startAll(): Promise<void> {
+    const s = this.s;
+    startDaemon(s, 'nsd', 'root', 'nsd', ['-d', '-c', this.file('nsd.conf')]);
+    startNtss(s, 'server', 'server', 'server', this.file('server.yaml'));
+    startDaemon(s, 'unbound', 'resolver', 'unbound', ['-d', '-c', this.file('unbound.conf')]);
+    this.startRouter();
+    for (const h of INSIDE_HOSTS) startDaemon(s, h, h, process.execPath, [SERVICES_JS, '--name', h, '--log', this.file(`${h}.events.jsonl`)]);
+    const dig = (from: string, ...args: string[]) => async () =>
+      (await this.exec(from, 'dig', ['+time=1', '+tries=1', '+short', ...args], { timeoutMs: 3000 })).stdout.trim() !== '';
+    await waitReady(s, 'nsd', 'the root zone', dig('resolver', `@${ADDR.root}`, '.', 'SOA'));
+    await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
+    await this.waitRouter(1);
+    // Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache.
+    await waitReady(s, 'unbound', `${ZONE} SOA through the resolver`, dig('en1', ZONE, 'SOA'));
+    for (const h of INSIDE_HOSTS) await waitReady(s, h, 'its services', () => this.inEvents(h).some((e) => e.event === 'listening'));
+  }
+
+  private startRouter(): void {
+    startNtss(this.s, 'router', 'router', 'router', this.file('router.yaml'));
+  }
+
+  private async waitRouter(starts: number): Promise<void> {
+    await waitReady(this.s, 'router', 'router-started', () => countInLog(this.s, 'router', 'router-started') >= starts);
+  }
+
+  /** Stops `ntss router` (TERM: clean stop; KILL: a crash) and starts it again. */
+  async restartRouter(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const starts = countInLog(this.s, 'router', 'router-started');
+    await stopDaemon(this.s, 'router', signal);
+    this.startRouter();
+    await this.waitRouter(starts + 1);
+  }
+
+  /** The IN registers its name with BIND's nsupdate, TSIG-signed, to the server's address (through the router). */
+  async register(h: InsideHost, mustSucceed = false): Promise<RunResult> {
+    const r = await this.exec(h, 'nsupdate', ['-t', '5', '-k', this.file(`${h}.key`), this.file(`${h}.nsupdate`)], { timeoutMs: 15_000 });
+    if (mustSucceed && r.code !== 0) {
+      throw new LabError(`${h}: nsupdate failed (${r.code}): ${(r.stderr || r.stdout).trim()}\n${logTail(this.s, 'server', 10)}\n${logTail(this.s, 'router', 10)}`);
+    }
+    return r;
+  }
+
+  /** A command inside a host's namespace. */
+  exec(host: string, cmd: string, args: readonly string[], opts: AsyncRunOptions = {}): Promise<RunResult> {
+    return runAsync('ip', nsExecArgs(this.ns(host), cmd, args), { timeoutMs: 30_000, ...opts });
+  }
+
+  /** A command inside a host's namespace that runs until stopped. */
+  background(host: string, cmd: string, args: readonly string[]): Background {
+    return runInBackground('ip', nsExecArgs(this.ns(host), cmd, args));
+  }
+
+  /** Everything that reached an inside host's services, in order. */
+  inEvents(h: string): InEvent[] {
+    const f = this.file(`${h}.events.jsonl`);
+    if (!existsSync(f)) return [];
+    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as InEvent);
+  }
+
+  /** Daemon name -> alive? */
+  daemons(): Record<string, boolean> {
+    return Object.fromEntries(Object.entries(this.s.pids).map(([n, pid]) => [n, alive(pid)]));
+  }
+
+  /** Removes everything this lab created. Returns what could not be removed. */
+  down(): string[] {
+    return teardownLab(this.prefix, Object.values(this.s.pids));
+  }
+}
+
+/** Teardown by prefix (state file or not): processes, namespaces, /etc/netns entries, state directory. */
+export function teardownLab(prefix: string, pids: readonly number[] = []): string[] {
+  const known = loadState(prefix);
+  const problems = teardownNetwork(prefix, [...pids, ...Object.values(known?.pids ?? {})]);
+  if (problems.length === 0) rmSync(stateDir(prefix), { recursive: true, force: true });
+  return problems;
+}

@@ -1,0 +1,65 @@
+// The scenario list and the runner: each scenario prints its checks, then PASS or FAIL.
+import { logTail } from '../daemons.js';
+import type { Lab } from '../lab.js';
+import { sleep } from '../shell.js';
+import { aaaa, basic, udp } from './basic.js';
+import { ScenarioContext, ScenarioFailed, type Scenario } from './context.js';
+import { established } from './established.js';
+import { latency } from './latency.js';
+import { learning } from './learning.js';
+import { interference, simultaneous } from './paper.js';
+import { forged, noRc } from './refusals.js';
+import { switchHosts } from './switch.js';
+
+export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency];
+
+/** "all", or names separated by commas; throws with the list of names on an unknown one. */
+export function selectScenarios(spec: string): Scenario[] {
+  if (spec === 'all') return [...SCENARIOS];
+  return spec.split(',').map((n) => {
+    const s = SCENARIOS.find((x) => x.name === n.trim());
+    if (!s) throw new Error(`unknown scenario "${n}" (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')}, all)`);
+    return s;
+  });
+}
+
+export interface RunSummary {
+  passed: string[];
+  failed: string[];
+  results: Record<string, number>;
+}
+
+export async function runScenarios(lab: Lab, list: readonly Scenario[], say: (line: string) => void): Promise<RunSummary> {
+  const summary: RunSummary = { passed: [], failed: [], results: {} };
+  for (const [i, sc] of list.entries()) {
+    const ctx = new ScenarioContext(lab, say);
+    // Scenarios sharing one lab: let the previous one's RCs and holds run out first.
+    if (i > 0) await sleep(ctx.rcTimeout + ctx.hold + 200);
+    say(`== ${sc.name}: ${sc.summary}`);
+    const t0 = Date.now();
+    let error: string | undefined;
+    if (sc.needs?.includes('learning') && !lab.mode.learning) {
+      error = 'this build of ntss router has no PHL learning (router config key "learning")';
+    } else if (sc.needs?.includes('kernel') && lab.mode.dataplane !== 'nftables') {
+      error = 'needs the nftables data plane';
+    } else {
+      try {
+        await sc.run(ctx);
+      } catch (e) {
+        if (!(e instanceof ScenarioFailed)) error = (e as Error).message; // a failed must() was printed already
+      }
+    }
+    if (error) ctx.check(false, error);
+    Object.assign(summary.results, ctx.results);
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    if (ctx.failures === 0) {
+      summary.passed.push(sc.name);
+      say(`PASS ${sc.name} (${secs} s)`);
+    } else {
+      summary.failed.push(sc.name);
+      say(`FAIL ${sc.name} (${secs} s, ${ctx.failures} failed check${ctx.failures > 1 ? 's' : ''}); the daemons' last words:`);
+      for (const d of ['router', 'server']) say(logTail(lab.s, d, 12));
+    }
+  }
+  return summary;
+}
