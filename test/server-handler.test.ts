@@ -213,6 +213,8 @@ test('a store that fails to commit answers SERVFAIL and leaves the zone as it wa
 });
 
 /** A router stand-in: records requests; the test decides when and how each is answered. */
+const clock = { now: NOW };
+
 function fakeRouter() {
   const requests: { fqdn: string; resolver: string; answer: (r: NtsResult) => void }[] = [];
   const transport: NtsTransport = {
@@ -220,7 +222,7 @@ function fakeRouter() {
   };
   const gateway = (counters: Counters) => new NtsGateway(
     [{ id: 'gw1', addresses: ['203.0.113.2'], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
-    transport, { resolverPatienceMs: 1800, marginMs: 150 }, counters, memoryLogger(), () => NOW,
+    transport, { resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000 }, counters, memoryLogger(), () => clock.now,
   );
   return { requests, gateway };
 }
@@ -266,11 +268,23 @@ test('NTS: refusal or silence gives SERVFAIL; AAAA and other resolvers do not sh
   }
   assert.equal(counters.get('nts_queue_full'), 1);
   assert.equal(counters.get('nts_timeout'), 1);
+  // The resolver's retries in flight: SERVFAIL at once, the router is not asked again...
+  const again = decodeMessage((await h.handle(query('alice.home.example.', RRType.A, { id: 7 }), udp))!);
+  assert.equal(again.rcode, Rcode.SERVFAIL);
+  assert.equal(router.requests.length, 2);
+  assert.equal(counters.get('nts_suppressed'), 1);
+  // ...until the hold is over.
+  clock.now += 1000;
+  const later = h.handle(query('alice.home.example.', RRType.A), udp) as Promise<Buffer>;
+  assert.equal(router.requests.length, 3);
+  router.requests[2].answer({ status: 'READY', answerAddress: '203.0.113.2', rcId: 9, rcLifetimeMs: 3000 });
+  assert.equal(decodeMessage(await later).rcode, Rcode.NOERROR);
+  clock.now = NOW;
   const aaaa = ask(h, query('alice.home.example.', RRType.AAAA));
   assert.equal(aaaa.rcode, Rcode.NOERROR);
   assert.equal(aaaa.answer.length, 0, 'NODATA at once, no NTS request');
   assert.equal(ask(h, query('www.home.example.', RRType.A)).answer.length, 1);
-  assert.equal(router.requests.length, 2);
+  assert.equal(router.requests.length, 3, 'AAAA and ordinary names ask no router');
 });
 
 test('an IN registering through its router is published with the router global address, never a private one', () => {

@@ -89,9 +89,12 @@ export const serverConfigSchema = z
         // 1.9 s: shared/design/brief.md); the NTS request's deadline is derived from it.
         resolverPatienceMs: z.number().int().min(100).max(30_000).default(1800),
         marginMs: z.number().int().min(0).max(5_000).default(150),
+        // A resolver's retries still in flight after a refusal are answered SERVFAIL without
+        // asking the router again (resolvers cache that SERVFAIL for seconds anyway).
+        refusalHoldMs: z.number().int().min(0).max(60_000).default(1000),
       })
       .strict()
-      .default({ listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150 }),
+      .default({ listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000 }),
     udp: z
       .object({
         // RFC 9715 / DNS flag day 2020: 1232 avoids IP fragmentation on the common paths.

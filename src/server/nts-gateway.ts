@@ -31,6 +31,8 @@ export interface NtsGatewayOptions {
   resolverPatienceMs: number;
   /** Kept back from the patience to get our SERVFAIL out before the resolver gives up. */
   marginMs: number;
+  /** After a refusal or silence, the same (resolver, name, type) gets SERVFAIL at once this long. */
+  refusalHoldMs: number;
 }
 
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
@@ -39,6 +41,8 @@ export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 export class NtsGateway {
   private readonly byAddress = new Map<string, RouterEntry>();
   private readonly pending = new Map<string, Promise<NtsOutcome>>();
+  /** Recent refusals: a resolver's retries in flight would each cost the router a request. */
+  private readonly refused = new Map<string, { until: number; reason: string }>();
 
   constructor(
     routers: RouterEntry[],
@@ -63,7 +67,20 @@ export class NtsGateway {
       this.counters.inc('nts_joined');
       return joined;
     }
-    const p = this.send(q).finally(() => this.pending.delete(key));
+    const now = this.now();
+    const refusal = this.refused.get(key);
+    if (refusal && refusal.until > now) {
+      this.counters.inc('nts_suppressed');
+      return Promise.resolve({ status: 'FAILED', reason: refusal.reason });
+    }
+    this.refused.delete(key);
+    const p = this.send(q).then((o) => {
+      if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
+        if (this.refused.size >= 10_000) this.refused.clear(); // bounded; losing it only costs requests
+        this.refused.set(key, { until: this.now() + this.opts.refusalHoldMs, reason: o.reason });
+      }
+      return o;
+    }).finally(() => this.pending.delete(key));
     this.pending.set(key, p);
     return p;
   }
