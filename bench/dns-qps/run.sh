@@ -87,7 +87,7 @@ for s in $SERVERS; do
 done
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || echo "warning: server and client share core $SERVER_CPU" >&2
 
-for bin in dnsperf nsd knotd knotc dig taskset setsid node timeout; do
+for bin in dnsperf nsd nsd-checkconf knotd knotc dig taskset setsid node timeout ss getconf; do
   command -v "$bin" >/dev/null || { echo "missing required tool: $bin" >&2; exit 1; }
 done
 
