@@ -178,7 +178,9 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
     await dp.start();
 
     await t.test('the static table is in the kernel; the golden file passes nft -c', () => {
-      assert.match(sh([...RT, 'nft', 'list', 'table', 'ip', 'ntss']), /map rc_any[\s\S]*chain prerouting[\s\S]*udp dport 5300 accept/);
+      const table = sh([...RT, 'nft', 'list', 'table', 'ip', 'ntss']);
+      assert.match(table, /map rc_any[\s\S]*map sticky[\s\S]*chain prerouting[\s\S]*udp dport 5300 accept/);
+      assert.match(table, /map @rc\n[\s\S]*map @rc_any\n[\s\S]*map @sticky\n/, 'lookup order rc -> rc_any -> sticky');
       sh([...RT, 'nft', '-c', '-f', path.join(FIXTURES, 'static.nft')]);
     });
 
@@ -203,7 +205,7 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       await classified(EN, r.localPort, 'tcp');
       assert.deepEqual(asked.at(-1)?.pkt, { proto: 'tcp', src: EN, srcPort: r.localPort, dst: GA, dstPort: 8080 });
       await until(() => dp.counters()['sticky-added'] === 1, 'the sticky element');
-      assert.match(list('rc'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp \. 8080 .*timeout 30s.*: 192\.168\.50\.10/);
+      assert.match(list('sticky'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp \. 8080 .*timeout 30s.*: 192\.168\.50\.10/);
       assert.equal(dp.listMappings().length, 1);
     });
 
@@ -216,17 +218,37 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       assert.ok(!(await ctList()).some((e) => e.orig.src === EN2), 'no conntrack entry for the dropped SYN');
     });
 
-    await t.test('sticky: the EN\'s next connection stays on alice while the any RC serves bob', async () => {
+    await t.test('sticky: after the any RC moved on (to bob) and is gone, the EN\'s next connection still reaches alice', async () => {
       const before = asked.length;
       await request('bob.home.example.');
-      const mine = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
-      assert.equal(mine.reply, `alice ${EN}:${mine.localPort} hello`);
       const other = await en.cmd('tcp', { from: EN2, to: GA, port: 8080 });
       assert.equal(other.reply, `bob ${EN2}:${other.localPort} hello`);
       await classified(EN2, other.localPort, 'tcp');
-      await until(() => dp.counters()['sticky-hit'] === 1, 'the sticky hit');
+      await endHold();
+      assert.doesNotMatch(list('rc_any'), /203\.0\.113\.2 \./);
+      const mine = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+      assert.equal(mine.reply, `alice ${EN}:${mine.localPort} hello`);
+      const again = await en.cmd('tcp', { from: EN2, to: GA, port: 8080 });
+      assert.equal(again.reply, `bob ${EN2}:${again.localPort} hello`, 'EN2 sticks to bob');
+      await until(() => dp.counters()['sticky-hit'] === 2, 'the sticky hits');
       assert.deepEqual(asked.slice(before).map((a) => a.pkt.src), [EN2], 'only bob\'s first packet went to the scheduler');
-      assert.equal(dp.counters()['sticky-hit'], 1);
+      assert.ok(dp.listMappings().some((m) => m.enAddress === EN && m.enPort === mine.localPort && m.id < 0 && m.privateAddress === ALICE));
+    });
+
+    await t.test('sticky loses to an active any RC: with bob\'s RC active the EN stuck to alice reaches bob, is bob\'s first packet, and sticks to bob', async () => {
+      await request('bob.home.example.');
+      const mine = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+      assert.equal(mine.reply, `bob ${EN}:${mine.localPort} hello`);
+      await classified(EN, mine.localPort, 'tcp');
+      assert.notEqual(s.rcFor(GA)?.firstPacketAt, null, 'bob\'s hold started');
+      assert.ok(dp.listMappings().some((m) => m.enAddress === EN && m.enPort === mine.localPort && m.id > 0 && m.privateAddress === BOB));
+      await until(() => dp.counters()['sticky-replaced'] === 1, 'the sticky element replaced');
+      assert.match(list('sticky'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp \. 8080 .*: 192\.168\.50\.11/);
+      await endHold();
+      const after = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+      assert.equal(after.reply, `bob ${EN}:${after.localPort} hello`, 'after bob\'s RC the EN sticks to bob');
+      await until(() => dp.counters()['sticky-hit'] === 3, 'the sticky hit');
+      assert.equal(dp.counters()['error.sticky'], undefined);
     });
 
     await t.test('UDP: mapped with the source kept, survives the RC, nothing for others', async () => {

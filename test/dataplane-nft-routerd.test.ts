@@ -90,7 +90,7 @@ test('a hold\'s end and the next RC go to the kernel as one transaction', { time
     `delete element ip ntss rc_any { 0.0.0.0/0 . ${GA} . 0-255 . 0-65535 }`,
     `add element ip ntss rc_any { 0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13200ms : ${BOB} }`,
   ]);
-  assert.deepEqual(nft.elements('ntss', 'rc'), [`${EN} . ${GA} . udp . 53 timeout 30s : ${ALICE}`], 'alice\'s EN keeps its sticky element');
+  assert.deepEqual(nft.elements('ntss', 'sticky'), [`${EN} . ${GA} . udp . 53 timeout 30s : ${ALICE}`], 'alice\'s EN keeps its sticky element');
   await router.close();
   assert.equal(nft.hasTable('ntss'), false);
 });

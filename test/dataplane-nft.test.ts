@@ -63,6 +63,11 @@ function setup(o: Partial<NftablesOptions> = {}) {
   dp.onEvent((e) => events.push(e));
   return {
     s, dp, nft, ct, asked, events, errors,
+    /** A new flow from the WAN as the kernel would treat it: DNATed where FakeNft.route() says. */
+    send: (proto: 'tcp' | 'udp', en: string, enPort: number, port: number, ga = GA) => {
+      const pa = nft.route('ntss', { proto, src: en, dst: ga, dport: port });
+      return pa === undefined ? undefined : ct.add(ctFlow(proto, en, enPort, ga, port, pa));
+    },
     at: (t: number) => (now = 1_000_000 + t),
     request: (id: string, fqdn: string) => apply(s.request(now, { id, fqdn, qtype: 1, resolver: '192.0.2.53', deadlineMs: now + 5000 })),
     poll: () => apply(s.poll(now)),
@@ -141,33 +146,161 @@ test('first packet: the NEW event reaches classify, a sticky element follows; DE
   await x.dp.stop();
 });
 
-test('sticky: after the any RC moved to bob, the EN\'s next connection is its sticky hit, not bob\'s first packet', async () => {
+test('the kernel model: rc, then rc_any, then sticky; local services are never DNATed', async () => {
+  const x = setup();
+  await x.dp.start();
+  const el = (map: string, source: string, value: string, proto: 'tcp' | 'any' = 'tcp', ports: [number, number] = [443, 443]) =>
+    x.nft.run([{ kind: 'add-element', table: 'ntss', map, key: { source, dst: GA, proto, ports }, value }]);
+  const to = (src: string, port = 443, proto: 'tcp' | 'udp' = 'tcp') => x.nft.route('ntss', { proto, src, dst: GA, dport: port });
+  await el('sticky', EN, ALICE);
+  assert.equal(to(EN), ALICE);
+  await el('rc_any', '0.0.0.0/0', BOB, 'any', [0, 65535]);
+  assert.equal(to(EN), BOB, 'an active any RC wins over the sticky element');
+  assert.equal(to(EN2, 22), BOB);
+  assert.equal(to(EN2, 5300, 'udp'), undefined, 'the NTS port');
+  await el('rc', '198.51.100.0/24', ALICE);
+  assert.equal(to(EN2), ALICE, 'a source-specific RC wins over rc_any');
+  await x.dp.stop();
+});
+
+test('sticky: after alice\'s RC is gone (and bob\'s came and went), the EN\'s next connection is a sticky hit, not shown to the scheduler', async () => {
   const x = setup();
   await x.dp.start();
   x.request('r1', 'alice.home.example.');
   await x.settle();
   x.at(10);
-  x.ct.add(ctFlow('tcp', EN, 40000, GA, 443, ALICE));
+  x.send('tcp', EN, 40000, 443);
   x.request('r2', 'bob.home.example.');
   x.at(510); // hold over: bob's RC
   x.poll();
   await x.settle();
-  assert.equal(x.s.rcFor(GA)?.privateAddress, BOB);
-  x.at(900);
-  x.ct.add(ctFlow('tcp', EN, 40001, GA, 443, ALICE)); // the kernel's rc map sent it to alice
-  assert.equal(x.asked.length, 1, 'the scheduler was not asked');
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, null, 'bob\'s RC still waits for its own EN');
-  const m = x.dp.listMappings().at(-1)!;
-  assert.deepEqual([m.id < 0, m.rcId, m.privateAddress, m.fqdn], [true, 1, ALICE, 'alice.home.example.']);
-  x.ct.add(ctFlow('tcp', EN2, 5000, GA, 443, BOB)); // another EN: bob's first packet
-  assert.equal(x.asked.length, 2);
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_900);
+  x.send('tcp', EN2, 5000, 443); // bob's own EN
+  assert.equal(x.dp.listMappings().at(-1)?.privateAddress, BOB);
+  x.at(1010); // bob's hold over: no RC at all
+  x.poll();
   await x.settle();
-  assert.deepEqual(x.nft.elements('ntss', 'rc'), [
+  assert.equal(x.s.rcFor(GA), undefined);
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), []);
+  const asked = x.asked.length;
+  x.at(1500);
+  x.send('tcp', EN, 40001, 443); // the kernel: sticky -> alice
+  x.send('tcp', EN2, 5001, 443); // sticky -> bob
+  assert.equal(x.asked.length, asked, 'the scheduler was not asked');
+  assert.deepEqual(x.dp.listMappings().slice(-2).map((m) => [m.enAddress, m.id < 0, m.rcId, m.privateAddress, m.fqdn]), [
+    [EN, true, 1, ALICE, 'alice.home.example.'], [EN2, true, 2, BOB, 'bob.home.example.'],
+  ]);
+  assert.equal(x.send('tcp', '192.0.2.77', 1, 443), undefined, 'an EN without a sticky element is not forwarded');
+  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [
     `${EN2} . ${GA} . tcp . 443 timeout 30s : ${BOB}`,
     `${EN} . ${GA} . tcp . 443 timeout 30s : ${ALICE}`,
   ]);
+  assert.deepEqual(x.nft.elements('ntss', 'rc'), [], 'rc is for source-specific RCs only');
+  assert.equal(x.dp.counters()['sticky-hit'], 2);
+  await x.dp.stop();
+});
+
+test('sticky loses to an active any RC: the EN stuck to alice looks up bob, reaches bob, is bob\'s first packet, and sticks to bob', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(10);
+  x.send('tcp', EN, 40000, 443);
+  x.at(600);
+  x.poll(); // alice's hold over
+  x.request('r2', 'bob.home.example.');
+  await x.settle();
+  assert.equal(x.s.rcFor(GA)?.privateAddress, BOB);
+  x.at(700);
+  const f = x.send('tcp', EN, 40001, 443);
+  assert.equal(f?.reply.src, BOB, 'the kernel: rc_any before sticky');
+  assert.deepEqual(x.asked.at(-1), { proto: 'tcp', src: EN, srcPort: 40001, dst: GA, dstPort: 443 });
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_700, 'bob\'s hold started');
+  const m = x.dp.listMappings().at(-1)!;
+  assert.deepEqual([m.id > 0, m.rcId, m.privateAddress], [true, 2, BOB]);
+  await x.settle();
+  assert.deepEqual(x.nft.transactions.at(-1), [
+    `delete element ip ntss sticky { ${EN} . ${GA} . tcp . 443 }`,
+    `add element ip ntss sticky { ${EN} . ${GA} . tcp . 443 timeout 30s : ${BOB} }`,
+  ], 'the sticky element replaced in one transaction');
+  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [`${EN} . ${GA} . tcp . 443 timeout 30s : ${BOB}`]);
+  x.at(1300);
+  x.poll(); // bob's hold over
+  await x.settle();
+  const asked = x.asked.length;
+  assert.equal(x.send('tcp', EN, 40002, 443)?.reply.src, BOB, 'afterwards the EN sticks to bob');
+  assert.equal(x.asked.length, asked);
+  const c = x.dp.counters();
+  assert.deepEqual([c['first-packet'], c['sticky-added'], c['sticky-replaced'], c['sticky-hit'], c['nft-batch-failed']], [2, 1, 1, 1, undefined]);
+  await x.dp.stop();
+});
+
+test('sticky to the same host: a new RC for alice still gets its first packet from an EN stuck to alice', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(10);
+  x.send('tcp', EN, 40000, 443);
+  x.at(600);
+  x.poll();
+  x.request('r2', 'alice.home.example.'); // the EN looks up alice again
+  await x.settle();
+  x.at(700);
+  x.send('tcp', EN, 40001, 443);
+  assert.equal(x.asked.length, 2, 'classified: rc_any matched, not sticky');
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_700, 'the RC is not left waiting until its timeout');
+  assert.equal(x.dp.counters()['sticky-hit'], undefined);
+  await x.settle();
+  assert.equal(x.nft.transactions.filter((tx) => tx.some((c) => c.includes('element ip ntss sticky '))).length, 1, 'the sticky element is not refreshed');
+  await x.dp.stop();
+});
+
+test('at an RC change: a flow the kernel sent along the sticky element before bob\'s element was in is a sticky hit', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(10);
+  x.send('tcp', EN, 40000, 443);
+  x.at(600);
+  x.poll();
+  await x.settle();
+  const release = x.nft.hold(); // bob's element waits for nft
+  x.request('r2', 'bob.home.example.');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(x.dp.activeRcs().map((r) => r.privateAddress), [BOB], 'the plane knows bob\'s RC already');
+  x.at(620);
+  assert.equal(x.send('tcp', EN, 40001, 443)?.reply.src, ALICE, 'the kernel has no rc_any element yet');
+  assert.equal(x.asked.length, 1, 'not shown to the scheduler: bob\'s RC still waits for its EN');
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, null);
   assert.equal(x.dp.counters()['sticky-hit'], 1);
+  release();
+  await x.settle();
+  assert.equal(x.send('tcp', EN2, 1, 443)?.reply.src, BOB);
+  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_620);
+  await x.dp.stop();
+});
+
+test('a replacement whose old sticky element timed out in the kernel already is retried as the add alone', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.');
+  await x.settle();
+  x.at(10);
+  x.send('udp', EN, 5000, 53);
+  x.at(600);
+  x.poll();
+  x.request('r2', 'bob.home.example.');
+  await x.settle();
+  // The kernel dropped the element a little before the plane's clock says (timer granularity).
+  await x.nft.run([{ kind: 'delete-element', table: 'ntss', map: 'sticky', key: { source: EN, dst: GA, proto: 'udp', ports: [53, 53] } }]);
+  x.send('udp', EN, 5001, 53);
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [`${EN} . ${GA} . udp . 53 timeout 30s : ${BOB}`]);
+  const c = x.dp.counters();
+  assert.deepEqual([c['nft-batch-failed'], c['nft-delete-missing'], c['sticky-replaced'], c['error.sticky']], [1, 1, 1, undefined]);
+  assert.deepEqual(x.errors, []);
   await x.dp.stop();
 });
 
@@ -237,7 +370,7 @@ test('batch failure: each change retried alone; a missing element counts as dele
   await x.settle();
   // The kernel's safety timeout removed alice's element early; bob's key meets a leftover.
   x.at(20_000);
-  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'rc', key: { source: EN, dst: GA, proto: 'tcp', ports: [80, 80] }, value: BOB }]);
+  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'sticky', key: { source: EN, dst: GA, proto: 'tcp', ports: [80, 80] }, value: BOB }]);
   x.request('r2', 'bob.home.example.');
   x.poll();
   await x.settle();
@@ -250,11 +383,11 @@ test('batch failure: each change retried alone; a missing element counts as dele
   assert.equal(c['nft-delete-missing'], 1);
   assert.equal(c['nft-batch-failed'], 1);
   // A leftover sticky with another value (EEXIST): replaced, delete + add in one transaction.
-  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'rc', key: { source: '192.0.2.99', dst: GA, proto: 'udp', ports: [53, 53] }, value: ALICE }]);
+  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'sticky', key: { source: '192.0.2.99', dst: GA, proto: 'udp', ports: [53, 53] }, value: ALICE }]);
   x.ct.add(ctFlow('udp', '192.0.2.99', 1, GA, 53, BOB));
   await x.settle();
   assert.equal(x.dp.counters()['nft-replaced'], 1);
-  assert.ok(x.nft.elements('ntss', 'rc').includes(`192.0.2.99 . ${GA} . udp . 53 timeout 30s : ${BOB}`));
+  assert.ok(x.nft.elements('ntss', 'sticky').includes(`192.0.2.99 . ${GA} . udp . 53 timeout 30s : ${BOB}`));
   await x.dp.stop();
 });
 

@@ -4,9 +4,10 @@
 // in submission order. If a batch fails, its operations are retried one by one so that one
 // bad change does not take the others down: a delete of an element that is already gone (its
 // timeout ran out) counts as done; an add refused with EEXIST (a leftover element with that key)
-// is retried as delete + add: the scheduler's word wins over stale kernel state.
+// is retried as delete + add: the scheduler's word wins over stale kernel state; a replacement
+// (delete + add of one key) whose element is gone already is retried as the add alone.
 import { isAlreadyExists, isNotFound } from './nft-errors.js';
-import type { NftCommand } from './nft-ruleset.js';
+import { formatKey, type NftCommand } from './nft-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
 
 interface Op {
@@ -81,6 +82,16 @@ export class NftBatcher {
       this.count('nft-delete-missing');
       return o.resolve();
     }
+    if (isNotFound(e) && isReplacement(o.commands)) {
+      this.count('nft-delete-missing');
+      try {
+        await this.runner.run(o.commands.filter((c) => c.kind === 'add-element'));
+        this.count('nft-transactions');
+        return o.resolve();
+      } catch (again) {
+        return o.reject(again as Error);
+      }
+    }
     if (!isAlreadyExists(e) || !o.commands.some((c) => c.kind === 'add-element')) return o.reject(e);
     const replace = o.commands.flatMap((c): NftCommand[] => (c.kind === 'add-element'
       ? [{ kind: 'delete-element', table: c.table, map: c.map, key: c.key }, c] : [c]));
@@ -92,4 +103,12 @@ export class NftBatcher {
       o.reject(last as Error);
     }
   }
+}
+
+/** Deletes of elements that the same commands add again (with another value): a replacement. */
+function isReplacement(cmds: readonly NftCommand[]): boolean {
+  const id = (c: NftCommand) => (c.kind === 'add-element' || c.kind === 'delete-element' ? `${c.table} ${c.map} ${formatKey(c.key)}` : '');
+  const added = new Set(cmds.filter((c) => c.kind === 'add-element').map(id));
+  const deletes = cmds.filter((c) => c.kind === 'delete-element');
+  return deletes.length > 0 && deletes.every((c) => added.has(id(c))) && cmds.every((c) => c.kind !== 'raw' && c.kind !== 'delete-table');
 }

@@ -2,6 +2,8 @@
 // ships its fake). FakeNft applies each transaction all-or-nothing to a model that refuses
 // what the kernel refuses (EEXIST for an overlapping or re-valued element in an interval map,
 // ENOENT for a missing table/map/element) and honours element timeouts on an injected clock;
+// route() answers where the table's prerouting rules would DNAT a new flow (the accept rules of
+// local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them);
 // dump() prints the state as the `add` statements that would rebuild it, for golden files.
 import { isIPv4 } from 'node:net';
 import type { ConntrackRunner, CtEntry, CtFilter, CtWatch } from './conntrack.js';
@@ -73,6 +75,30 @@ export class FakeNft implements NftRunner {
   elements(table: string, map: string): string[] {
     const m = this.tables.get(table)?.maps.get(map);
     return m ? [...this.live(m).values()].map((e) => formatElement(e.key, e.value, e.timeoutMs)).sort() : [];
+  }
+
+  /**
+   * Where the kernel would DNAT a new flow from the WAN (a first packet), walking `prerouting` in
+   * rule order: a local service's accept rule ends the walk undNATed; each `dnat ... map @m` rule
+   * takes the first live element of `m` whose key contains the flow. undefined: not DNATed.
+   */
+  route(table: string, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): string | undefined {
+    const t = this.tables.get(table);
+    if (!t) return undefined;
+    for (const rule of t.statics) {
+      const r = /^add rule ip \S+ prerouting (.*)$/.exec(rule)?.[1];
+      if (r === undefined) continue;
+      const service = /\b(tcp|udp) dport (\d+) accept$/.exec(r);
+      if (service) {
+        if (service[1] === f.proto && Number(service[2]) === f.dport) return undefined;
+        continue;
+      }
+      const map = /\bmap @(\S+)$/.exec(r)?.[1];
+      const elements = map === undefined ? undefined : t.maps.get(map);
+      if (!elements) continue;
+      for (const e of this.live(elements).values()) if (contains(e.key, f)) return e.value;
+    }
+    return undefined;
   }
 
   hasTable(table: string): boolean {
@@ -155,6 +181,15 @@ function range(k: RcKey, dim: 'source' | 'proto' | 'ports'): [number, number] {
   const size = 2 ** (32 - Number(len ?? 32));
   const lo = Math.floor(ipv4(addr!) / size) * size;
   return [lo, lo + size - 1];
+}
+
+function contains(k: RcKey, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): boolean {
+  if (k.dst !== f.dst) return false;
+  const point = { source: ipv4(f.src), proto: f.proto === 'tcp' ? 6 : 17, ports: f.dport };
+  return (['source', 'proto', 'ports'] as const).every((d) => {
+    const [lo, hi] = range(k, d);
+    return lo <= point[d] && point[d] <= hi;
+  });
 }
 
 /** Two interval keys overlap when they intersect in every dimension (the kernel says EEXIST). */

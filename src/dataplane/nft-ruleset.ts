@@ -5,8 +5,12 @@
 import type { Proto } from '../router/index.js';
 import type { PortSpec } from './types.js';
 
-export const RC_MAP = 'rc';         // source-specific RCs and sticky elements, looked up first
+// The three maps, looked up in this order by `prerouting` (the first that has the key wins):
+export const RC_MAP = 'rc';         // source-specific RCs (NTS v1, prefix RCs): none are made yet
 export const RC_ANY_MAP = 'rc_any'; // at most one `any` RC per global address (the kernel refuses overlaps)
+export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: where that EN went last, when no RC is active
+/** The DNAT maps in lookup order. */
+export const LOOKUP_ORDER = [RC_MAP, RC_ANY_MAP, STICKY_MAP] as const;
 
 export interface RulesetOptions {
   table: string;
@@ -60,14 +64,14 @@ export function staticRuleset(o: RulesetOptions): string[] {
   const services = o.localServices.map((s) => `${s.proto} dport ${s.port}`);
   const out = [
     `add table ${t}`,
-    `add map ${t} ${RC_MAP} { ${MAP_TYPE} }`,
-    `add map ${t} ${RC_ANY_MAP} { ${MAP_TYPE} }`,
+    ...LOOKUP_ORDER.map((m) => `add map ${t} ${m} { ${MAP_TYPE} }`),
     `add chain ${t} prerouting { type nat hook prerouting priority dstnat ; policy accept ; }`,
     // Trap 3: an any/any RC would capture the router's own ports; accepting here skips the DNAT.
     ...services.map((s) => `add rule ${t} prerouting iifname ${wan} ${s} accept`),
-    // Trap 1: `th dport` needs the protocol known first. Trap 2: two maps, `rc` wins.
-    `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${RC_MAP}`,
-    `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${RC_ANY_MAP}`,
+    // Trap 1: `th dport` needs the protocol known first. Trap 2: overlapping keys cannot share
+    // a map, hence one map per kind, tried in order. An active `any` RC is a fresh lookup, so
+    // it wins over an EN's sticky element; stickiness only applies while no RC is active.
+    ...LOOKUP_ORDER.map((m) => `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${m}`),
   ];
   if (o.dnsRedirect) {
     const { server, serverPort = 53, port } = o.dnsRedirect;
@@ -109,7 +113,10 @@ export function anyKey(globalAddress: string): RcKey {
   return { source: '0.0.0.0/0', dst: globalAddress, proto: 'any', ports: [0, 65535] };
 }
 
-/** The sticky element of one EN: its further new connections to GA:proto/port reach the same IN. */
+/**
+ * The sticky element of one EN (map `sticky`): while no RC is active on GA, its further new
+ * connections to GA:proto/port reach the IN of its last RC first packet.
+ */
 export function stickyKey(en: string, globalAddress: string, proto: Proto, port: number): RcKey {
   return { source: en, dst: globalAddress, proto, ports: [port, port] };
 }

@@ -1,13 +1,26 @@
 // The nftables plane's view of conntrack: which kernel flows are mappings, which EN has a sticky
 // element, which non-NAT entries could shadow a future RC. Fed with parsed conntrack events and
 // listings; no I/O of its own (the plane passes hooks), so the rules below are unit-tested.
-//   NEW, DNATed, matching a live sticky of that EN -> a mapping the kernel made from the sticky
-//       element: the scheduler is not asked (it is no RC's first packet); negative id
+// The kernel looks up rc -> rc_any -> sticky (nft-ruleset.ts), and a NEW event does not say which
+// map matched; the reply source (the private address the kernel chose) and the RCs active now
+// tell it apart:
+//   NEW, DNATed to the private address of an active RC on that global address -> rc_any matched
+//       (it wins over sticky): classify, even if the EN has a sticky element; the EN's sticky
+//       element then points at the new host (replaced)
+//   NEW, DNATed, no active RC to that private address, a live sticky of that EN to it -> the
+//       kernel used the sticky element: the scheduler is not asked (it is no RC's first
+//       packet); negative id
 //   NEW, DNATed, otherwise -> classify; the scheduler's private address must be the kernel's,
 //       else it was a race at an RC change: the entry is deleted (the next packet meets the
 //       current maps) and the scheduler's mapping reported closed ('race')
 //   NEW, not DNATed, not a local service -> remembered as stale (trap 4) until DESTROY
 //   DESTROY -> mapping-closed with the byte counts when the kernel keeps them
+// At an RC change the plane's RC set and the kernel's maps differ for a moment (activateRc
+// records the RC before nft acknowledged its element; deactivateRc forgets it before the delete
+// is committed). Comparing the private address keeps both windows right: a flow the kernel sent
+// along an EN's sticky element while the new RC's element was not in yet is a sticky hit (the
+// new RC names another host), and one sent by an `any` element that is being deleted is a
+// sticky hit if the EN was stuck to that host anyway, else a race.
 // Mappings the scheduler did not make (sticky hits, flows found by listing) get ids < 0.
 import { flowKey, type FirstPacket, type Mapping, type PacketResult, type Rc } from '../router/index.js';
 import type { Logger } from '../util/log.js';
@@ -22,9 +35,13 @@ export interface FlowTrackerHooks {
   localServices: readonly PortSpec[];
   count: (name: string) => void;
   emit: (e: DataPlaneMappingEvent) => void;
-  addSticky: (m: Mapping, timeoutMs: number) => void;
+  /** Puts the EN's sticky element in the kernel; `replace`: a live one with another host exists. */
+  addSticky: (m: Mapping, timeoutMs: number, replace: boolean) => void;
   dropEntry: (e: CtEntry) => Promise<void>;
-  /** The active RC that maps `ga` to `pa`, to name adopted flows. */
+  /**
+   * The active `any` RC that maps `ga` to `pa` (its element is in rc_any, or about to be): a
+   * flow DNATed to `pa` then went through rc_any. Also names adopted flows.
+   */
   rcFor: (ga: string, pa: string) => Rc | undefined;
 }
 
@@ -143,7 +160,10 @@ export class FlowTracker {
     const pkt: FirstPacket = { proto: e.proto, src: e.orig.src, srcPort: e.orig.sport, dst: e.orig.dst, dstPort: e.orig.dport };
     const pa = e.reply.src;
     const sticky = this.stickies.get(stickyId(pkt));
-    if (sticky && sticky.expiresAt > this.h.now() && sticky.pa === pa) {
+    // rc_any is looked up before sticky: if an active RC names this host, the flow is that RC's
+    // (first) packet although the EN may also be stuck to the same host.
+    const viaAnyRc = this.h.rcFor(e.orig.dst, pa) !== undefined;
+    if (!viaAnyRc && sticky && sticky.expiresAt > this.h.now() && sticky.pa === pa) {
       this.h.count('sticky-hit');
       this.open(key, this.local(e, sticky.rcId, sticky.fqdn));
       return;
@@ -181,13 +201,16 @@ export class FlowTracker {
     const id = stickyId({ proto: m.proto, src: m.enAddress, srcPort: 0, dst: m.globalAddress, dstPort: m.globalPort });
     const now = this.h.now();
     const s = this.stickies.get(id);
-    if (s && s.expiresAt > now && s.pa === m.privateAddress) return; // not refreshed: bounded by stickyMs
+    const live = s !== undefined && s.expiresAt > now;
+    if (live && s.pa === m.privateAddress) return; // not refreshed: bounded by stickyMs
     if (this.stickies.size >= this.pruneAt) {
       this.prune(); // amortised: the next prune waits until the map has doubled
       this.pruneAt = Math.max(STICKY_PRUNE_AT, 2 * this.stickies.size);
     }
+    // A live element with another host (the EN looked up another name): replaced, so that after
+    // this RC it sticks to the host it reached last.
     this.stickies.set(id, { pa: m.privateAddress, rcId: m.rcId, fqdn: m.fqdn, expiresAt: now + this.h.stickyMs });
-    this.h.addSticky(m, this.h.stickyMs);
+    this.h.addSticky(m, this.h.stickyMs, live);
   }
 
   private open(key: string, m: Mapping): void {

@@ -3,8 +3,10 @@
 //   activateRc   -> element `0.0.0.0/0 . GA . 0-255 . 0-65535 : PA` in rc_any (with a safety timeout)
 //   deactivateRc -> that element deleted; established flows keep their conntrack entry
 //   first packet -> conntrack NEW event (DNATed by the kernel already) -> classify -> scheduler;
-//                   then a sticky element `EN . GA . proto . port : PA` in rc, so the EN's next
-//                   connections stay on that IN after the `any` RC has moved on
+//                   then a sticky element `EN . GA . proto . port : PA` in map sticky, so the
+//                   EN's next connections stay on that IN after the `any` RC is gone. The
+//                   kernel looks up rc -> rc_any -> sticky: while an `any` RC is active (a fresh
+//                   lookup) it takes every new flow, sticky ENs' too (paper 3.5)
 //   flow end     -> conntrack DESTROY event -> mapping-closed
 // The kernel decides first here (it forwards before we hear of the packet); the scheduler's
 // verdict is checked against it and a disagreement (a race at an RC change) is resolved by
@@ -17,7 +19,7 @@ import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';
 import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
-import { anyKey, installCommands, RC_ANY_MAP, RC_MAP, stickyKey, type DnsRedirect, type RulesetOptions } from './nft-ruleset.js';
+import { anyKey, installCommands, RC_ANY_MAP, STICKY_MAP, stickyKey, type DnsRedirect, type RulesetOptions } from './nft-ruleset.js';
 import { NftProcess, type NftRunner } from './nft-runner.js';
 import { FlowTracker } from './nftables-flows.js';
 import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
@@ -84,7 +86,7 @@ export class NftablesDataPlane implements DataPlane {
       localServices: opts.localServices ?? [],
       count: (n) => this.count(n),
       emit: (e) => this.emit(e),
-      addSticky: (m, ms) => this.addSticky(m, ms),
+      addSticky: (m, ms, replace) => this.addSticky(m, ms, replace),
       dropEntry: (e) => this.dropEntry(e),
       rcFor: (ga, pa) => [...this.rcs.values()].find((r) => r.globalAddress === ga && r.privateAddress === pa),
     });
@@ -252,10 +254,16 @@ export class NftablesDataPlane implements DataPlane {
     }
   }
 
-  private addSticky(m: Mapping, timeoutMs: number): void {
+  /**
+   * The EN's sticky element; `replace`: one with another host is live (the kernel refuses an add
+   * with another value), so delete + add in one transaction. If it timed out meanwhile the
+   * batcher retries the add alone; if one is there that we did not know of, delete + add too.
+   */
+  private addSticky(m: Mapping, timeoutMs: number, replace: boolean): void {
     const key = stickyKey(m.enAddress, m.globalAddress, m.proto, m.globalPort);
-    this.batch.submit([{ kind: 'add-element', table: this.table, map: RC_MAP, key, value: m.privateAddress, timeoutMs }]).then(
-      () => this.count('sticky-added'),
+    const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key, value: m.privateAddress, timeoutMs } as const;
+    this.batch.submit(replace ? [{ kind: 'delete-element', table: this.table, map: STICKY_MAP, key }, add] : [add]).then(
+      () => this.count(replace ? 'sticky-replaced' : 'sticky-added'),
       (e: Error) => this.failed('sticky', e, { en: m.enAddress }),
     );
   }
