@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMessage, encodeMessage } from '../src/dns/codec.js';
 import { DnsEncodeError, DnsFormatError, type Message } from '../src/dns/types.js';
+import { prng as seededPrng } from './helpers/prng.js';
 
 function fixtureDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,16 +20,10 @@ const DIR = fixtureDir();
 const FIXTURES = fs.readdirSync(DIR).filter((f) => f.endsWith('.hex')).sort()
   .map((f) => ({ f, buf: Buffer.from(fs.readFileSync(path.join(DIR, f), 'utf8').trim(), 'hex') }));
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
+/** An integer in [0, n) from the shared seeded PRNG. */
 function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = seededPrng(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 const comparable = (m: Message) => (m.tsig ? { ...m, tsig: { rr: m.tsig.rr } } : m);

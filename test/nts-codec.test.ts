@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { decodeFrame, decodeMessage, encodeMessage } from '../src/nts/codec.js';
 import { NtsVerifier } from '../src/nts/auth.js';
 import { NtsEncodeError, NtsFormatError, type NtsMessage } from '../src/nts/messages.js';
+import { prng } from './helpers/prng.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
 const T0 = 1_700_000_000_000;
@@ -164,18 +165,6 @@ test('truncation at every offset: NtsFormatError and a clean malformed', () => {
     }
   }
 });
-
-/** mulberry32: small seeded PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(buf: Buffer, rnd: () => number): Buffer {
   const b = Buffer.from(buf);

@@ -11,17 +11,7 @@ import { RcScheduler } from '../src/router/scheduler.js';
 import type { SchedulerConfig } from '../src/router/config.js';
 import type { RouterEvent } from '../src/router/events.js';
 import type { FirstPacket, NtsRequest } from '../src/router/types.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/prng.js';
 
 type Op = { t: number; kind: 'req'; req: NtsRequest } | { t: number; kind: 'pkt'; pkt: FirstPacket };
 
@@ -33,7 +23,7 @@ const HOSTS: Record<string, string> = {
 };
 
 function workload(seed: number): Workload {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const config: SchedulerConfig = {

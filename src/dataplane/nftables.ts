@@ -11,6 +11,7 @@
 // The kernel decides first here (it forwards before we hear of the packet); the scheduler's
 // verdict is checked against it and a disagreement (a race at an RC change) is resolved by
 // deleting that conntrack entry, so the flow's next packet meets the current maps.
+import { PlaneEvents } from './plane-events.js';
 import type { Mapping, Rc } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { ConntrackTool } from './conntrack-tool.js';
@@ -63,8 +64,6 @@ export class NftablesDataPlane implements DataPlane {
   private readonly ct: ConntrackRunner;
   private readonly batch: NftBatcher;
   private readonly flows: FlowTracker;
-  private readonly counts = new Map<string, number>();
-  private readonly listeners: ((e: DataPlaneMappingEvent) => void)[] = [];
   private readonly rcs = new Map<number, Rc>();
   private readonly watches = new Map<string, CtWatch>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -73,19 +72,21 @@ export class NftablesDataPlane implements DataPlane {
   /** Only a table this plane installed is removed at stop (a refused start touches nothing). */
   private installed = false;
   private readonly now: () => number;
+  private readonly events: PlaneEvents;
 
   constructor(private readonly opts: NftablesOptions) {
+    this.events = new PlaneEvents(opts.log);
     this.table = opts.table ?? NFTABLES_DEFAULTS.table;
     this.now = opts.now ?? Date.now;
     this.nft = opts.nft ?? new NftProcess({ prefix: opts.commandPrefix });
     this.ct = opts.conntrack ?? new ConntrackTool({ prefix: opts.commandPrefix });
-    this.batch = new NftBatcher(this.nft, (n) => this.count(n));
+    this.batch = new NftBatcher(this.nft, (n) => this.events.count(n));
     this.flows = new FlowTracker({
       classify: opts.classify, now: this.now, log: opts.log,
       stickyMs: opts.stickyMs ?? NFTABLES_DEFAULTS.stickyMs,
       localServices: opts.localServices ?? [],
-      count: (n) => this.count(n),
-      emit: (e) => this.emit(e),
+      count: (n) => this.events.count(n),
+      emit: (e) => this.events.emit(e),
       addSticky: (m, ms, replace) => this.addSticky(m, ms, replace),
       dropEntry: (e) => this.dropEntry(e),
       rcFor: (ga, pa) => [...this.rcs.values()].find((r) => r.globalAddress === ga && r.privateAddress === pa),
@@ -146,7 +147,7 @@ export class NftablesDataPlane implements DataPlane {
       .catch((err: Error) => this.failed('stale-delete', err)))); // not worth refusing the RC for
     try {
       await Promise.all([add, stale]);
-      this.count('rc-activated');
+      this.events.count('rc-activated');
     } catch (e) {
       this.rcs.delete(rc.id);
       throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id} (${rc.globalAddress} -> ${rc.privateAddress}): ${(e as Error).message}`);
@@ -161,7 +162,7 @@ export class NftablesDataPlane implements DataPlane {
     if (this.state !== 'started') return;
     this.rcs.delete(rc.id);
     this.batch.submit([{ kind: 'delete-element', table: this.table, map: RC_ANY_MAP, key: anyKey(rc.globalAddress) }]).then(
-      () => this.count('rc-deactivated'),
+      () => this.events.count('rc-deactivated'),
       (e: Error) => this.failed('deactivate-rc', e, { rc: rc.id }),
     );
   }
@@ -193,11 +194,11 @@ export class NftablesDataPlane implements DataPlane {
   }
 
   onEvent(listener: (e: DataPlaneMappingEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   counters(): Record<string, number> {
-    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+    return this.events.snapshot();
   }
 
   /** Stops the watches, removes the table (RC and sticky elements with it), reports flows closed. */
@@ -229,12 +230,12 @@ export class NftablesDataPlane implements DataPlane {
       this.failed('conntrack-watch', new Error(why), { address: ga });
       this.later(this.opts.watchRestartMs ?? NFTABLES_DEFAULTS.watchRestartMs, () => {
         if (this.state !== 'started') return;
-        this.count('conntrack-watch-restart');
+        this.events.count('conntrack-watch-restart');
         this.watch(ga);
         void this.refreshMappings().catch((e: Error) => this.failed('conntrack-list', e));
       });
     }, () => {
-      this.count('conntrack-events-lost');
+      this.events.count('conntrack-events-lost');
       if (this.relistSoon) return;
       this.relistSoon = true;
       this.later(100, () => {
@@ -263,7 +264,7 @@ export class NftablesDataPlane implements DataPlane {
     const key = stickyKey(m.enAddress, m.globalAddress, m.proto, m.globalPort);
     const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key, value: m.privateAddress, timeoutMs } as const;
     this.batch.submit(replace ? [{ kind: 'delete-element', table: this.table, map: STICKY_MAP, key }, add] : [add]).then(
-      () => this.count(replace ? 'sticky-replaced' : 'sticky-added'),
+      () => this.events.count(replace ? 'sticky-replaced' : 'sticky-added'),
       (e: Error) => this.failed('sticky', e, { en: m.enAddress }),
     );
   }
@@ -271,7 +272,7 @@ export class NftablesDataPlane implements DataPlane {
   /** Deletes one conntrack entry by its exact original tuple (and reply source). */
   private async dropEntry(e: CtEntry, counter = 'ct-deleted'): Promise<void> {
     const n = await this.ct.delete({ proto: e.proto, src: e.orig.src, sport: e.orig.sport, dst: e.orig.dst, dport: e.orig.dport, replySrc: e.reply.src });
-    if (n > 0) this.count(counter);
+    if (n > 0) this.events.count(counter);
   }
 
   private later(ms: number, f: () => unknown): void {
@@ -295,22 +296,9 @@ export class NftablesDataPlane implements DataPlane {
   }
 
   private failed(op: string, e: Error, fields: Record<string, unknown> = {}): void {
-    this.count(`error.${op}`);
+    this.events.count(`error.${op}`);
     this.opts.log?.error('dataplane-error', { op, ...fields, error: e.message });
   }
 
-  private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
 
-  private emit(e: DataPlaneMappingEvent): void {
-    this.count(e.type);
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.opts.log?.error('dataplane-listener-error', { error: (err as Error).message });
-      }
-    }
-  }
 }

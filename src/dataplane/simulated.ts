@@ -3,6 +3,7 @@
 // only a connection's first packet reaches the NAT rules), a new one asks the scheduler.
 // Like the kernel's rc_any map it refuses two RCs on one global address, so a scheduler bug
 // that would make the kernel fail (EEXIST) fails here too.
+import { PlaneEvents } from './plane-events.js';
 import { flowKey, type FirstPacket, type FlowKey, type Mapping, type PacketResult, type Rc } from '../router/index.js';
 import { DataPlaneError } from './errors.js';
 import type { ClassifyFirstPacket, DataPlane, DataPlaneMappingEvent } from './types.js';
@@ -17,9 +18,8 @@ export class SimulatedDataPlane implements DataPlane {
   readonly kind = 'simulated' as const;
   private readonly flows = new Map<string, SimFlow>();
   private readonly rcs = new Map<number, Rc>();
-  private readonly listeners: ((e: DataPlaneMappingEvent) => void)[] = [];
-  private readonly counts = new Map<string, number>();
   private running = false;
+  private readonly events = new PlaneEvents();
 
   constructor(private readonly classify: ClassifyFirstPacket) {}
 
@@ -53,14 +53,14 @@ export class SimulatedDataPlane implements DataPlane {
     const known = this.flows.get(key);
     if (known) {
       known.bytesIn += bytes;
-      this.count(`${pkt.proto}-forwarded`);
+      this.events.count(`${pkt.proto}-forwarded`);
       return { verdict: 'mapped', mapping: known.mapping, existing: true, events: [] };
     }
     const r = this.classify(pkt);
-    this.count(`${pkt.proto}-${r.verdict}`);
+    this.events.count(`${pkt.proto}-${r.verdict}`);
     if (r.verdict === 'mapped') {
       this.flows.set(key, { mapping: r.mapping, bytesIn: bytes, bytesOut: 0 });
-      this.emit({ type: 'mapping-opened', mapping: r.mapping });
+      this.events.emit({ type: 'mapping-opened', mapping: r.mapping });
     }
     return r;
   }
@@ -78,7 +78,7 @@ export class SimulatedDataPlane implements DataPlane {
     const f = this.flows.get(key);
     if (!f) return false;
     this.flows.delete(key);
-    this.emit({ type: 'mapping-closed', mapping: f.mapping, bytesIn: f.bytesIn, bytesOut: f.bytesOut, reason });
+    this.events.emit({ type: 'mapping-closed', mapping: f.mapping, bytesIn: f.bytesIn, bytesOut: f.bytesOut, reason });
     return true;
   }
 
@@ -87,11 +87,11 @@ export class SimulatedDataPlane implements DataPlane {
   }
 
   onEvent(listener: (e: DataPlaneMappingEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   counters(): Record<string, number> {
-    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+    return this.events.snapshot();
   }
 
   /** Ends every flow (reason 'stop') and forgets the RCs. */
@@ -101,14 +101,7 @@ export class SimulatedDataPlane implements DataPlane {
     this.running = false;
   }
 
-  private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
 
-  private emit(e: DataPlaneMappingEvent): void {
-    this.count(e.type);
-    for (const l of this.listeners) l(e);
-  }
 }
 
 function mappingFlowKey(m: Mapping): FlowKey {

@@ -4,6 +4,7 @@
 // relay), hence optional PROXY protocol v2 for TCP. It asks the scheduler about each first
 // packet itself (ClassifyFirstPacket), exactly where the kernel would consult its RC map, so
 // activateRc/deactivateRc are bookkeeping here; they exist for the kernel plane's sake.
+import { PlaneEvents } from './plane-events.js';
 import type { Mapping, Rc } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { DataPlaneError } from './errors.js';
@@ -33,19 +34,19 @@ export const USERSPACE_DEFAULTS = { udpIdleTimeoutMs: 30_000, tcpConnectTimeoutM
 
 export class UserspaceDataPlane implements DataPlane {
   readonly kind = 'userspace' as const;
-  private readonly listeners: ((e: DataPlaneMappingEvent) => void)[] = [];
-  private readonly counts = new Map<string, number>();
   private readonly rcs = new Map<number, Rc>();
   private readonly ctx: RelayContext;
   private relays: (TcpRelay | UdpRelay)[] = [];
   private state: 'new' | 'started' | 'stopped' = 'new';
+  private readonly events: PlaneEvents;
 
   constructor(private readonly opts: UserspaceOptions) {
+    this.events = new PlaneEvents(opts.log);
     if (opts.ports.length === 0) throw new DataPlaneError('DATAPLANE_UNSUPPORTED', 'userspace data plane: no ports to listen on');
     this.ctx = {
       classify: opts.classify,
-      emit: (e) => this.emit(e),
-      count: (n) => this.count(n),
+      emit: (e) => this.events.emit(e),
+      count: (n) => this.events.count(n),
       log: opts.log,
       lanAddress: opts.lanAddress,
       proxyProtocol: opts.proxyProtocol ?? false,
@@ -94,11 +95,11 @@ export class UserspaceDataPlane implements DataPlane {
   }
 
   onEvent(listener: (e: DataPlaneMappingEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   counters(): Record<string, number> {
-    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+    return this.events.snapshot();
   }
 
   /** Closes the listeners and every flow (each reported mapping-closed, reason 'stop'). */
@@ -109,18 +110,5 @@ export class UserspaceDataPlane implements DataPlane {
     await Promise.all(relays.map((r) => r.close()));
   }
 
-  private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
 
-  private emit(e: DataPlaneMappingEvent): void {
-    this.count(e.type);
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.opts.log?.error('dataplane-listener-error', { error: (err as Error).message });
-      }
-    }
-  }
 }
