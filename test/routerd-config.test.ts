@@ -77,7 +77,7 @@ test('mistakes name the key', () => {
   expectError(edit('["tcp/8080"]', '[]'), 'dataplane.ports', /userspace cannot listen on all ports/);
   expectError(edit('[127.0.0.2]', '["2001:db8::2"]'), 'globalAddresses[0]', /IPv4/);
   expectError(edit('key: "', 'key: "c2hvcnQ='), 'key', /at least 16 octets/);
-  expectError(edit('5301', '99999'), 'nts.listen', /port must be 1\.\.65535/);
+  expectError(edit('5301', '99999'), 'nts.listen', /port must be 0\.\.65535/);
   expectError(edit('id: gw1', 'id: "gw 1"'), 'id', /letters, digits/);
   expectError(minimal + 'phl:\n  - { name: a.example., address: 127.0.0.10 }\n  - { name: A.example, address: 127.0.0.11 }\n', 'phl[1].name', /listed twice/);
   expectError(minimal + 'scheduler: { queueLimit: -1 }\n', 'scheduler.queueLimit', /0|>=/);

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { readYaml, validate } from './load.js';
-import { base64Secret, domainName, hostPort, ipAddress, ms } from './values.js';
+import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms } from './values.js';
 
 const hostName = domainName({ absolute: false }); // a PHL entry is always absolute
 const secret = base64Secret(16, " (e.g. \"openssl rand -base64 32\"), the same as the server's routers[].key");
@@ -75,7 +75,7 @@ const scheduler = z.object({
 // PHL learning from DNS UPDATE (src/routerd/update-proxy.ts): LAN traffic for the NTSv2 server's
 // port 53 is redirected to `listen` and relayed to `server` (one fixed upstream per port).
 const learning = z.object({
-  listen: hostPort,
+  listen: listenHostPort,
   server: hostPort,
   pendingTimeoutMs: ms(100, 600_000).default(10_000), // an update's answer after this is not learned from
   maxPending: z.number().int().min(1).max(1_000_000).default(4096),
@@ -87,7 +87,7 @@ export const routerConfigSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "-" or "." (the NTS key id; the server\'s routers[].id)'),
   key: secret,
   nts: z.object({
-    listen: hostPort,
+    listen: listenHostPort,
     windowMs: ms(1000, 300_000).default(30_000),
     keepaliveIntervalMs: ms(1000, 3_600_000).default(30_000),
   }).strict(),

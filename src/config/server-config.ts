@@ -6,7 +6,7 @@ import { isSubdomain } from '../dns/name.js';
 import { parseRecord } from '../dns/presentation.js';
 import type { ResourceRecord } from '../dns/types.js';
 import { parseHostPort, type HostPort } from '../util/addr.js';
-import { base64Secret, domainName, hostPort, ipAddress, u32 } from './values.js';
+import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, u32 } from './values.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
 
@@ -32,7 +32,7 @@ const allowPattern = z.string().transform((s, ctx) => {
 
 export const serverConfigSchema = z
   .object({
-    listen: z.array(hostPort).min(1, 'at least one "ADDRESS:PORT" expected').default(['127.0.0.1:5300'].map((s) => parseHostPort(s) as HostPort)),
+    listen: z.array(listenHostPort).min(1, 'at least one "ADDRESS:PORT" expected').default(['127.0.0.1:5300'].map((s) => parseHostPort(s) as HostPort)),
     storage: z.string().min(1),
     zone: z
       .object({
@@ -84,7 +84,7 @@ export const serverConfigSchema = z
     nts: z
       .object({
         // The NTS client socket; routers send REGISTER/KEEPALIVE here. Port 0: any free port.
-        listen: hostPort.default({ host: '0.0.0.0', port: 0, family: 4 }),
+        listen: listenHostPort.default({ host: '0.0.0.0', port: 0, family: 4 }),
         // The patience of the resolver behind a held query (Unbound drops its client after
         // 1.9 s: shared/design/brief.md); the NTS request's deadline is derived from it.
         resolverPatienceMs: z.number().int().min(100).max(30_000).default(1800),

@@ -4,15 +4,20 @@ import { z } from 'zod';
 import { canonicalName, nameToLabels } from '../dns/name.js';
 import { parseHostPort, type HostPort } from '../util/addr.js';
 
-/** "ADDR:PORT" or "[v6]:PORT". */
-export const hostPort = z.string().transform((s, ctx): HostPort => {
-  const r = parseHostPort(s);
+const hostPortOf = (listen: boolean) => z.string().transform((s, ctx): HostPort => {
+  const r = parseHostPort(s, { listen });
   if (typeof r === 'string') {
     ctx.addIssue({ code: 'custom', message: r });
     return z.NEVER;
   }
   return r;
 });
+
+/** A peer: "ADDR:PORT" or "[v6]:PORT", port 1..65535. */
+export const hostPort = hostPortOf(false);
+
+/** Where to listen: as hostPort, and port 0 means any free port. */
+export const listenHostPort = hostPortOf(true);
 
 /** A domain name, returned canonical (lowercase, trailing dot). `absolute`: the dot is required. */
 export const domainName = (opts: { absolute: boolean } = { absolute: true }) =>

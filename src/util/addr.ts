@@ -6,15 +6,17 @@ export interface HostPort {
   family: 4 | 6;
 }
 
-/** "192.0.2.1:53" or "[2001:db8::1]:53". Returns an error string when malformed. */
-export function parseHostPort(s: string): HostPort | string {
+/** "192.0.2.1:53" or "[2001:db8::1]:53". Returns an error string when malformed. Port 0 ("any
+ *  free port") only where `listen` says so. */
+export function parseHostPort(s: string, opts: { listen?: boolean } = {}): HostPort | string {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:\[\]]+):(\d+)$/.exec(s);
   if (!m) return `expected "ADDRESS:PORT" (IPv6 as "[ADDRESS]:PORT"), got ${JSON.stringify(s)}`;
   const host = m[1];
   const port = Number(m[2]);
   const fam = isIP(host);
   if (fam === 0) return `expected an IP address before ":PORT", got ${JSON.stringify(host)}`;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be 1..65535, got ${m[2]}`;
+  const min = opts.listen ? 0 : 1;
+  if (!Number.isInteger(port) || port < min || port > 65535) return `port must be ${min}..65535, got ${m[2]}`;
   return { host, port, family: fam as 4 | 6 };
 }
 
