@@ -6,7 +6,7 @@
 // Prints the measurements (transaction and conntrack event latency) as "# nft-measure" lines.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import {
 } from '../src/dataplane/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
 import { needTools, strictSkips } from './helpers/tools.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
 const GA = '203.0.113.2';
 const EN = '203.0.113.20';
@@ -27,7 +28,7 @@ const NS = { en: `ntss-en-${process.pid}`, rt: `ntss-rt-${process.pid}`, lan: `n
 const RT = ['ip', 'netns', 'exec', NS.rt];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = [path.resolve(here, '../../test/fixtures/nft'), path.resolve('test/fixtures/nft')].find((d) => existsSync(d))!;
+const FIXTURES = fixtureDir('nft');
 const MAIN = path.resolve(here, '../src/cli/main.js');
 
 const agents: ChildProcess[] = [];

@@ -2,15 +2,15 @@
 // by the real scheduler the way routerd drives it: the ruleset and elements are compared as text
 // with golden files in test/fixtures/nft/ (NTSS_UPDATE_GOLDEN=1 rewrites them).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, NftError,
   type DataPlaneMappingEvent, type NftablesOptions,
 } from '../src/dataplane/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
 const GA = '203.0.113.2';
 const EN = '203.0.113.20';
@@ -18,8 +18,7 @@ const EN2 = '198.51.100.7';
 const ALICE = '192.168.50.10';
 const BOB = '192.168.50.11';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = [path.resolve(here, '../../test/fixtures/nft'), path.resolve('test/fixtures/nft')].find((d) => existsSync(d));
+const FIXTURES = fixtureDir('nft');
 
 function golden(name: string, actual: string): void {
   assert.ok(FIXTURES, 'test/fixtures/nft not found (run from the repository root)');

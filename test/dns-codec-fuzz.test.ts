@@ -4,19 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeMessage, encodeMessage } from '../src/dns/codec.js';
 import { DnsEncodeError, DnsFormatError, type Message } from '../src/dns/types.js';
 import { prng as seededPrng } from './helpers/prng.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
-function fixtureDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const d of [path.resolve(here, '../../test/fixtures/wire'), path.resolve(process.cwd(), 'test/fixtures/wire')]) {
-    if (fs.existsSync(d)) return d;
-  }
-  throw new Error('test/fixtures/wire not found (run from the repository root)');
-}
-const DIR = fixtureDir();
+const DIR = fixtureDir('wire');
 const FIXTURES = fs.readdirSync(DIR).filter((f) => f.endsWith('.hex')).sort()
   .map((f) => ({ f, buf: Buffer.from(fs.readFileSync(path.join(DIR, f), 'utf8').trim(), 'hex') }));
 

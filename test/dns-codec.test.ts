@@ -2,24 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { appendRecord, decodeMessage, encodeMessage, formatIPv6, parseIPv4, parseIPv6, peekHeader, readHeaderId } from '../src/dns/codec.js';
 import { RRClass, RRType, Rcode } from '../src/dns/constants.js';
 import { encodeClientSubnet, findOption, parseClientSubnet } from '../src/dns/edns.js';
 import { nameToWire } from '../src/dns/name.js';
 import { DnsEncodeError, DnsFormatError, newMessage, type Message, type ResourceRecord } from '../src/dns/types.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------- helpers
 
-function fixtureDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const d of [path.resolve(here, '../../test/fixtures/wire'), path.resolve(process.cwd(), 'test/fixtures/wire')]) {
-    if (fs.existsSync(d)) return d;
-  }
-  throw new Error('test/fixtures/wire not found (run from the repository root)');
-}
-const DIR = fixtureDir();
+const DIR = fixtureDir('wire');
 const FIXTURES = fs.readdirSync(DIR).filter((f) => f.endsWith('.hex')).sort();
 const load = (f: string) => Buffer.from(fs.readFileSync(path.join(DIR, f.endsWith('.hex') ? f : `${f}.hex`), 'utf8').trim(), 'hex');
 

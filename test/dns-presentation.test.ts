@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeMessage, encodeMessage } from '../src/dns/codec.js';
 import { RRClass, RRType } from '../src/dns/constants.js';
 import { parseRecord, rdataToString, recordToString } from '../src/dns/presentation.js';
 import { DnsEncodeError, newMessage, type ResourceRecord } from '../src/dns/types.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
 const encErr = (f: () => unknown, re?: RegExp) =>
   assert.throws(f, (e: unknown) => e instanceof DnsEncodeError && (!re || re.test(e.message)), re ? String(re) : undefined);
@@ -113,8 +113,7 @@ test('recordToString is dig-like and parses back', () => {
 });
 
 test('rdataToString matches dig on captured nsd replies', () => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const dir = [path.resolve(here, '../../test/fixtures/wire'), path.resolve(process.cwd(), 'test/fixtures/wire')].find((d) => fs.existsSync(d))!;
+  const dir = fixtureDir('wire');
   const first = (f: string) => decodeMessage(Buffer.from(fs.readFileSync(path.join(dir, f), 'utf8').trim(), 'hex')).answer[0];
   // The right-hand sides are what dig 9.18 printed for these replies.
   assert.equal(rdataToString(first('dig-txt.reply.hex')), '"hello world" "second \\"quoted\\" string" "semi;colon" "\\255\\000bin"');

@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeMessage, encodeMessage } from '../src/dns/codec.js';
 import { Opcode, Rcode, RRClass, RRType } from '../src/dns/constants.js';
 import {
@@ -13,17 +12,11 @@ import {
 } from '../src/dns/tsig.js';
 import { newMessage, type Message } from '../src/dns/types.js';
 import { needTools } from './helpers/tools.js';
+import { fixtureDir } from './helpers/fixtures.js';
 
 // ---- fixtures: real signed requests captured from nsupdate / knsupdate / dig / kdig -------------
 
-function fixtureDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../../test/fixtures/tsig'), path.resolve('test/fixtures/tsig')];
-  const dir = candidates.find((d) => fs.existsSync(path.join(d, 'captures.json')));
-  if (!dir) throw new Error(`TSIG fixtures not found in ${candidates.join(', ')}`);
-  return dir;
-}
-const FIX = fixtureDir();
+const FIX = fixtureDir('tsig');
 interface Capture { file: string; tool: string; keyName: string; algorithm: TsigAlgorithm; secret: string; timeSigned: number }
 const captures: Capture[] = JSON.parse(fs.readFileSync(path.join(FIX, 'captures.json'), 'utf8')).captures;
 

@@ -15,7 +15,7 @@ import { PlaneEvents } from './plane-events.js';
 import type { Mapping, Rc } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { ConntrackTool } from './conntrack-tool.js';
-import { isDnat, type ConntrackRunner, type CtEntry, type CtWatch } from './conntrack.js';
+import { type ConntrackRunner, type CtEntry, type CtWatch } from './conntrack.js';
 import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';

@@ -15,8 +15,6 @@ export interface UpdateResult {
   detail?: string;
 }
 
-const MAILB = 253;
-const MAILA = 254;
 
 function fail(rcode: number, detail: string): UpdateResult {
   return { rcode, detail };

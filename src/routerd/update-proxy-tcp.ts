@@ -5,6 +5,7 @@
 // PHL has learned from it.
 import net from 'node:net';
 import type { HostPort } from '../util/addr.js';
+import { listenTracked } from '../util/net.js';
 
 export interface TcpRelayOptions {
   listen: HostPort;
@@ -81,19 +82,7 @@ export async function listenTcpRelay(o: TcpRelayOptions): Promise<net.Server> {
     upstream.on('close', () => { conns.delete(upstream); client.end(); });
     client.on('close', () => { conns.delete(client); clients--; upstream.destroy(); });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: o.listen.host, port: o.listen.port, backlog: 511 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenTracked(server, o.listen, conns);
   server.on('error', (e) => o.onError('learning-tcp-error', { error: e.message }));
-  const close = server.close.bind(server);
-  // Stopping also ends open connections, so shutdown never waits for an idle client.
-  server.close = ((cb?: (err?: Error) => void) => {
-    for (const s of conns) s.destroy();
-    return close(cb);
-  }) as typeof server.close;
   return server;
 }

@@ -5,6 +5,7 @@ import type { HostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import type { Handle } from './udp.js';
+import { listenTracked } from '../util/net.js';
 
 export interface TcpOptions {
   idleTimeoutMs: number;
@@ -56,18 +57,6 @@ export async function listenTcp(at: HostPort, handle: Handle, opts: TcpOptions, 
     sock.on('close', () => conns.delete(sock));
   });
   server.on('error', (e) => log.error('tcp-error', { listen: `${at.host}:${at.port}`, error: e.message }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: at.port, host: at.host, backlog: 511 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const close = server.close.bind(server);
-  // Stopping also ends open connections, so shutdown never waits for an idle client.
-  server.close = ((cb?: (err?: Error) => void) => {
-    for (const s of conns) s.destroy();
-    return close(cb);
-  }) as typeof server.close;
+  await listenTracked(server, at, conns);
   return server;
 }

@@ -1,0 +1,18 @@
+// TCP listening the same way everywhere: bind (rejecting on error), and a close() that also
+// ends the open connections, so shutdown never waits for an idle client.
+import type net from 'node:net';
+
+export async function listenTracked(server: net.Server, at: { host: string; port: number }, conns: Set<net.Socket>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: at.host, port: at.port, backlog: 511 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of conns) s.destroy();
+    return close(cb);
+  }) as typeof server.close;
+}
