@@ -1,6 +1,7 @@
 // The DNS message model shared by the codec, TSIG, the zone and the server.
 // Names are strings in presentation form (RFC 1035 5.1: "\." and "\DDD" escapes), absolute,
 // with the trailing dot, in the case they had on the wire. Compare with canonicalName().
+import { NtssError } from '../util/errors.js';
 
 export interface Question {
   name: string;
@@ -76,19 +77,17 @@ export interface Message {
 }
 
 /** Thrown by the decoder. header is set when at least the 12-byte header could be read. */
-export class DnsFormatError extends Error {
-  readonly code = 'DNS_FORMERR';
+export class DnsFormatError extends NtssError {
   constructor(message: string, readonly header?: { id: number; opcode: number; qr: boolean }) {
-    super(message);
+    super('DNS_FORMERR', message);
     this.name = 'DnsFormatError';
   }
 }
 
 /** Thrown by the encoder/presentation parser on values that cannot be put on the wire. */
-export class DnsEncodeError extends Error {
-  readonly code = 'DNS_ENCODE';
+export class DnsEncodeError extends NtssError {
   constructor(message: string) {
-    super(message);
+    super('DNS_ENCODE', message);
     this.name = 'DnsEncodeError';
   }
 }

@@ -1,4 +1,5 @@
 // NTS protocol version 1: message model and wire numbers (docs/protocol.md). No logic here.
+import { NtssError } from '../util/errors.js';
 
 export const NTS_MAGIC = 0x4e54; // "NT"
 export const NTS_VERSION = 1;
@@ -107,19 +108,17 @@ export type NtsResponseMessage = Extract<NtsMessage, { type: 'RESPONSE' }>;
 export type VerifyFailure = 'malformed' | 'unknown-key' | 'bad-mac' | 'stale' | 'replay' | 'bad-version';
 
 /** Thrown by decode on any input that is not a well-formed version-1 message; nothing else escapes. */
-export class NtsFormatError extends Error {
-  readonly code = 'NTS_FORMAT';
+export class NtsFormatError extends NtssError {
   constructor(message: string, readonly reason: 'malformed' | 'bad-version' = 'malformed') {
-    super(message);
+    super('NTS_FORMAT', message);
     this.name = 'NtsFormatError';
   }
 }
 
 /** Thrown by encode on values that cannot be put on the wire (a local bug, not a peer's). */
-export class NtsEncodeError extends Error {
-  readonly code = 'NTS_ENCODE';
+export class NtsEncodeError extends NtssError {
   constructor(message: string) {
-    super(message);
+    super('NTS_ENCODE', message);
     this.name = 'NtsEncodeError';
   }
 }

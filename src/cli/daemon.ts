@@ -1,0 +1,39 @@
+// What `ntss server` and `ntss router` share: the logging options, and running in the
+// foreground until SIGTERM/SIGINT (SIGUSR1 logs the counters).
+import { UsageError } from '../util/errors.js';
+import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
+import type { Command } from './main.js';
+
+export const daemonOptions = (levelHelp: string): Command['options'] => ({
+  config: { type: 'string', short: 'c', description: 'YAML configuration file (required)' },
+  'log-format': { type: 'string', description: 'text (default) or json' },
+  'log-level': { type: 'string', description: levelHelp },
+});
+
+export const DAEMON_USAGE = '--config FILE [--log-format text|json] [--log-level debug|info|warn|error]';
+
+interface Running {
+  counters: { snapshot(): Record<string, number> };
+  close(): Promise<void>;
+}
+
+/** Validates the options, starts the daemon, and returns 0 once a signal has stopped it. */
+export async function runDaemon(name: string, v: Record<string, string | boolean | undefined>, start: (config: string, log: Logger) => Promise<Running>): Promise<number> {
+  if (typeof v.config !== 'string') throw new UsageError(`${name}: --config FILE is required`);
+  const format = (v['log-format'] ?? 'text') as string;
+  if (format !== 'text' && format !== 'json') throw new UsageError(`${name}: --log-format must be text or json, got "${format}"`);
+  const level = (v['log-level'] ?? 'info') as string;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`${name}: --log-level must be debug, info, warn or error, got "${level}"`);
+  const log = createLogger({ format: format as LogFormat, level: level as LogLevel }, { svc: name });
+  const running = await start(v.config, log);
+  process.on('SIGUSR1', () => log.info('counters', running.counters.snapshot()));
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info('signal', { signal: sig });
+      running.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
