@@ -45,6 +45,14 @@ const SAMPLES: NtsMessage[] = [
   },
   { ...hdr('2222222222222222'), type: 'REGISTER_ACK', ack: { status: 'ACCEPTED', sequence: 0 } },
   { ...hdr('4444444444444444'), type: 'REGISTER_ACK', ack: { status: 'REJECTED', sequence: 3, reason: 'addresses differ from the configuration' } },
+  {
+    ...hdr('0000000000000003'), type: 'REQUEST',
+    request: {
+      fqdn: 'carol.home.example.', qtype: 1, mode: 'prefix', timeLeftMs: 9000,
+      resolver: { address: '198.51.100.53', port: 53 }, clientSubnet: { address: '198.51.100.0', prefixLength: 24 },
+      leaseMs: 65_000,
+    },
+  },
 ];
 
 /** Rebuilds a datagram around a new body with a correct MAC (to test body rules past the MAC). */
@@ -248,4 +256,19 @@ test('client subnet bits past the prefix are cleared when encoding', () => {
   m.request.clientSubnet = { address: '203.0.113.77', prefixLength: 20 };
   const d = decodeMessage(encodeMessage(m, KEY)).msg as typeof m;
   assert.deepEqual(d.request.clientSubnet, { address: '203.0.112.0', prefixLength: 20 });
+});
+
+test('LEASE is critical and only sent when > 0; MODE prefix needs CLIENT_SUBNET', () => {
+  const base = { fqdn: 'alice.home.example.', qtype: 1, mode: 'any' as const, timeLeftMs: 1000, resolver: { address: '198.51.100.53', port: 53 } };
+  const enc = (request: Record<string, unknown>) => encodeMessage({ ...hdr('0000000000000010'), type: 'REQUEST', request } as unknown as NtsMessage, KEY);
+  const zero = enc({ ...base, leaseMs: 0 });
+  const none = enc(base);
+  assert.equal(zero.length, none.length); // a lease of 0 asks nothing: not on the wire
+  const withLease = enc({ ...base, leaseMs: 5000 });
+  assert.equal(withLease.length, none.length + 8);
+  const m = decodeMessage(withLease).msg;
+  assert.equal(m.type === 'REQUEST' && m.request.leaseMs, 5000);
+  // The type on the wire has the critical bit: a receiver that does not know it must refuse.
+  assert.ok(withLease.includes(Buffer.from([0x80, 0x08, 0x00, 0x04, 0x00, 0x00, 0x13, 0x88])));
+  assert.throws(() => enc({ ...base, mode: 'prefix' }), NtsEncodeError);
 });

@@ -15,7 +15,7 @@ type Body = NtsMessage extends infer M ? (M extends NtsMessage ? Omit<M, 'keyId'
 const MAX_REASON = 255;
 
 const KNOWN: Record<MessageType, Set<number>> = {
-  REQUEST: new Set([Tlv.FQDN, Tlv.QTYPE, Tlv.MODE, Tlv.TIME_LEFT, Tlv.RESOLVER, Tlv.CLIENT_SUBNET, Tlv.EN_ADDRESS]),
+  REQUEST: new Set([Tlv.FQDN, Tlv.QTYPE, Tlv.MODE, Tlv.TIME_LEFT, Tlv.RESOLVER, Tlv.CLIENT_SUBNET, Tlv.EN_ADDRESS, Tlv.LEASE]),
   RESPONSE: new Set([Tlv.STATUS, Tlv.ANSWER_ADDRESS, Tlv.RC_ID, Tlv.RC_LIFETIME, Tlv.RETRY_AFTER, Tlv.REASON]),
   REGISTER: new Set([Tlv.ROUTER_ID, Tlv.GLOBAL_ADDRESS, Tlv.SEQUENCE, Tlv.BOOT_ID, Tlv.KEEPALIVE_INTERVAL]),
   KEEPALIVE: new Set([Tlv.ROUTER_ID, Tlv.GLOBAL_ADDRESS, Tlv.SEQUENCE, Tlv.BOOT_ID, Tlv.KEEPALIVE_INTERVAL]),
@@ -91,7 +91,10 @@ function decodeRequest(t: Tlvs): NtsRequest {
   const cs = t.opt(Tlv.CLIENT_SUBNET);
   if (cs) req.clientSubnet = decodeSubnet(cs);
   if (mode === 'source') req.enAddress = decodeAddr(t.req(Tlv.EN_ADDRESS), 'EN_ADDRESS');
-  else t.forbid(Tlv.EN_ADDRESS, 'with MODE any');
+  else t.forbid(Tlv.EN_ADDRESS, `with MODE ${mode}`);
+  if (mode === 'prefix' && !req.clientSubnet) throw new NtsFormatError('MODE prefix needs CLIENT_SUBNET');
+  const lease = t.opt(Tlv.LEASE);
+  if (lease) req.leaseMs = need(lease, 4, 'LEASE').readUInt32BE(0);
   return req;
 }
 
@@ -170,6 +173,9 @@ export function encodeBodyOf(msg: NtsMessage): Buffer {
       if (r.clientSubnet) put(Tlv.CLIENT_SUBNET, encodeSubnet(r.clientSubnet));
       if ((r.mode === 'source') !== (r.enAddress !== undefined)) throw new NtsEncodeError('enAddress is required with mode source and only then');
       if (r.enAddress !== undefined) put(Tlv.EN_ADDRESS, encodeAddr(r.enAddress));
+      if (r.mode === 'prefix' && !r.clientSubnet) throw new NtsEncodeError('mode prefix needs clientSubnet');
+      // Sent only when non-zero: LEASE is critical, and a lease of 0 asks nothing of the router.
+      if (r.leaseMs !== undefined && r.leaseMs > 0) put(Tlv.LEASE, u32(r.leaseMs, 'leaseMs'));
       break;
     }
     case 'RESPONSE': {

@@ -20,6 +20,8 @@ export const Tlv = {
   RESOLVER: 0x0005,
   CLIENT_SUBNET: 0x0006,
   EN_ADDRESS: 0x0007,
+  /** Critical: a router that cannot keep an answer lease must not create the RC. */
+  LEASE: 0x8008,
   STATUS: 0x0010,
   ANSWER_ADDRESS: 0x0011,
   RC_ID: 0x0012,
@@ -43,8 +45,11 @@ export type NtsStatus = keyof typeof StatusCode;
 export const AckStatusCode = { ACCEPTED: 0, REJECTED: 1 } as const;
 export type AckStatus = keyof typeof AckStatusCode;
 
-export const ModeCode = { any: 0, source: 1 } as const;
-/** `any`: NTSSv2 RC for whichever source comes first; `source`: NTSS v1 RC for enAddress only. */
+export const ModeCode = { any: 0, source: 1, prefix: 2 } as const;
+/**
+ * `any`: NTSSv2 RC for whichever source comes first; `source`: NTSS v1 RC for enAddress only;
+ * `prefix`: NTSSv2 RC for sources inside clientSubnet only (a resolver whose ECS the server trusts).
+ */
 export type NtsMode = keyof typeof ModeCode;
 
 /** REQUEST body. Addresses are IPv4/IPv6 text; fqdn is canonical presentation form ("alice.home.example."). */
@@ -57,6 +62,12 @@ export interface NtsRequest {
   resolver: { address: string; port: number };
   clientSubnet?: { address: string; prefixLength: number };
   enAddress?: string;
+  /**
+   * ms after the answer leaves the server during which caches downstream (the resolver's TTL
+   * floor, the EN's own cache) may still hand it out: the router keeps the address bound to this
+   * name that long. Absent: 0 (the answer is used once, at TTL 0).
+   */
+  leaseMs?: number;
 }
 
 /** RESPONSE body. answerAddress, rcId and rcLifetimeMs are present exactly when status is READY. */
