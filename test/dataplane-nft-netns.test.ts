@@ -142,7 +142,7 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
   };
   const dp: NftablesDataPlane = new NftablesDataPlane({
     wan: 'wan0', lan: 'lan0', globalAddresses: [GA], commandPrefix: RT, localServices: [{ proto: 'udp', port: 5300 }],
-    stickyMs: 30_000, safetyTimeoutMs: 700_000, reconcileMs: 0,
+    safetyTimeoutMs: 700_000, reconcileMs: 0,
     classify: (pkt) => {
       asked.push({ pkt, at: process.hrtime.bigint() });
       const r = s.packet(now(), pkt);

@@ -119,7 +119,7 @@ const base = {
 test('config: type nftables, its defaults, and what the rest of the config adds', () => {
   const c = parseRouterConfig({ ...base, dataplane: { type: 'nftables', wan: 'wan0', lan: 'lan0', localServices: ['tcp/22'] }, learning: { listen: '192.168.50.1:5353', server: '192.0.2.53:53' } });
   assert.deepEqual(c.dataplane, {
-    type: 'nftables', wan: 'wan0', lan: 'lan0', table: 'ntss', stickyMs: 30_000, localServices: [{ proto: 'tcp', port: 22 }], trustedInterfaces: [], reconcileMs: 60_000,
+    type: 'nftables', wan: 'wan0', lan: 'lan0', table: 'ntss', localServices: [{ proto: 'tcp', port: 22 }], trustedInterfaces: [], reconcileMs: 60_000,
   });
   const o = nftablesOptions(c, () => ({ verdict: 'no-rc', events: [] }));
   assert.deepEqual(o.localServices, [{ proto: 'udp', port: 5300 }, { proto: 'tcp', port: 22 }]);

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, NftError,
+  ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, anyKey, NftError,
   type DataPlaneMappingEvent, type NftablesOptions,
 } from '../src/dataplane/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
@@ -33,7 +33,7 @@ function setup(o: Partial<NftablesOptions> = {}) {
   const phl = new PrivateHostList();
   phl.setConfigured('alice.home.example.', ALICE);
   phl.setConfigured('bob.home.example.', BOB);
-  const s = new RcScheduler({ globalAddresses: [GA], holdMs: 500, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100 }, phl);
+  const s = new RcScheduler({ globalAddresses: [GA], holdMs: 500, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, stickyMs: 30_000 }, phl);
   const nft = new FakeNft(() => now);
   const ct = new FakeConntrack();
   const asked: FirstPacket[] = [];
@@ -42,6 +42,7 @@ function setup(o: Partial<NftablesOptions> = {}) {
   const errors: string[] = [];
   const apply = (evs: readonly RouterEvent[]) => {
     for (const e of evs) {
+      if (e.type === 'sticky-created') dp.addSticky(e.sticky, e.replaced);
       const rc = e.type === 'rc-created' || e.type === 'rc-removed' ? e.rc : undefined;
       if (!rc) continue;
       const f = e.type === 'rc-created' ? () => dp.activateRc(rc) : () => dp.deactivateRc(rc);
@@ -50,7 +51,7 @@ function setup(o: Partial<NftablesOptions> = {}) {
   };
   const dp: NftablesDataPlane = new NftablesDataPlane({
     wan: 'wan0', lan: 'lan0', globalAddresses: [GA], nft, conntrack: ct, host: fakeHost(), now: () => now,
-    localServices: [{ proto: 'udp', port: 5300 }], stickyMs: 30_000, safetyTimeoutMs: 13_500, reconcileMs: 0,
+    localServices: [{ proto: 'udp', port: 5300 }], safetyTimeoutMs: 13_500, reconcileMs: 0,
     classify: (pkt) => {
       asked.push(pkt);
       const r = s.packet(now, pkt);
@@ -68,7 +69,7 @@ function setup(o: Partial<NftablesOptions> = {}) {
       return pa === undefined ? undefined : ct.add(ctFlow(proto, en, enPort, ga, port, pa));
     },
     at: (t: number) => (now = 1_000_000 + t),
-    request: (id: string, fqdn: string) => apply(s.request(now, { id, fqdn, qtype: 1, resolver: '192.0.2.53', deadlineMs: now + 5000 })),
+    request: (id: string, fqdn: string, leaseMs = 0) => apply(s.request(now, { id, fqdn, qtype: 1, resolver: '192.0.2.53', deadlineMs: now + 5000, leaseMs })),
     poll: () => apply(s.poll(now)),
     settle: async () => {
       await chain;
@@ -126,10 +127,10 @@ test('activate/deactivate: one rc_any element with its safety timeout; deactivat
   await x.dp.stop();
 });
 
-test('first packet: the NEW event reaches classify, a sticky element follows; DESTROY closes the mapping', async () => {
+test('first packet: the NEW event reaches classify, a sticky element follows (lease-bound); DESTROY closes the mapping', async () => {
   const x = setup();
   await x.dp.start();
-  x.request('r1', 'alice.home.example.');
+  x.request('r1', 'alice.home.example.', 5000); // a Knot-like resolver: the answer lives 5 s
   await x.settle();
   x.at(40);
   const flow = x.ct.add(ctFlow('tcp', EN, 40000, GA, 8080, ALICE));
@@ -162,143 +163,45 @@ test('the kernel model: rc, then rc_any, then sticky; local services are never D
   await x.dp.stop();
 });
 
-test('sticky: after alice\'s RC is gone (and bob\'s came and went), the EN\'s next connection is a sticky hit, not shown to the scheduler', async () => {
+test('without a lease past the hold there is no sticky element (no exposure beyond the hold)', async () => {
   const x = setup();
   await x.dp.start();
   x.request('r1', 'alice.home.example.');
   await x.settle();
-  x.at(10);
   x.send('tcp', EN, 40000, 443);
-  x.request('r2', 'bob.home.example.');
-  x.at(510); // hold over: bob's RC
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'sticky'), []);
+  x.at(600);
   x.poll();
   await x.settle();
-  x.send('tcp', EN2, 5000, 443); // bob's own EN
-  assert.equal(x.dp.listMappings().at(-1)?.privateAddress, BOB);
-  x.at(1010); // bob's hold over: no RC at all
-  x.poll();
+  assert.equal(x.send('tcp', EN, 40001, 443), undefined, 'after the hold nothing admits the EN');
+  await x.dp.stop();
+});
+
+test('sticky: after alice\'s hold the EN\'s next connection follows its sticky element; bob waits for alice\'s lease', async () => {
+  const x = setup();
+  await x.dp.start();
+  x.request('r1', 'alice.home.example.', 2000);
   await x.settle();
-  assert.equal(x.s.rcFor(GA), undefined);
-  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), []);
-  const asked = x.asked.length;
-  x.at(1500);
-  x.send('tcp', EN, 40001, 443); // the kernel: sticky -> alice
-  x.send('tcp', EN2, 5001, 443); // sticky -> bob
-  assert.equal(x.asked.length, asked, 'the scheduler was not asked');
-  assert.deepEqual(x.dp.listMappings().slice(-2).map((m) => [m.enAddress, m.id < 0, m.rcId, m.privateAddress, m.fqdn]), [
-    [EN, true, 1, ALICE, 'alice.home.example.'], [EN2, true, 2, BOB, 'bob.home.example.'],
+  x.send('tcp', EN, 40000, 443);
+  await x.settle();
+  x.at(600); // hold over
+  x.poll();
+  x.request('r2', 'bob.home.example.'); // alice's lease (until 2500) keeps the address: bob queues
+  await x.settle();
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), [], 'no RC for bob while alice\'s answer may still be used');
+  assert.equal(x.s.queueLength, 1);
+  const f = x.send('tcp', EN, 40001, 443); // the kernel: sticky -> alice
+  assert.equal(f?.reply.src, ALICE);
+  assert.equal(x.send('tcp', EN2, 5000, 443), undefined, 'a third party gets nothing after the hold');
+  await x.settle();
+  assert.deepEqual(x.events.map((e) => [e.type, e.mapping.enPort, e.mapping.privateAddress, e.mapping.via]), [
+    ['mapping-opened', 40000, ALICE, 'rc'], ['mapping-opened', 40001, ALICE, 'sticky'],
   ]);
-  assert.equal(x.send('tcp', '192.0.2.77', 1, 443), undefined, 'an EN without a sticky element is not forwarded');
-  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [
-    `${EN2} . ${GA} . tcp . 443 timeout 30s : ${BOB}`,
-    `${EN} . ${GA} . tcp . 443 timeout 30s : ${ALICE}`,
-  ]);
-  assert.deepEqual(x.nft.elements('ntss', 'rc'), [], 'rc is for source-specific RCs only');
-  assert.equal(x.dp.counters()['sticky-hit'], 2);
-  await x.dp.stop();
-});
-
-test('sticky loses to an active any RC: the EN stuck to alice looks up bob, reaches bob, is bob\'s first packet, and sticks to bob', async () => {
-  const x = setup();
-  await x.dp.start();
-  x.request('r1', 'alice.home.example.');
-  await x.settle();
-  x.at(10);
-  x.send('tcp', EN, 40000, 443);
-  x.at(600);
-  x.poll(); // alice's hold over
-  x.request('r2', 'bob.home.example.');
-  await x.settle();
-  assert.equal(x.s.rcFor(GA)?.privateAddress, BOB);
-  x.at(700);
-  const f = x.send('tcp', EN, 40001, 443);
-  assert.equal(f?.reply.src, BOB, 'the kernel: rc_any before sticky');
-  assert.deepEqual(x.asked.at(-1), { proto: 'tcp', src: EN, srcPort: 40001, dst: GA, dstPort: 443 });
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_700, 'bob\'s hold started');
-  const m = x.dp.listMappings().at(-1)!;
-  assert.deepEqual([m.id > 0, m.rcId, m.privateAddress], [true, 2, BOB]);
-  await x.settle();
-  assert.deepEqual(x.nft.transactions.at(-1), [
-    `delete element ip ntss sticky { ${EN} . ${GA} . tcp . 443 }`,
-    `add element ip ntss sticky { ${EN} . ${GA} . tcp . 443 timeout 30s : ${BOB} }`,
-  ], 'the sticky element replaced in one transaction');
-  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [`${EN} . ${GA} . tcp . 443 timeout 30s : ${BOB}`]);
-  x.at(1300);
-  x.poll(); // bob's hold over
-  await x.settle();
-  const asked = x.asked.length;
-  assert.equal(x.send('tcp', EN, 40002, 443)?.reply.src, BOB, 'afterwards the EN sticks to bob');
-  assert.equal(x.asked.length, asked);
-  const c = x.dp.counters();
-  assert.deepEqual([c['first-packet'], c['sticky-added'], c['sticky-replaced'], c['sticky-hit'], c['nft-batch-failed']], [2, 1, 1, 1, undefined]);
-  await x.dp.stop();
-});
-
-test('sticky to the same host: a new RC for alice still gets its first packet from an EN stuck to alice', async () => {
-  const x = setup();
-  await x.dp.start();
-  x.request('r1', 'alice.home.example.');
-  await x.settle();
-  x.at(10);
-  x.send('tcp', EN, 40000, 443);
-  x.at(600);
-  x.poll();
-  x.request('r2', 'alice.home.example.'); // the EN looks up alice again
-  await x.settle();
-  x.at(700);
-  x.send('tcp', EN, 40001, 443);
-  assert.equal(x.asked.length, 2, 'classified: rc_any matched, not sticky');
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_700, 'the RC is not left waiting until its timeout');
-  assert.equal(x.dp.counters()['sticky-hit'], undefined);
-  await x.settle();
-  assert.equal(x.nft.transactions.filter((tx) => tx.some((c) => c.includes('element ip ntss sticky '))).length, 1, 'the sticky element is not refreshed');
-  await x.dp.stop();
-});
-
-test('at an RC change: a flow the kernel sent along the sticky element before bob\'s element was in is a sticky hit', async () => {
-  const x = setup();
-  await x.dp.start();
-  x.request('r1', 'alice.home.example.');
-  await x.settle();
-  x.at(10);
-  x.send('tcp', EN, 40000, 443);
-  x.at(600);
+  x.at(2500); // the lease (and the sticky entry with it) ends: bob's RC is made
   x.poll();
   await x.settle();
-  const release = x.nft.hold(); // bob's element waits for nft
-  x.request('r2', 'bob.home.example.');
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(x.dp.activeRcs().map((r) => r.privateAddress), [BOB], 'the plane knows bob\'s RC already');
-  x.at(620);
-  assert.equal(x.send('tcp', EN, 40001, 443)?.reply.src, ALICE, 'the kernel has no rc_any element yet');
-  assert.equal(x.asked.length, 1, 'not shown to the scheduler: bob\'s RC still waits for its EN');
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, null);
-  assert.equal(x.dp.counters()['sticky-hit'], 1);
-  release();
-  await x.settle();
-  assert.equal(x.send('tcp', EN2, 1, 443)?.reply.src, BOB);
-  assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_620);
-  await x.dp.stop();
-});
-
-test('a replacement whose old sticky element timed out in the kernel already is retried as the add alone', async () => {
-  const x = setup();
-  await x.dp.start();
-  x.request('r1', 'alice.home.example.');
-  await x.settle();
-  x.at(10);
-  x.send('udp', EN, 5000, 53);
-  x.at(600);
-  x.poll();
-  x.request('r2', 'bob.home.example.');
-  await x.settle();
-  // The kernel dropped the element a little before the plane's clock says (timer granularity).
-  await x.nft.run([{ kind: 'delete-element', table: 'ntss', map: 'sticky', key: { source: EN, dst: GA, proto: 'udp', ports: [53, 53] } }]);
-  x.send('udp', EN, 5001, 53);
-  await x.settle();
-  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [`${EN} . ${GA} . udp . 53 timeout 30s : ${BOB}`]);
-  const c = x.dp.counters();
-  assert.deepEqual([c['nft-batch-failed'], c['nft-delete-missing'], c['sticky-replaced'], c['error.sticky']], [1, 1, 1, undefined]);
+  assert.deepEqual(x.nft.elements('ntss', 'rc_any'), [`0.0.0.0/0 . ${GA} . 0-255 . 0-65535 timeout 13500ms : ${BOB}`]);
   assert.deepEqual(x.errors, []);
   await x.dp.stop();
 });
@@ -370,10 +273,9 @@ test('batch failure: each change retried alone; a missing element counts as dele
   // The kernel's safety timeout removed alice's element early; bob's key meets a leftover.
   x.at(20_000);
   await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'sticky', key: { source: EN, dst: GA, proto: 'tcp', ports: [80, 80] }, value: BOB }]);
-  x.request('r2', 'bob.home.example.');
+  x.request('r2', 'bob.home.example.', 30_000);
   x.poll();
   await x.settle();
-  x.ct.add(ctFlow('tcp', EN, 40000, GA, 80, BOB)); // sticky of EN -> bob exists already: identical add
   x.ct.add(ctFlow('tcp', EN2, 40000, GA, 80, BOB));
   await x.settle();
   assert.deepEqual(x.errors, []);
@@ -394,7 +296,7 @@ test('an RC the kernel refuses rejects activateRc (routerd answers BUSY)', async
   const x = setup();
   await x.dp.start();
   x.nft.failOnce(() => new NftError('other', 'nft: Could not process rule: Operation not supported'));
-  const rc = { id: 9, key: `any:${GA}`, globalAddress: GA, privateAddress: ALICE, fqdn: 'alice.home.example.', source: 'any' as const, createdAt: 0, expiresAt: 3000, firstPacketAt: null, releaseAt: null };
+  const rc = { id: 9, keys: [anyKey(GA)], globalAddress: GA, privateAddress: ALICE, fqdn: 'alice.home.example.', source: 'any' as const, createdAt: 0, armedAt: 0, expiresAt: 3000, firstPacketAt: null, releaseAt: null };
   await assert.rejects(x.dp.activateRc(rc), (e: unknown) => e instanceof DataPlaneError && e.code === 'DATAPLANE_RC' && /Operation not supported/.test(e.message));
   assert.deepEqual(x.dp.activeRcs(), []);
   await x.dp.stop();

@@ -1,5 +1,6 @@
 // PHL persistence: learned entries survive a reopen; configured ones are never stored; one
 // process per file; the config's relative path is relative to the config file.
+import { ALL_SERVICES } from '../src/router/claims.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ test('save, remove, reopen: the PHL gets the stored entries with their learnedAt
   const phl = new PrivateHostList();
   phl.setConfigured('bob.home.example.', '192.168.50.99');
   assert.deepEqual(again.loadInto(phl), { loaded: 2, skipped: [] });
-  assert.deepEqual(phl.lookup('alice.home.example.'), { fqdn: 'alice.home.example.', address: '192.168.50.12', source: 'learned', learnedAt: 3000 });
+  assert.deepEqual(phl.lookup('alice.home.example.'), { fqdn: 'alice.home.example.', address: '192.168.50.12', source: 'learned', learnedAt: 3000, services: ALL_SERVICES });
   assert.equal(phl.lookup('bob.home.example.')?.source, 'configured', 'configuration still wins over a stored learned entry');
   assert.equal(phl.list({ all: true }).length, 3);
   again.close();

@@ -30,8 +30,8 @@ test('mapping table: by flow, by EN, by RC, removal keeps indexes right', () => 
 });
 
 const rc = (createdAt: number, releaseAt: number | null): Rc => ({
-  id: 1, key: 'k', globalAddress: '203.0.113.2', privateAddress: '192.168.50.10', fqdn: 'alice.home.example.',
-  source: 'any', createdAt, expiresAt: createdAt + 3000, firstPacketAt: releaseAt === null ? null : releaseAt - 500, releaseAt,
+  id: 1, keys: [], globalAddress: '203.0.113.2', privateAddress: '192.168.50.10', fqdn: 'alice.home.example.',
+  source: 'any', createdAt, armedAt: createdAt, expiresAt: createdAt + 3000, firstPacketAt: releaseAt === null ? null : releaseAt - 500, releaseAt,
 });
 
 test('estimate: free time of a lock and the wait formula', () => {

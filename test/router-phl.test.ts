@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PrivateHostList } from '../src/router/phl.js';
+import { ALL_SERVICES } from '../src/router/claims.js';
 import { NtssError } from '../src/util/errors.js';
 
 test('names are canonical: any case, trailing dot optional', () => {
@@ -16,10 +17,17 @@ test('names are canonical: any case, trailing dot optional', () => {
 test('learned entries carry their time and are refreshed by relearning', () => {
   const phl = new PrivateHostList();
   const e = phl.learn(1000, 'bob.home.example.', '192.168.50.11');
-  assert.deepEqual(e, { fqdn: 'bob.home.example.', address: '192.168.50.11', source: 'learned', learnedAt: 1000 });
+  assert.deepEqual(e, { fqdn: 'bob.home.example.', address: '192.168.50.11', source: 'learned', learnedAt: 1000, services: ALL_SERVICES });
   phl.learn(5000, 'BOB.home.example', '192.168.50.12');
-  assert.deepEqual(phl.lookup('bob.home.example.'), { fqdn: 'bob.home.example.', address: '192.168.50.12', source: 'learned', learnedAt: 5000 });
+  assert.deepEqual(phl.lookup('bob.home.example.'), { fqdn: 'bob.home.example.', address: '192.168.50.12', source: 'learned', learnedAt: 5000, services: ALL_SERVICES });
   assert.equal(phl.size, 1);
+});
+
+test('configured entries may declare services; an empty list is refused', () => {
+  const phl = new PrivateHostList();
+  const e = phl.setConfigured('alice.home.example.', '192.168.50.10', [{ proto: 'tcp', ports: [22, 22] }]);
+  assert.deepEqual(e.services, [{ proto: 'tcp', ports: [22, 22] }]);
+  assert.throws(() => phl.setConfigured('bob.home.example.', '192.168.50.11', []), /empty service list/);
 });
 
 test('configured wins over learned; the learned entry is kept underneath', () => {

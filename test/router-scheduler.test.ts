@@ -259,17 +259,29 @@ test('duplicates: resolver retries with new ids join; every id is answered exact
   ]);
   assert.deepEqual(r.ask(1050, 'q2c', BOB, RES2), ['1050 joined q2c -> q2 (active)', '1050 respond READY [q2c] GA2 rc2 exp4000']);
   r.pkt(1130, EN2, 50001);
-  // Once the RC saw its packet the request is done; the same question again is a new request.
-  assert.deepEqual(r.ask(1200, 'q2d', BOB, RES2), ['1200 queued q2d pos1 wait430']);
+  // Once the RC saw its packet the request is done; the same question again is a new request,
+  // and with bob's RC still holding it shares that RC (same host, same keys: nothing ambiguous),
+  // which waits for a packet again.
+  assert.deepEqual(r.ask(1200, 'q2d', BOB, RES2), ['1200 rc-renewed rc2 exp4200', '1200 respond READY [q2d] GA2 rc2 exp4200']);
   const answered = r.events.flatMap((e) => (e.type === 'respond' ? [...e.requestIds] : []));
-  assert.deepEqual(answered, ['q1', 'q1b', 'q2', 'q2b', 'q2c']);
+  assert.deepEqual(answered, ['q1', 'q1b', 'q2', 'q2b', 'q2c', 'q2d']);
 });
 
-test('no coalescing across resolvers or query types', () => {
+test('no coalescing across resolvers or query types, but the same host shares its RC', () => {
   const r = new Run();
   r.ask(0, 'q1', ALICE, RES1);
-  assert.deepEqual(r.ask(1, 'q2', ALICE, RES2), ['1 queued q2 pos1 wait599']);
-  assert.deepEqual(r.ask(2, 'q3', ALICE, RES1, BIND_PATIENCE, 28), ['2 queued q3 pos2 wait1198']);
+  // Another resolver asking for alice: a request of its own, served by alice's RC (re-armed).
+  assert.deepEqual(r.ask(1, 'q2', ALICE, RES2), ['1 rc-renewed rc1 exp3001', '1 respond READY [q2] GA2 rc1 exp3001']);
+  assert.deepEqual(r.ask(2, 'q3', ALICE, RES1, BIND_PATIENCE, 28), ['2 rc-renewed rc1 exp3002', '2 respond READY [q3] GA2 rc1 exp3002']);
+  // A queued request for another host goes first: alice may not overtake bob by sharing.
+  assert.deepEqual(r.ask(3, 'q4', BOB, RES3), ['3 queued q4 pos1 wait597']);
+  assert.deepEqual(r.ask(4, 'q5', ALICE, RES4), ['4 queued q5 pos2 wait1196']);
+  assert.equal(r.pkt(100, EN1, 40001), 'alice');
+  assert.deepEqual(r.poll(600), [
+    '600 rc-removed rc1 hold-done',
+    '600 rc-created rc2 GA2 any -> bob exp3600',
+    '600 respond READY [q4] GA2 rc2 exp3600',
+  ]);
 });
 
 test('ids are remembered for idMemoryMs (default 60 s), then forgotten', () => {

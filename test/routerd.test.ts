@@ -72,7 +72,7 @@ function config(port: number, over: { scheduler?: Partial<RouterConfig['schedule
     phl: [{ name: 'alice.home.example.', address: ALICE }, { name: 'bob.home.example.', address: BOB }],
     scheduler: {
       holdMs: HOLD_MS, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100,
-      serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, ...over.scheduler,
+      serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000, ...over.scheduler,
     },
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
@@ -166,14 +166,24 @@ test('a forged request (wrong key) gets no response and creates no RC; it is cou
   assert.equal(router.counters.get('nts.responses'), 0);
 });
 
-test('unknown host: UNKNOWN_HOST; NTSS v1 source mode: UNSUPPORTED; neither makes an RC', T, async (t) => {
+test('unknown host: UNKNOWN_HOST, no RC; NTSS v1 (mode source) keys the RC on the EN: only that EN gets in', T, async (t) => {
   const svc = await services(t);
   const { router, ask } = await start(t, config(svc.port));
   const u = await ask('carol.home.example.');
   assert.deepEqual(u, { status: 'UNKNOWN_HOST', reason: 'unknown-host' });
-  const v1 = await ask('alice.home.example.', { fields: { mode: 'source', enAddress: EN } });
-  assert.equal(v1.status, 'UNSUPPORTED');
   assert.deepEqual(router.scheduler.activeRcs(), []);
+  const v6 = await ask('alice.home.example.', { fields: { mode: 'source', enAddress: '2001:db8::7' } });
+  assert.equal(v6.status, 'UNSUPPORTED', 'an IPv6 EN cannot reach an IPv4 global address');
+  // An RC for another EN: a connection from EN is not it.
+  assert.equal((await ask('alice.home.example.', { fields: { mode: 'source', enAddress: '127.0.0.9' } })).status, 'READY');
+  assert.deepEqual(router.scheduler.activeRcs().map((rc) => [rc.source, rc.keys[0]!.source]), [['source', '127.0.0.9/32']]);
+  assert.deepEqual(await exchange(svc.port, 'not me'), { data: '', error: 'ECONNRESET' });
+  // v1 RCs of different ENs do not conflict: bob's for EN is made at once beside alice's.
+  assert.equal((await ask('bob.home.example.', { fields: { mode: 'source', enAddress: EN } })).status, 'READY');
+  assert.equal(router.scheduler.activeRcs().length, 2);
+  const r = await exchange(svc.port, 'v1');
+  assert.match(r.data, /bob/);
+  assert.equal(svc.alice.length, 0);
 });
 
 test('a connection without a lookup is not relayed, nor one after the RC expired unused', T, async (t) => {

@@ -1,6 +1,7 @@
 // PHL learning end to end on loopback: the real NTSv2 server in-process (127.0.0.1), the router
 // with its UPDATE proxy on 127.0.0.3, and BIND's nsupdate sending from bound inside-host
 // addresses (127.0.0.1x) through the proxy, over UDP and TCP.
+import { ALL_SERVICES } from '../src/router/claims.js';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -53,7 +54,7 @@ describe('routerd: PHL learning through the DNS UPDATE proxy', () => {
       file: '(test)', id: 'gw1', key: Buffer.alloc(32, 7),
       nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
       globalAddresses: ['127.0.0.2'], phl: [],
-      scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000 },
+      scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 },
       dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 1 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
       learning: {
         listen: { host: PROXY, port: 0, family: 4 }, server: { host: '127.0.0.1', port: serverPort, family: 4 },
@@ -79,7 +80,7 @@ describe('routerd: PHL learning through the DNS UPDATE proxy', () => {
     const { r, log, port } = await router(t);
     ok(await nsupdate(port, '127.0.0.10', ['update add alice.home.example. 60 A 203.0.113.2']));
     // nsupdate saw NOERROR only after the PHL changed (the proxy learns before relaying): no waiting.
-    assert.deepEqual(r.phl.lookup('alice.home.example.'), { fqdn: 'alice.home.example.', address: '127.0.0.10', source: 'learned', learnedAt: r.phl.lookup('alice.home.example.')!.learnedAt });
+    assert.deepEqual(r.phl.lookup('alice.home.example.'), { fqdn: 'alice.home.example.', address: '127.0.0.10', source: 'learned', learnedAt: r.phl.lookup('alice.home.example.')!.learnedAt, services: ALL_SERVICES });
     const c = r.counters.snapshot();
     assert.ok(c['learning.queries'] >= 1, 'the SOA query was relayed');
     assert.equal(c['learning.learned'], 1);
@@ -236,7 +237,7 @@ test('the proxy cannot bind: the router does not start, naming learning.listen',
   const cfg: RouterConfig = {
     file: '(test)', id: 'gw1', key: Buffer.alloc(32, 7), phl: [], globalAddresses: ['127.0.0.2'],
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
-    scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000 },
+    scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 },
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 1 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
     storage: join(dir, 'bind-fail', 'router.db'),
     learning: {

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
+import { parseService } from '../router/claims.js';
 import { readYaml, validate } from './load.js';
 import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms } from './values.js';
 
@@ -13,6 +14,15 @@ const ip = ipAddress;
 
 const portSpec = z.string().transform((s, ctx) => {
   const r = parsePortSpec(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const serviceSpec = z.string().transform((s, ctx) => {
+  const r = parseService(s);
   if (typeof r === 'string') {
     ctx.addIssue({ code: 'custom', message: r });
     return z.NEVER;
@@ -37,7 +47,8 @@ const nftables = z.object({
   wan: ifName('Internet-side'),
   lan: ifName('inside'),
   table: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'expected an nft table name (a letter, then up to 31 letters, digits or "_")').default('ntss'),
-  stickyMs: ms(0, 3_600_000).default(30_000),
+  // Moved: the scheduler decides stickies now (bounded by answer leases, docs/leases.md).
+  stickyMs: z.unknown().refine((v) => v === undefined, 'moved to scheduler.stickyMs (the scheduler decides sticky entries now, bounded by answer leases: docs/leases.md)').optional(),
   safetyTimeoutMs: ms(1000, 86_400_000).optional(),
   localServices: z.array(portSpec).default([])
     .refine((ps) => new Set(ps.map(formatPortSpec)).size === ps.length, 'localServices must be distinct'),
@@ -59,6 +70,7 @@ export const ROUTER_SCHEDULER_DEFAULTS = {
   safetyMarginMs: 100,    // time the NTSv2 server needs to turn a response into an answer
   serviceEwmaAlpha: 0.125,
   idMemoryMs: 60_000,
+  stickyMs: 30_000,       // upper bound; a sticky entry also ends with the host's answer lease
 } as const;
 
 const d = ROUTER_SCHEDULER_DEFAULTS;
@@ -70,6 +82,7 @@ const scheduler = z.object({
   safetyMarginMs: ms(0, 60_000).default(d.safetyMarginMs),
   serviceEwmaAlpha: z.number().gt(0).max(1).default(d.serviceEwmaAlpha),
   idMemoryMs: ms(0, 3_600_000).default(d.idMemoryMs),
+  stickyMs: ms(0, 3_600_000).default(d.stickyMs),
 }).strict();
 
 // PHL learning from DNS UPDATE (src/routerd/update-proxy.ts): LAN traffic for the NTSv2 server's
@@ -99,7 +112,9 @@ export const routerConfigSchema = z.object({
     message: 'expected an IPv4 address (NTS answers are A records; IPv6 global addresses come later)',
   })).min(1, 'at least one global address expected')
     .refine((a) => new Set(a).size === a.length, 'addresses must be distinct'),
-  phl: z.array(z.object({ name: hostName, address: ip }).strict()).default([])
+  // services: what the host serves ("tcp/22", "udp/5000-5100"); hosts with disjoint services
+  // share a global address without waiting for each other. Omitted: everything.
+  phl: z.array(z.object({ name: hostName, address: ip, services: z.array(serviceSpec).min(1, 'at least one service, or omit the key to serve all').optional() }).strict()).default([])
     .superRefine((entries, ctx) => {
       const seen = new Set<string>();
       entries.forEach((e, i) => {

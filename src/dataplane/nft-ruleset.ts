@@ -2,11 +2,11 @@
 // router runs, shared/design/dataplane.md) and the typed commands that change state, which are
 // only map elements. Commands are values so the fake (nft-fake.ts) can validate them like the
 // kernel does; the real runner renders them with renderCommand() into `nft` syntax.
-import type { Proto } from '../router/index.js';
+import type { ClaimKey, Proto } from '../router/index.js';
 import type { PortSpec } from './types.js';
 
 // The three maps, looked up in this order by `prerouting` (the first that has the key wins):
-export const RC_MAP = 'rc';         // source-specific RCs (NTS v1, prefix RCs): none are made yet
+export const RC_MAP = 'rc';         // source-specific RCs: NTS v1 (EN/32) and ECS-prefix RCs
 export const RC_ANY_MAP = 'rc_any'; // at most one `any` RC per global address (the kernel refuses overlaps)
 export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: where that EN went last, when no RC is active
 /** The DNAT maps in lookup order. */
@@ -31,14 +31,8 @@ export interface DnsRedirect {
   readonly port: number;
 }
 
-/** A key of the RC maps: source prefix . global address . protocol . port range. */
-export interface RcKey {
-  /** "0.0.0.0/0", a prefix "198.51.100.0/25" or a host "198.51.100.7". */
-  readonly source: string;
-  readonly dst: string;
-  readonly proto: Proto | 'any';
-  readonly ports: readonly [number, number];
-}
+/** A key of the RC maps: source prefix . global address . protocol . port range (the scheduler's ClaimKey). */
+export type RcKey = ClaimKey;
 
 export type NftCommand =
   /** A static statement (add table/map/chain/rule), in nft syntax. */

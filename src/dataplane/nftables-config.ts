@@ -26,7 +26,6 @@ export function nftablesOptions(
   const learning = cfg.learning;
   return {
     wan: dp.wan, lan: dp.lan, table: dp.table, globalAddresses: cfg.globalAddresses, classify, log,
-    stickyMs: dp.stickyMs,
     safetyTimeoutMs: dp.safetyTimeoutMs ?? cfg.scheduler.rcTimeoutMs + cfg.scheduler.holdMs + SAFETY_MARGIN_MS,
     localServices: services, trustedInterfaces: dp.trustedInterfaces, reconcileMs: dp.reconcileMs,
     dnsRedirect: learning && isIPv4(learning.server.host)

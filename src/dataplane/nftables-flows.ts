@@ -1,27 +1,16 @@
-// The nftables plane's view of conntrack: which kernel flows are mappings, which EN has a sticky
-// element, which non-NAT entries could shadow a future RC. Fed with parsed conntrack events and
-// listings; no I/O of its own (the plane passes hooks), so the rules below are unit-tested.
+// The nftables plane's view of conntrack: which kernel flows are mappings and which non-NAT
+// entries could shadow a future RC. Fed with parsed conntrack events and listings; no I/O of its
+// own (the plane passes hooks), so the rules below are unit-tested.
 // The kernel looks up rc -> rc_any -> sticky (nft-ruleset.ts), and a NEW event does not say which
-// map matched; the reply source (the private address the kernel chose) and the RCs active now
-// tell it apart:
-//   NEW, DNATed to the private address of an active RC on that global address -> rc_any matched
-//       (it wins over sticky): classify, even if the EN has a sticky element; the EN's sticky
-//       element then points at the new host (replaced)
-//   NEW, DNATed, no active RC to that private address, a live sticky of that EN to it -> the
-//       kernel used the sticky element: the scheduler is not asked (it is no RC's first
-//       packet); negative id
-//   NEW, DNATed, otherwise -> classify; the scheduler's private address must be the kernel's,
-//       else it was a race at an RC change: the entry is deleted (the next packet meets the
-//       current maps) and the scheduler's mapping reported closed ('race')
+// map matched; it does not need to: the scheduler keeps the keys of different hosts disjoint
+// (docs/leases.md), so whichever element matched names the one host the scheduler would pick.
+//   NEW, DNATed -> classify; the scheduler's private address must be the kernel's, else it was
+//       a race at an RC change (an element the kernel still had, or had not yet): the entry is
+//       deleted (the next packet meets the current maps) and the scheduler's mapping reported
+//       closed ('race'). Fail closed: a flow the scheduler cannot justify does not stay.
 //   NEW, not DNATed, not a local service -> remembered as stale (trap 4) until DESTROY
 //   DESTROY -> mapping-closed with the byte counts when the kernel keeps them
-// At an RC change the plane's RC set and the kernel's maps differ for a moment (activateRc
-// records the RC before nft acknowledged its element; deactivateRc forgets it before the delete
-// is committed). Comparing the private address keeps both windows right: a flow the kernel sent
-// along an EN's sticky element while the new RC's element was not in yet is a sticky hit (the
-// new RC names another host), and one sent by an `any` element that is being deleted is a
-// sticky hit if the EN was stuck to that host anyway, else a race.
-// Mappings the scheduler did not make (sticky hits, flows found by listing) get ids < 0.
+// Mappings the scheduler did not make (flows found by listing) get ids < 0.
 import { flowKey, type FirstPacket, type Mapping, type PacketResult, type Rc } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { isDnat, type CtEntry } from './conntrack.js';
@@ -31,25 +20,12 @@ export interface FlowTrackerHooks {
   classify: ClassifyFirstPacket;
   now: () => number;
   log?: Logger;
-  stickyMs: number;
   localServices: readonly PortSpec[];
   count: (name: string) => void;
   emit: (e: DataPlaneMappingEvent) => void;
-  /** Puts the EN's sticky element in the kernel; `replace`: a live one with another host exists. */
-  addSticky: (m: Mapping, timeoutMs: number, replace: boolean) => void;
   dropEntry: (e: CtEntry) => Promise<void>;
-  /**
-   * The active `any` RC that maps `ga` to `pa` (its element is in rc_any, or about to be): a
-   * flow DNATed to `pa` then went through rc_any. Also names adopted flows.
-   */
+  /** An active RC that maps `ga` to `pa`: names adopted flows. */
   rcFor: (ga: string, pa: string) => Rc | undefined;
-}
-
-interface Sticky {
-  readonly pa: string;
-  readonly rcId: number;
-  readonly fqdn: string;
-  readonly expiresAt: number;
 }
 
 interface Tracked {
@@ -59,18 +35,14 @@ interface Tracked {
   readonly seq: number;
 }
 
-const STICKY_PRUNE_AT = 4096;
-
 export class FlowTracker {
   private readonly flows = new Map<string, Tracked>();
-  private readonly stickies = new Map<string, Sticky>();
   private readonly stale = new Map<string, CtEntry>();
   /** DESTROY times, kept only while a listing runs (it may predate them). */
   private readonly destroyedAt = new Map<string, number>();
   private listings = 0;
   private nextLocalId = -1;
   private seq = 0;
-  private pruneAt = STICKY_PRUNE_AT;
 
   constructor(private readonly h: FlowTrackerHooks) {}
 
@@ -142,16 +114,12 @@ export class FlowTracker {
     return [...this.flows.values()].sort((a, b) => a.seq - b.seq).map((t) => t.mapping);
   }
 
-  /** Forgets expired stickies (the kernel has dropped their elements by then). */
-  prune(): void {
-    const now = this.h.now();
-    for (const [k, s] of this.stickies) if (s.expiresAt <= now) this.stickies.delete(k);
-  }
+  /** Nothing to forget any more: kept for the plane's periodic call. */
+  prune(): void {}
 
   closeAll(reason: string): void {
     const all = [...this.flows.values()];
     this.flows.clear();
-    this.stickies.clear();
     this.stale.clear();
     for (const t of all) this.h.emit({ type: 'mapping-closed', mapping: t.mapping, reason });
   }
@@ -159,15 +127,6 @@ export class FlowTracker {
   private firstPacket(e: CtEntry, key: string): void {
     const pkt: FirstPacket = { proto: e.proto, src: e.orig.src, srcPort: e.orig.sport, dst: e.orig.dst, dstPort: e.orig.dport };
     const pa = e.reply.src;
-    const sticky = this.stickies.get(stickyId(pkt));
-    // rc_any is looked up before sticky: if an active RC names this host, the flow is that RC's
-    // (first) packet although the EN may also be stuck to the same host.
-    const viaAnyRc = this.h.rcFor(e.orig.dst, pa) !== undefined;
-    if (!viaAnyRc && sticky && sticky.expiresAt > this.h.now() && sticky.pa === pa) {
-      this.h.count('sticky-hit');
-      this.open(key, this.local(e, sticky.rcId, sticky.fqdn));
-      return;
-    }
     let r: PacketResult;
     try {
       r = this.h.classify(pkt);
@@ -181,7 +140,6 @@ export class FlowTracker {
       this.h.count('first-packet');
       this.track(key, r.mapping);
       if (!r.existing) this.h.emit({ type: 'mapping-opened', mapping: r.mapping });
-      this.stick(r.mapping);
       return;
     }
     this.h.count('first-packet-race');
@@ -194,23 +152,6 @@ export class FlowTracker {
       this.h.log?.error('dataplane-error', { op: 'ct-delete', error: err.message });
     });
     if (r.verdict === 'mapped') this.h.emit({ type: 'mapping-closed', mapping: r.mapping, reason: 'race' });
-  }
-
-  private stick(m: Mapping): void {
-    if (this.h.stickyMs <= 0) return;
-    const id = stickyId({ proto: m.proto, src: m.enAddress, srcPort: 0, dst: m.globalAddress, dstPort: m.globalPort });
-    const now = this.h.now();
-    const s = this.stickies.get(id);
-    const live = s !== undefined && s.expiresAt > now;
-    if (live && s.pa === m.privateAddress) return; // not refreshed: bounded by stickyMs
-    if (this.stickies.size >= this.pruneAt) {
-      this.prune(); // amortised: the next prune waits until the map has doubled
-      this.pruneAt = Math.max(STICKY_PRUNE_AT, 2 * this.stickies.size);
-    }
-    // A live element with another host (the EN looked up another name): replaced, so that after
-    // this RC it sticks to the host it reached last.
-    this.stickies.set(id, { pa: m.privateAddress, rcId: m.rcId, fqdn: m.fqdn, expiresAt: now + this.h.stickyMs });
-    this.h.addSticky(m, this.h.stickyMs, live);
   }
 
   private open(key: string, m: Mapping): void {
@@ -237,8 +178,4 @@ export class FlowTracker {
 
 function ctKey(e: CtEntry): string {
   return flowKey({ proto: e.proto, src: e.orig.src, srcPort: e.orig.sport, dst: e.orig.dst, dstPort: e.orig.dport });
-}
-
-function stickyId(p: FirstPacket): string {
-  return `${p.proto} ${p.src} ${p.dst} ${p.dstPort}`;
 }

@@ -1,18 +1,19 @@
 // The kernel data plane (shared/design/dataplane.md): a static nftables table whose only
 // changing state is map elements, and conntrack as the NAT table.
-//   activateRc   -> element `0.0.0.0/0 . GA . 0-255 . 0-65535 : PA` in rc_any (with a safety timeout)
+//   activateRc   -> one element per RC key, e.g. `0.0.0.0/0 . GA . 0-255 . 0-65535 : PA` in rc_any,
+//                   `198.51.100.0/24 . GA . tcp . 22 : PA` in rc (with a safety timeout)
 //   deactivateRc -> that element deleted; established flows keep their conntrack entry
-//   first packet -> conntrack NEW event (DNATed by the kernel already) -> classify -> scheduler;
-//                   then a sticky element `EN . GA . proto . port : PA` in map sticky, so the
-//                   EN's next connections stay on that IN after the `any` RC is gone. The
-//                   kernel looks up rc -> rc_any -> sticky: while an `any` RC is active (a fresh
-//                   lookup) it takes every new flow, sticky ENs' too (paper 3.5)
+//   first packet -> conntrack NEW event (DNATed by the kernel already) -> classify -> scheduler
+//   sticky       -> the scheduler's sticky entries as elements `EN . GA . proto . port : PA`
+//                   in map sticky, timing out when the scheduler's do. The kernel looks up
+//                   rc -> rc_any -> sticky; the order does not matter for correctness: the
+//                   scheduler never lets keys of two hosts overlap (docs/leases.md)
 //   flow end     -> conntrack DESTROY event -> mapping-closed
 // The kernel decides first here (it forwards before we hear of the packet); the scheduler's
 // verdict is checked against it and a disagreement (a race at an RC change) is resolved by
 // deleting that conntrack entry, so the flow's next packet meets the current maps.
 import { PlaneEvents } from './plane-events.js';
-import type { Mapping, Rc } from '../router/index.js';
+import { ANY_SOURCE, type Mapping, type Rc, type Sticky } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { ConntrackTool } from './conntrack-tool.js';
 import { type ConntrackRunner, type CtEntry, type CtWatch } from './conntrack.js';
@@ -20,7 +21,7 @@ import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';
 import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
-import { anyKey, installCommands, RC_ANY_MAP, STICKY_MAP, stickyKey, type DnsRedirect, type RulesetOptions } from './nft-ruleset.js';
+import { installCommands, RC_ANY_MAP, RC_MAP, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
 import { NftProcess, type NftRunner } from './nft-runner.js';
 import { FlowTracker } from './nftables-flows.js';
 import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
@@ -32,8 +33,6 @@ export interface NftablesOptions {
   classify: ClassifyFirstPacket;
   /** Table name (`table ip NAME`). Default "ntss". */
   table?: string;
-  /** Lifetime of an EN's sticky element after its first packet; 0: none. Default 30 000. */
-  stickyMs?: number;
   /** Kernel timeout of every RC element: a dead router leaves nothing open longer. Default 60 000. */
   safetyTimeoutMs?: number;
   /** The router's own services on the WAN side (the NTS port): never DNATed, accepted. */
@@ -55,7 +54,12 @@ export interface NftablesOptions {
   host?: HostProbe;
 }
 
-export const NFTABLES_DEFAULTS = { table: 'ntss', stickyMs: 30_000, safetyTimeoutMs: 60_000, reconcileMs: 60_000, watchRestartMs: 1000 } as const;
+export const NFTABLES_DEFAULTS = { table: 'ntss', safetyTimeoutMs: 60_000, reconcileMs: 60_000, watchRestartMs: 1000 } as const;
+
+/** An RC's kernel elements: prefix and v1 RCs in `rc`, `any` RCs in `rc_any` (one per service). */
+function rcElements(rc: Rc): Array<{ map: string; key: RcKey }> {
+  return rc.keys.map((key) => ({ map: key.source === ANY_SOURCE ? RC_ANY_MAP : RC_MAP, key }));
+}
 
 export class NftablesDataPlane implements DataPlane {
   readonly kind = 'nftables' as const;
@@ -83,11 +87,9 @@ export class NftablesDataPlane implements DataPlane {
     this.batch = new NftBatcher(this.nft, (n) => this.events.count(n));
     this.flows = new FlowTracker({
       classify: opts.classify, now: this.now, log: opts.log,
-      stickyMs: opts.stickyMs ?? NFTABLES_DEFAULTS.stickyMs,
       localServices: opts.localServices ?? [],
       count: (n) => this.events.count(n),
       emit: (e) => this.events.emit(e),
-      addSticky: (m, ms, replace) => this.addSticky(m, ms, replace),
       dropEntry: (e) => this.dropEntry(e),
       rcFor: (ga, pa) => [...this.rcs.values()].find((r) => r.globalAddress === ga && r.privateAddress === pa),
     });
@@ -127,7 +129,7 @@ export class NftablesDataPlane implements DataPlane {
       this.opts.log?.info('nftables-installed', {
         table: `ip ${this.table}`, wan: o.wan, lan: o.lan, localServices: o.localServices.map(formatPortSpec).join(',') || undefined,
         dnsRedirect: o.dnsRedirect ? `${o.dnsRedirect.server}:${o.dnsRedirect.serverPort ?? 53}->:${o.dnsRedirect.port}` : undefined,
-        stickyMs: this.opts.stickyMs ?? NFTABLES_DEFAULTS.stickyMs, adopted: this.listMappings().length || undefined,
+        adopted: this.listMappings().length || undefined,
       });
     } catch (e) {
       await this.stop();
@@ -141,7 +143,7 @@ export class NftablesDataPlane implements DataPlane {
     if (this.state !== 'started') throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id}: the nftables data plane is not running`);
     this.rcs.set(rc.id, rc);
     const timeoutMs = this.opts.safetyTimeoutMs ?? NFTABLES_DEFAULTS.safetyTimeoutMs;
-    const add = this.batch.submit([{ kind: 'add-element', table: this.table, map: RC_ANY_MAP, key: anyKey(rc.globalAddress), value: rc.privateAddress, timeoutMs }]);
+    const add = this.batch.submit(rcElements(rc).map(({ map, key }) => ({ kind: 'add-element', table: this.table, map, key, value: rc.privateAddress, timeoutMs }) as const));
     // Trap 4: a non-NAT entry to this address would keep its flow away from the new RC.
     const stale = Promise.all(this.flows.takeStale(rc.globalAddress).map((e) => this.dropEntry(e, 'stale-deleted')
       .catch((err: Error) => this.failed('stale-delete', err)))); // not worth refusing the RC for
@@ -161,9 +163,38 @@ export class NftablesDataPlane implements DataPlane {
   async deactivateRc(rc: Rc): Promise<void> {
     if (this.state !== 'started') return;
     this.rcs.delete(rc.id);
-    this.batch.submit([{ kind: 'delete-element', table: this.table, map: RC_ANY_MAP, key: anyKey(rc.globalAddress) }]).then(
+    this.batch.submit(rcElements(rc).map(({ map, key }) => ({ kind: 'delete-element', table: this.table, map, key }) as const)).then(
       () => this.events.count('rc-deactivated'),
       (e: Error) => this.failed('deactivate-rc', e, { rc: rc.id }),
+    );
+  }
+
+  /** A shared RC waits for a packet again: its elements get a fresh safety timeout (delete + add, one transaction). */
+  async renewRc(rc: Rc): Promise<void> {
+    if (this.state !== 'started') throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id}: the nftables data plane is not running`);
+    this.rcs.set(rc.id, rc);
+    const timeoutMs = this.opts.safetyTimeoutMs ?? NFTABLES_DEFAULTS.safetyTimeoutMs;
+    const els = rcElements(rc);
+    await this.batch.submit([
+      ...els.map(({ map, key }) => ({ kind: 'delete-element', table: this.table, map, key }) as const),
+      ...els.map(({ map, key }) => ({ kind: 'add-element', table: this.table, map, key, value: rc.privateAddress, timeoutMs }) as const),
+    ]).then(() => this.events.count('rc-renewed'), (e: Error) => {
+      throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id} (${rc.globalAddress} -> ${rc.privateAddress}) renewal: ${(e as Error).message}`);
+    });
+  }
+
+  /**
+   * The scheduler's sticky entry in map `sticky`, with the kernel timeout at its end; `replaced`:
+   * the scheduler extended one it had (the kernel refuses a second add), so delete + add. If the
+   * kernel timed it out meanwhile the batcher retries the add alone.
+   */
+  addSticky(s: Sticky, replaced = false): void {
+    if (this.state !== 'started') return;
+    const timeoutMs = Math.max(1, Math.round(s.until - this.now()));
+    const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key: s.key, value: s.privateAddress, timeoutMs } as const;
+    this.batch.submit(replaced ? [{ kind: 'delete-element', table: this.table, map: STICKY_MAP, key: s.key }, add] : [add]).then(
+      () => this.events.count(replaced ? 'sticky-replaced' : 'sticky-added'),
+      (e: Error) => this.failed('sticky', e, { en: s.enAddress }),
     );
   }
 
@@ -253,20 +284,6 @@ export class NftablesDataPlane implements DataPlane {
     } catch (err) {
       this.failed('conntrack-event', err as Error); // a bug must not kill the daemon
     }
-  }
-
-  /**
-   * The EN's sticky element; `replace`: one with another host is live (the kernel refuses an add
-   * with another value), so delete + add in one transaction. If it timed out meanwhile the
-   * batcher retries the add alone; if one is there that we did not know of, delete + add too.
-   */
-  private addSticky(m: Mapping, timeoutMs: number, replace: boolean): void {
-    const key = stickyKey(m.enAddress, m.globalAddress, m.proto, m.globalPort);
-    const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key, value: m.privateAddress, timeoutMs } as const;
-    this.batch.submit(replace ? [{ kind: 'delete-element', table: this.table, map: STICKY_MAP, key }, add] : [add]).then(
-      () => this.events.count(replace ? 'sticky-replaced' : 'sticky-added'),
-      (e: Error) => this.failed('sticky', e, { en: m.enAddress }),
-    );
   }
 
   /** Deletes one conntrack entry by its exact original tuple (and reply source). */

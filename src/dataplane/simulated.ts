@@ -1,10 +1,10 @@
 // An in-memory data plane for unit tests and the simulator: no sockets, no timers. A packet is
 // injected; a flow the plane already holds is forwarded without asking (like a conntrack hit:
 // only a connection's first packet reaches the NAT rules), a new one asks the scheduler.
-// Like the kernel's rc_any map it refuses two RCs on one global address, so a scheduler bug
-// that would make the kernel fail (EEXIST) fails here too.
+// Like the kernel's interval maps it refuses an RC whose keys overlap another RC's, so a
+// scheduler bug that would make the kernel fail (EEXIST) fails here too.
 import { PlaneEvents } from './plane-events.js';
-import { flowKey, type FirstPacket, type FlowKey, type Mapping, type PacketResult, type Rc } from '../router/index.js';
+import { flowKey, keysOverlap, type FirstPacket, type FlowKey, type Mapping, type PacketResult, type Rc } from '../router/index.js';
 import { DataPlaneError } from './errors.js';
 import type { ClassifyFirstPacket, DataPlane, DataPlaneMappingEvent } from './types.js';
 
@@ -28,7 +28,7 @@ export class SimulatedDataPlane implements DataPlane {
   }
 
   async activateRc(rc: Rc): Promise<void> {
-    const other = [...this.rcs.values()].find((r) => r.globalAddress === rc.globalAddress);
+    const other = [...this.rcs.values()].find((r) => r.keys.some((a) => rc.keys.some((b) => keysOverlap(a, b))));
     if (this.rcs.has(rc.id) || other) {
       throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id} on ${rc.globalAddress} overlaps RC ${(other ?? rc).id} (the kernel map would refuse it: EEXIST)`);
     }

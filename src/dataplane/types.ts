@@ -1,7 +1,7 @@
 // One interface for every data plane: userspace relay (any OS, no root), simulated (tests,
 // simulator), nftables (Linux kernel NAT, root). The scheduler decides; the data plane
 // only enforces and reports.
-import type { FirstPacket, Mapping, PacketResult, Proto, Rc } from '../router/index.js';
+import type { FirstPacket, Mapping, PacketResult, Proto, Rc, Sticky } from '../router/index.js';
 
 /** Asks the scheduler what to do with the first packet of a new inbound flow. */
 export type ClassifyFirstPacket = (pkt: FirstPacket) => PacketResult;
@@ -31,6 +31,10 @@ export interface DataPlane {
   activateRc(rc: Rc): Promise<void>;
   /** The RC is gone: no new flows for it; established flows are untouched. */
   deactivateRc(rc: Rc): Promise<void>;
+  /** A shared RC was re-armed (planes whose state expires refresh it). */
+  renewRc?(rc: Rc): Promise<void>;
+  /** The scheduler's sticky entry (planes that match in the kernel install it; others ask classify). */
+  addSticky?(s: Sticky, replaced?: boolean): void;
   /** Established mappings as the data plane sees them. */
   listMappings(): Mapping[];
   onEvent(listener: (e: DataPlaneMappingEvent) => void): void;

@@ -1,7 +1,7 @@
 // The scheduler's typed configuration. The YAML schema at the edge (zod) validates for users;
 // this check only guards the core's invariants, so a wrong object fails at construction.
 import { NtssError } from '../util/errors.js';
-import { isIp } from './ip.js';
+import { isIPv4 } from './ip.js';
 
 export interface SchedulerConfig {
   /** The router's global addresses, in preference order. Each holds one `any` RC at a time. */
@@ -20,11 +20,16 @@ export interface SchedulerConfig {
   readonly serviceEwmaAlpha?: number;
   /** How long a seen request id is remembered to ignore NTS retransmissions. Default 60000. */
   readonly idMemoryMs?: number;
+  /**
+   * Upper bound of an EN's sticky entry after its first packet; it also ends with the host's
+   * answer lease on that tuple (docs/leases.md). 0: no stickies. Default 30000.
+   */
+  readonly stickyMs?: number;
 }
 
 export type ResolvedSchedulerConfig = Required<SchedulerConfig>;
 
-export const SCHEDULER_DEFAULTS = { serviceEwmaAlpha: 0.125, idMemoryMs: 60_000 } as const;
+export const SCHEDULER_DEFAULTS = { serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 } as const;
 
 function bad(key: string, expected: string): never {
   throw new NtssError('ROUTER_CONFIG', `scheduler config: ${key}: ${expected}`);
@@ -33,9 +38,9 @@ function bad(key: string, expected: string): never {
 export function resolveSchedulerConfig(c: SchedulerConfig): ResolvedSchedulerConfig {
   const r: ResolvedSchedulerConfig = { ...SCHEDULER_DEFAULTS, ...c, globalAddresses: [...c.globalAddresses] };
   if (r.globalAddresses.length === 0) bad('globalAddresses', 'at least one address');
-  for (const a of r.globalAddresses) if (!isIp(a)) bad('globalAddresses', `not an IP address: ${JSON.stringify(a)}`);
+  for (const a of r.globalAddresses) if (!isIPv4(a)) bad('globalAddresses', `not an IPv4 address: ${JSON.stringify(a)}`);
   if (new Set(r.globalAddresses).size !== r.globalAddresses.length) bad('globalAddresses', 'addresses must be distinct');
-  const nonNeg = ['holdMs', 'serviceEstimateMs', 'safetyMarginMs', 'idMemoryMs'] as const;
+  const nonNeg = ['holdMs', 'serviceEstimateMs', 'safetyMarginMs', 'idMemoryMs', 'stickyMs'] as const;
   for (const k of nonNeg) if (!Number.isFinite(r[k]) || r[k] < 0) bad(k, 'a finite number >= 0');
   if (!Number.isFinite(r.rcTimeoutMs) || r.rcTimeoutMs <= 0) bad('rcTimeoutMs', 'a finite number > 0');
   if (!Number.isInteger(r.queueLimit) || r.queueLimit < 0) bad('queueLimit', 'an integer >= 0');

@@ -1,7 +1,7 @@
 // Everything the scheduler decides, as plain values. The daemon turns `respond` into NTS
 // responses and `rc-*` into data-plane changes; logs, metrics and the simulator read the rest.
 // `at` is the logical time of the event (a timer fires at its due time even if poll() is late).
-import type { Mapping, Rc } from './types.js';
+import type { Lease, Mapping, Rc, Sticky } from './types.js';
 
 /** READY: the NTSv2 server may now answer with `globalAddress`. Sent to every coalesced id. */
 export interface RespondReady {
@@ -19,13 +19,14 @@ export type RejectReason =
   | 'host-removed'          // name left the PHL while the request waited
   | 'queue-full'            // queueLimit waiting entries already
   | 'wait-exceeds-deadline' // admission: expected wait does not fit in the time left
-  | 'deadline-in-queue';    // waited until deadline - safetyMargin without being served
+  | 'deadline-in-queue'     // waited until deadline - safetyMargin without being served
+  | 'bad-source';           // mode 'source' without an IPv4 EN address: nothing to key the RC on
 
 export interface RespondRejected {
   readonly type: 'respond';
   readonly at: number;
   readonly requestIds: readonly string[];
-  readonly status: 'UNKNOWN_HOST' | 'QUEUE_FULL' | 'TOO_LATE';
+  readonly status: 'UNKNOWN_HOST' | 'QUEUE_FULL' | 'TOO_LATE' | 'DENIED';
   readonly reason: RejectReason;
   /** For 'wait-exceeds-deadline': the estimate that failed the test. */
   readonly expectedWaitMs?: number;
@@ -39,6 +40,17 @@ export type RouterEvent =
   /** The RC saw its first packet: it stays (paper 3.5) until rc.releaseAt. */
   | { readonly type: 'rc-hold-started'; readonly at: number; readonly rc: Rc }
   | { readonly type: 'rc-removed'; readonly at: number; readonly rc: Rc; readonly reason: 'hold-done' | 'expired' }
+  /** A request for the same host and keys shared the RC: it waits for a packet again (expiresAt moved). */
+  | { readonly type: 'rc-renewed'; readonly at: number; readonly rc: Rc }
+  /** An answer lease began (or an equal one was extended): docs/leases.md. */
+  | { readonly type: 'lease-created'; readonly at: number; readonly lease: Lease; readonly extended: boolean }
+  | { readonly type: 'lease-ended'; readonly at: number; readonly lease: Lease }
+  /** An EN that reached a host keeps reaching it on that tuple until sticky.until. */
+  | { readonly type: 'sticky-created'; readonly at: number; readonly sticky: Sticky; readonly replaced: boolean }
+  | { readonly type: 'sticky-ended'; readonly at: number; readonly sticky: Sticky }
+  | { readonly type: 'sticky-refused'; readonly at: number; readonly src: string; readonly reason: 'table-full' }
+  /** A packet matched RCs of two hosts: refused. Impossible by construction; counted if it ever happens. */
+  | { readonly type: 'packet-ambiguous'; readonly at: number; readonly src: string; readonly dst: string; readonly hosts: readonly string[] }
   | { readonly type: 'mapping-created'; readonly at: number; readonly mapping: Mapping }
   /** Waiting for a lock; `position` is 1-based in the FIFO. No RC and no response yet (paper 3.4). */
   | {

@@ -5,4 +5,5 @@ export { resolveSchedulerConfig, SCHEDULER_DEFAULTS, type SchedulerConfig, type 
 export { MappingTable, flowKey, type FlowKey } from './mappings.js';
 export { formatEvent } from './trace.js';
 export type { RouterEvent, RouterEventType, RespondEvent, RespondReady, RespondRejected, RejectReason } from './events.js';
-export type { NtsRequest, FirstPacket, Rc, Mapping, Proto, ResponseStatus } from './types.js';
+export type { NtsRequest, FirstPacket, Rc, RcMode, Mapping, Proto, ResponseStatus, Lease, Sticky } from './types.js';
+export { ANY_SOURCE, ALL_SERVICES, formatClaimKey, formatService, keysOverlap, parseService, type ClaimKey, type Service } from './claims.js';

@@ -5,6 +5,7 @@
 // The shadowed learned entry is kept, so removing the configuration reveals it again.
 import { canonicalName } from '../dns/name.js';
 import { NtssError } from '../util/errors.js';
+import { ALL_SERVICES, type Service } from './claims.js';
 import { isIp } from './ip.js';
 
 export type PhlSource = 'configured' | 'learned';
@@ -16,6 +17,11 @@ export interface PhlEntry {
   readonly source: PhlSource;
   /** When a learned entry was last (re)learned; null for configured entries. */
   readonly learnedAt: number | null;
+  /**
+   * What the host serves (claims.ts). RCs for hosts with disjoint services on one address do
+   * not conflict. Learned entries, and configured ones without a list, serve everything.
+   */
+  readonly services: readonly Service[];
 }
 
 interface Slot {
@@ -47,16 +53,17 @@ export class PrivateHostList {
   private readonly slots = new Map<string, Slot>();
 
   /** Set (or replace) the operator's entry for a name. Throws NtssError on a bad name/address. */
-  setConfigured(fqdn: string, address: string): PhlEntry {
+  setConfigured(fqdn: string, address: string, services: readonly Service[] = ALL_SERVICES): PhlEntry {
     const name = mustName(fqdn);
-    const e: PhlEntry = Object.freeze({ fqdn: name, address: mustAddress(address), source: 'configured', learnedAt: null });
+    if (services.length === 0) throw new NtssError('PHL_BAD_SERVICES', `${name}: an empty service list would make the host unreachable; omit it to serve all`);
+    const e: PhlEntry = Object.freeze({ fqdn: name, address: mustAddress(address), source: 'configured', learnedAt: null, services: Object.freeze([...services]) });
     this.slot(name).configured = e;
     return e;
   }
 
   /** Record (or refresh) a learned entry. Returns the entry now in effect for the name. */
   learn(nowMs: number, fqdn: string, address: string): PhlEntry {
-    const e: PhlEntry = Object.freeze({ fqdn: mustName(fqdn), address: mustAddress(address), source: 'learned', learnedAt: nowMs });
+    const e: PhlEntry = Object.freeze({ fqdn: mustName(fqdn), address: mustAddress(address), source: 'learned', learnedAt: nowMs, services: ALL_SERVICES });
     const s = this.slot(e.fqdn);
     s.learned = e;
     return s.configured ?? s.learned;

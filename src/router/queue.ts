@@ -2,6 +2,7 @@
 // RC that has not seen its packet ('active'). Resolvers retry with new ids (brief: Unbound after
 // 376 ms, BIND after 800 ms), so a request with the same (resolver, fqdn, qtype) as a pending
 // one joins it: one place in the queue, one RC, every id answered together.
+import type { RcMode } from './types.js';
 
 export interface PendingRequest {
   readonly dupKey: string;
@@ -11,16 +12,21 @@ export interface PendingRequest {
   readonly qtype: number;
   readonly resolver: string;
   readonly ecs: string | undefined;
+  readonly mode: RcMode;
+  /** The RC's source prefix: "0.0.0.0/0" for 'any', the ECS prefix, or the EN's /32. */
+  readonly source: string;
+  readonly leaseMs: number;
   readonly arrivedAt: number;
   /** The latest deadline among the ids: a retry extends the patience of its resolver. */
   deadlineMs: number;
   state: 'queued' | 'active';
-  /** The lock whose RC serves it, once 'active'. */
-  lockKey: string | null;
+  /** The RC that serves it, once 'active'. */
+  rcId: number | null;
 }
 
-export function duplicateKey(resolver: string, fqdn: string, qtype: number): string {
-  return `${resolver} ${fqdn} ${qtype}`;
+/** Retries of one question: same resolver, name, type and RC source (v1: one per EN). */
+export function duplicateKey(resolver: string, fqdn: string, qtype: number, source: string): string {
+  return `${resolver} ${fqdn} ${qtype} ${source}`;
 }
 
 export class PendingRequests {
@@ -59,6 +65,11 @@ export class PendingRequests {
   enqueue(p: PendingRequest): void {
     p.state = 'queued';
     this.fifo.add(p);
+  }
+
+  /** Take a request out of the FIFO wherever it is; it stays tracked. */
+  unqueue(p: PendingRequest): void {
+    this.fifo.delete(p);
   }
 
   /** Take the head of the FIFO; it stays tracked (it becomes 'active' or is settled). */

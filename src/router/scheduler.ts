@@ -1,41 +1,59 @@
 // The RC scheduler: NTSSv2's serialisation of `any` RCs (paper 3.4) with the hold time of 3.5,
-// written as a lock manager over conflict keys (locks.ts) with a FIFO of waiting requests
-// (queue.ts) and deadline-aware admission (estimate.ts). Sans-I/O in the style of quinn-proto:
-// every entry point takes `nowMs`, first fires the timers due by then, and returns what it
-// decided as plain events (events.ts); nextWakeupMs() says when poll() has work.
+// generalised to a lock manager over claim keys (claims.ts) with answer leases and sticky
+// entries (bindings.ts), a FIFO of waiting requests (queue.ts) and deadline-aware admission
+// (estimate.ts). Sans-I/O in the style of quinn-proto: every entry point takes `nowMs`, first
+// fires the timers due by then, and returns what it decided as plain events (events.ts);
+// nextWakeupMs() says when poll() has work.
 //
-// Lifetime of a request: UNKNOWN_HOST | QUEUE_FULL | TOO_LATE at once, or READY at once when a
-// lock is free, or queued until a lock frees (then READY, or TOO_LATE at deadline - margin).
-// Lifetime of an RC: created with READY; first packet -> held for holdMs, still mapping every
-// new flow to its host; removed at hold end ('hold-done') or, without packet, at expiresAt
-// ('expired'). The head of the queue gets the freed lock at that very millisecond.
+// The invariant (docs/leases.md): keys held by two different inside hosts never overlap, so
+// every packet matches the RCs, leases and stickies of at most one host. RCs of one host with
+// identical keys are one RC (shared, re-armed); RCs never overlap at all (the kernel refuses
+// overlapping interval elements).
+//
+// Lifetime of a request: UNKNOWN_HOST | QUEUE_FULL | TOO_LATE at once, or READY at once when an
+// address is compatible, or queued until one is (then READY, or TOO_LATE at deadline - margin).
+// Lifetime of an RC: created (or re-armed) with READY; first packet -> held for holdMs, still
+// mapping every matching new flow to its host; removed at hold end ('hold-done') or, without
+// packet, at expiresAt ('expired'). Queued requests are placed again at every change.
 import { canonicalFqdn, type PrivateHostList, type PhlEntry } from './phl.js';
+import { BindingTable, stickyKey } from './bindings.js';
+import { ANY_SOURCE, anyOverlap, keyMatches, keysFor, normalizePrefix, sameKeys, type ClaimKey } from './claims.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerConfig } from './config.js';
-import { estimatedFreeAt, expectedWaitMs, ServiceEstimator } from './estimate.js';
+import { estimatedFreeAt, ServiceEstimator } from './estimate.js';
 import type { RejectReason, RespondRejected, RouterEvent } from './events.js';
-import { anyRcKey, LockTable } from './locks.js';
 import { MappingTable } from './mappings.js';
 import { duplicateKey, PendingRequests, type PendingRequest } from './queue.js';
 import { RecentIds } from './recent-ids.js';
-import type { FirstPacket, Mapping, NtsRequest, Rc } from './types.js';
+import type { FirstPacket, Lease, Mapping, NtsRequest, Rc, Sticky } from './types.js';
 
 export type PacketResult =
   /** Forward to mapping.privateAddress. `existing`: the flow was already mapped (repeat report). */
   | { readonly verdict: 'mapped'; readonly mapping: Mapping; readonly existing: boolean; readonly events: RouterEvent[] }
-  /** No RC for that address: the data plane drops the packet and counts it. */
+  /** Nothing admits this packet: the data plane drops it and counts it. */
   | { readonly verdict: 'no-rc'; readonly events: RouterEvent[] };
 
-interface Holder {
+interface Active {
   rc: Rc;
-  readonly req: PendingRequest;
+  /** Requests answered READY with this RC that wait for its packet. */
+  readonly reqs: Set<PendingRequest>;
+}
+
+/** Where a request could go: now (maybe sharing an RC), or, when blocked, not before about `freeAt`. */
+interface Placement {
+  readonly globalAddress: string;
+  readonly keys: ClaimKey[];
+  readonly blocked: boolean;
+  /** Estimated (an RC's packet) or known (a hold, a lease) time it frees; now when not blocked. */
+  readonly freeAt: number;
+  readonly share?: Active;
 }
 
 export class RcScheduler {
   /** NAT mappings created from RCs; the data plane removes them when their flows end. */
   readonly mappings = new MappingTable();
+  readonly bindings = new BindingTable();
   readonly config: ResolvedSchedulerConfig;
-  private readonly locks: LockTable<Holder>;
-  private readonly addressOfKey = new Map<string, string>();
+  private readonly active = new Map<number, Active>();
   private readonly pending = new PendingRequests();
   private readonly ids: RecentIds;
   private readonly estimator: ServiceEstimator;
@@ -45,8 +63,6 @@ export class RcScheduler {
 
   constructor(config: SchedulerConfig, private readonly phl: PrivateHostList) {
     this.config = resolveSchedulerConfig(config);
-    for (const ga of this.config.globalAddresses) this.addressOfKey.set(anyRcKey(ga), ga);
-    this.locks = new LockTable([...this.addressOfKey.keys()]);
     this.ids = new RecentIds(this.config.idMemoryMs);
     this.estimator = new ServiceEstimator(this.config.serviceEstimateMs, this.config.holdMs, this.config.serviceEwmaAlpha);
   }
@@ -68,36 +84,42 @@ export class RcScheduler {
       out.push(rejected(now, [req.id], 'UNKNOWN_HOST', 'unknown-host'));
       return out;
     }
+    const mode = req.mode ?? 'any';
+    const source = rcSource(req);
+    if (source === undefined) {
+      out.push(rejected(now, [req.id], 'UNKNOWN_HOST', 'bad-source'));
+      return out;
+    }
 
-    const dupKey = duplicateKey(req.resolver, fqdn, req.qtype);
+    const dupKey = duplicateKey(req.resolver, fqdn, req.qtype, source);
     const same = this.pending.find(dupKey);
     if (same) {
       this.join(now, same, req, out);
       return out;
     }
 
-    const free = this.locks.firstFree(); // free lock => empty queue (dispatch runs whenever one frees)
-    if (free === undefined && this.pending.queueLength >= this.config.queueLimit) {
+    const p: PendingRequest = {
+      dupKey, ids: [req.id], fqdn, qtype: req.qtype, resolver: req.resolver, ecs: req.ecs, mode, source,
+      leaseMs: Math.max(0, req.leaseMs ?? 0), arrivedAt: now, deadlineMs: req.deadlineMs, state: 'queued', rcId: null,
+    };
+    // Later requests may not overtake queued ones they conflict with (FIFO fairness).
+    const place = this.place(now, p, host, this.reservations(now));
+    if (place.blocked && this.pending.queueLength >= this.config.queueLimit) {
       out.push(rejected(now, [req.id], 'QUEUE_FULL', 'queue-full'));
       return out;
     }
-    const waitMs = free === undefined ? this.expectedWaitMs(now) : 0;
+    const waitMs = place.blocked ? this.expectedWaitMs(now, p, host) : 0;
     if (!(now + waitMs < req.deadlineMs - this.config.safetyMarginMs)) { // also catches a NaN deadline
       out.push(rejected(now, [req.id], 'TOO_LATE', 'wait-exceeds-deadline', waitMs));
       return out;
     }
-
-    const p: PendingRequest = {
-      dupKey, ids: [req.id], fqdn, qtype: req.qtype, resolver: req.resolver, ecs: req.ecs,
-      arrivedAt: now, deadlineMs: req.deadlineMs, state: 'queued', lockKey: null,
-    };
     this.pending.track(p);
-    if (free !== undefined) {
-      this.grant(now, free, p, host, out);
-    } else {
-      this.pending.enqueue(p);
-      out.push({ type: 'request-queued', at: now, id: req.id, position: this.pending.queueLength, expectedWaitMs: waitMs });
+    if (!place.blocked) {
+      this.grant(now, place, p, host, out);
+      return out;
     }
+    this.pending.enqueue(p);
+    out.push({ type: 'request-queued', at: now, id: req.id, position: this.pending.queueLength, expectedWaitMs: waitMs });
     return out;
   }
 
@@ -109,27 +131,36 @@ export class RcScheduler {
     const known = this.mappings.byFlow(flow);
     if (known) return { verdict: 'mapped', mapping: known, existing: true, events };
 
-    const h = this.locks.holder(anyRcKey(pkt.dst));
-    if (!h) return { verdict: 'no-rc', events };
-
-    const mapping: Mapping = Object.freeze({
-      id: this.nextMappingId++, rcId: h.rc.id, proto: pkt.proto,
-      enAddress: pkt.src, enPort: pkt.srcPort, globalAddress: pkt.dst, globalPort: pkt.dstPort,
-      privateAddress: h.rc.privateAddress, privatePort: pkt.dstPort, fqdn: h.rc.fqdn, createdAt: now,
-    });
-    this.mappings.add(mapping);
+    const matching = [...this.active.values()].filter((a) => a.rc.keys.some((k) => keyMatches(k, pkt)));
+    if (new Set(matching.map((a) => a.rc.privateAddress)).size > 1) {
+      // Impossible by construction (place() never lets two hosts overlap); if it ever happens,
+      // refusing is the only answer that cannot deliver to the wrong host.
+      events.push({ type: 'packet-ambiguous', at: now, src: pkt.src, dst: pkt.dst, hosts: matching.map((a) => a.rc.privateAddress) });
+      return { verdict: 'no-rc', events };
+    }
+    const a = matching[0];
+    if (!a) {
+      const s = this.bindings.sticky(pkt, now);
+      if (!s) return { verdict: 'no-rc', events };
+      const mapping = this.map(now, pkt, s.rcId, s.privateAddress, s.fqdn, 'sticky');
+      events.push({ type: 'mapping-created', at: now, mapping });
+      return { verdict: 'mapped', mapping, existing: false, events };
+    }
+    const mapping = this.map(now, pkt, a.rc.id, a.rc.privateAddress, a.rc.fqdn, 'rc');
     events.push({ type: 'mapping-created', at: now, mapping });
-    if (h.rc.firstPacketAt === null) {
+    if (a.rc.firstPacketAt === null) {
       // Not deleted (paper 3.5): a third party's packet may have come first; the EN that asked
       // must still find the RC within the hold time.
-      h.rc = Object.freeze({ ...h.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
-      this.pending.settle(h.req); // answered and used: a later query for the name is a new request
-      events.push({ type: 'rc-hold-started', at: now, rc: h.rc });
+      a.rc = Object.freeze({ ...a.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
+      for (const p of a.reqs) this.pending.settle(p); // answered and used: the same question again is a new request
+      a.reqs.clear();
+      events.push({ type: 'rc-hold-started', at: now, rc: a.rc });
     }
+    this.stick(now, pkt, a.rc, events);
     return { verdict: 'mapped', mapping, existing: false, events };
   }
 
-  /** Fire the timers due by nowMs (hold ends, RC expiries, queue deadlines). */
+  /** Fire the timers due by nowMs (hold ends, RC expiries, lease ends, queue deadlines). */
   poll(nowMs: number): RouterEvent[] {
     const out: RouterEvent[] = [];
     this.advance(nowMs, out);
@@ -138,20 +169,28 @@ export class RcScheduler {
 
   /** When poll() next has work; undefined when nothing is scheduled. */
   nextWakeupMs(): number | undefined {
-    let t = Infinity;
-    for (const [, h] of this.locks.held()) t = Math.min(t, h.rc.releaseAt ?? h.rc.expiresAt);
+    let t = this.bindings.nextEnd() ?? Infinity;
+    for (const a of this.active.values()) t = Math.min(t, a.rc.releaseAt ?? a.rc.expiresAt);
     for (const p of this.pending.queued()) t = Math.min(t, p.deadlineMs - this.config.safetyMarginMs);
     return t === Infinity ? undefined : t;
   }
 
-  /** RCs that exist now, in global-address order. */
+  /** RCs that exist now, oldest first. */
   activeRcs(): Rc[] {
-    return this.locks.held().map(([, h]) => h.rc);
+    return [...this.active.values()].map((a) => a.rc).sort((x, y) => x.id - y.id);
   }
 
-  /** The RC on a global address, if any. */
+  /** The first RC on a global address, if any. */
   rcFor(globalAddress: string): Rc | undefined {
-    return this.locks.holder(anyRcKey(globalAddress))?.rc;
+    return this.activeRcs().find((rc) => rc.globalAddress === globalAddress);
+  }
+
+  leases(): Lease[] {
+    return this.bindings.listLeases();
+  }
+
+  stickies(): Sticky[] {
+    return this.bindings.listStickies();
   }
 
   get queueLength(): number {
@@ -177,48 +216,155 @@ export class RcScheduler {
     }
   }
 
-  /** Everything due at t, in a fixed order: RC removals, queue deadlines, then hand-over. */
+  /** Everything due at t, in a fixed order: RC removals, binding ends, queue deadlines, hand-over. */
   private fire(t: number, out: RouterEvent[]): void {
-    for (const [key, h] of this.locks.held()) {
-      const holding = h.rc.releaseAt !== null;
-      if ((holding ? h.rc.releaseAt! : h.rc.expiresAt) > t) continue;
-      this.locks.release(key);
-      this.estimator.observe(t - h.rc.createdAt);
-      if (!holding) this.pending.settle(h.req);
-      out.push({ type: 'rc-removed', at: t, rc: h.rc, reason: holding ? 'hold-done' : 'expired' });
+    for (const [id, a] of this.active) {
+      const holding = a.rc.releaseAt !== null;
+      if ((holding ? a.rc.releaseAt! : a.rc.expiresAt) > t) continue;
+      this.active.delete(id);
+      this.estimator.observe(t - a.rc.armedAt);
+      for (const p of a.reqs) this.pending.settle(p);
+      out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
     }
+    const ended = this.bindings.expire(t);
+    for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
+    for (const sticky of ended.stickies) out.push({ type: 'sticky-ended', at: t, sticky });
     for (const p of [...this.pending.queued()]) {
       if (t < p.deadlineMs - this.config.safetyMarginMs) continue;
       this.pending.settle(p);
       out.push(rejected(t, p.ids, 'TOO_LATE', 'deadline-in-queue'));
     }
-    for (let key = this.locks.firstFree(); key !== undefined; key = this.locks.firstFree()) {
-      const p = this.pending.dequeue();
-      if (!p) break;
+    this.dispatch(t, out);
+  }
+
+  /** Grants queued requests in FIFO order; one that must wait reserves its place against later ones. */
+  private dispatch(t: number, out: RouterEvent[]): void {
+    const reserved: Reservation[] = [];
+    for (const p of [...this.pending.queued()]) {
       const host = this.phl.lookup(p.fqdn);
       if (!host) {
         this.pending.settle(p);
         out.push(rejected(t, p.ids, 'UNKNOWN_HOST', 'host-removed'));
         continue;
       }
-      this.grant(t, key, p, host, out);
+      const place = this.place(t, p, host, reserved);
+      if (!place.blocked) {
+        this.pending.unqueue(p);
+        this.grant(t, place, p, host, out);
+      } else {
+        reserved.push({ privateAddress: host.address, keys: place.keys });
+      }
     }
   }
 
-  private grant(now: number, key: string, p: PendingRequest, host: PhlEntry, out: RouterEvent[]): void {
-    const globalAddress = this.addressOfKey.get(key)!;
-    const rc: Rc = Object.freeze({
-      id: this.nextRcId++, key, globalAddress, privateAddress: host.address, fqdn: host.fqdn, source: 'any',
-      createdAt: now, expiresAt: now + this.config.rcTimeoutMs, firstPacketAt: null, releaseAt: null,
-    });
-    this.locks.acquire(key, { rc, req: p });
+  /** Reservations of every queued request (their best address), for a newcomer. */
+  private reservations(now: number): Reservation[] {
+    const out: Reservation[] = [];
+    for (const p of this.pending.queued()) {
+      const host = this.phl.lookup(p.fqdn);
+      if (host) out.push({ privateAddress: host.address, keys: this.place(now, p, host, out).keys });
+    }
+    return out;
+  }
+
+  /**
+   * The address that keeps the invariant and waits least. Among those free now: one whose RC
+   * it can share (no new exposure), then one the host is already leased on (keeps the others
+   * free), then the first in configuration order.
+   */
+  private place(now: number, p: PendingRequest, host: PhlEntry, reserved: readonly Reservation[], mayShare = true): Placement {
+    let best: Placement | undefined;
+    let bestRank = Infinity;
+    const e = this.estimator.occupancyMs;
+    for (const ga of this.config.globalAddresses) {
+      const keys = keysFor(p.source, ga, host.services);
+      let freeAt = now;
+      let blocked = false;
+      let share: Active | undefined;
+      for (const a of this.active.values()) {
+        if (!anyOverlap(a.rc.keys, keys)) continue;
+        if (mayShare && a.rc.privateAddress === host.address && sameKeys(a.rc.keys, keys)) {
+          share = a;
+        } else { // another host, or keys the kernel could not hold beside these: wait for its end
+          blocked = true;
+          freeAt = Math.max(freeAt, estimatedFreeAt(a.rc, now, e, this.config.holdMs));
+        }
+      }
+      for (const until of this.bindings.blockers(keys, host.address)) {
+        blocked = true;
+        freeAt = Math.max(freeAt, until);
+      }
+      // A queued request ahead of this one that conflicts: it goes first (and holds for about E).
+      if (reserved.some((r) => r.privateAddress !== host.address && anyOverlap(r.keys, keys))) {
+        blocked = true;
+        freeAt = Math.max(freeAt, now + e);
+      }
+      const leased = this.bindings.hasLease(host.address, ga);
+      const rank = blocked ? freeAt - now + 1 : share ? -3 : leased ? -2 : -1;
+      if (rank < bestRank) {
+        bestRank = rank;
+        best = { globalAddress: ga, keys, blocked, freeAt, share: blocked ? undefined : share };
+      }
+    }
+    return best!;
+  }
+
+  private grant(now: number, place: Placement, p: PendingRequest, host: PhlEntry, out: RouterEvent[]): void {
+    let a = place.share;
+    if (a) {
+      a.rc = Object.freeze({ ...a.rc, armedAt: now, expiresAt: Math.max(a.rc.expiresAt, now + this.config.rcTimeoutMs), firstPacketAt: null, releaseAt: null });
+      out.push({ type: 'rc-renewed', at: now, rc: a.rc });
+    } else {
+      const rc: Rc = Object.freeze({
+        id: this.nextRcId++, keys: place.keys, globalAddress: place.globalAddress, privateAddress: host.address, fqdn: host.fqdn,
+        source: p.mode, createdAt: now, armedAt: now, expiresAt: now + this.config.rcTimeoutMs, firstPacketAt: null, releaseAt: null,
+      });
+      a = { rc, reqs: new Set() };
+      this.active.set(rc.id, a);
+      out.push({ type: 'rc-created', at: now, rc });
+    }
+    a.reqs.add(p);
     p.state = 'active';
-    p.lockKey = key;
-    out.push({ type: 'rc-created', at: now, rc });
+    p.rcId = a.rc.id;
+    if (p.leaseMs > 0) {
+      // The answer may be served from caches until leaseMs after it left; the hold covers its trip.
+      const r = this.bindings.lease(now, {
+        fqdn: host.fqdn, privateAddress: host.address, globalAddress: place.globalAddress, keys: place.keys,
+        until: now + p.leaseMs + this.config.holdMs,
+      });
+      out.push({ type: 'lease-created', at: now, lease: r.lease, extended: r.extended });
+    }
     out.push({
       type: 'respond', at: now, requestIds: [...p.ids], status: 'READY',
-      globalAddress, rcId: rc.id, rcExpiresAt: rc.expiresAt,
+      globalAddress: a.rc.globalAddress, rcId: a.rc.id, rcExpiresAt: a.rc.expiresAt,
     });
+  }
+
+  /**
+   * The EN's sticky entry after a mapped packet: only as long as the answer it used may still be
+   * in use (the host's lease on this tuple), so it never widens a third party's exposure
+   * beyond what the lease grants anyway; without a lease past the hold, no sticky at all.
+   */
+  private stick(now: number, pkt: FirstPacket, rc: Rc, out: RouterEvent[]): void {
+    if (this.config.stickyMs <= 0) return;
+    const leaseEnd = this.bindings.leaseEnd(rc.privateAddress, pkt);
+    const until = Math.min(now + this.config.stickyMs, leaseEnd);
+    if (!(until > (rc.releaseAt ?? now))) return;
+    const r = this.bindings.stick(now, {
+      key: stickyKey(pkt), enAddress: pkt.src, privateAddress: rc.privateAddress, fqdn: rc.fqdn, rcId: rc.id, until,
+    });
+    if (r) out.push({ type: 'sticky-created', at: now, sticky: r.sticky, replaced: r.replaced });
+    else out.push({ type: 'sticky-refused', at: now, src: pkt.src, reason: 'table-full' });
+  }
+
+  private map(now: number, pkt: FirstPacket, rcId: number, privateAddress: string, fqdn: string, via: 'rc' | 'sticky'): Mapping {
+    const mapping: Mapping = Object.freeze({
+      id: this.nextMappingId++, rcId, proto: pkt.proto,
+      enAddress: pkt.src, enPort: pkt.srcPort, globalAddress: pkt.dst, globalPort: pkt.dstPort,
+      privateAddress, privatePort: pkt.dstPort, fqdn, createdAt: now, via,
+    });
+    this.mappings.add(mapping);
+    return mapping;
   }
 
   /**
@@ -229,20 +375,45 @@ export class RcScheduler {
     this.pending.join(p, req.id, req.deadlineMs);
     out.push({ type: 'request-joined', at: now, id: req.id, joinedId: p.ids[0], state: p.state });
     if (p.state !== 'active') return;
-    const rc = this.locks.holder(p.lockKey!)!.rc;
+    const rc = this.active.get(p.rcId!)!.rc;
     out.push({
       type: 'respond', at: now, requestIds: [req.id], status: 'READY',
       globalAddress: rc.globalAddress, rcId: rc.id, rcExpiresAt: rc.expiresAt,
     });
   }
 
-  private expectedWaitMs(now: number): number {
-    const e = this.estimator.occupancyMs;
-    const freeAts = [...this.addressOfKey.keys()].map((k) => {
-      const h = this.locks.holder(k);
-      return h ? estimatedFreeAt(h.rc, now, e, this.config.holdMs) : now;
-    });
-    return expectedWaitMs(now, freeAts, this.pending.queueLength, e);
+  /**
+   * W (estimate.ts): when the best address frees, ignoring the queue, plus E for each queued
+   * request ahead that conflicts with this one there.
+   */
+  private expectedWaitMs(now: number, p: PendingRequest, host: PhlEntry): number {
+    let place = this.place(now, p, host, []);
+    let ahead = 0;
+    for (const q of this.pending.queued()) {
+      const h = this.phl.lookup(q.fqdn);
+      if (h && anyOverlap(keysFor(q.source, place.globalAddress, h.services), place.keys)) ahead++;
+    }
+    // With requests ahead, sharing the RC there now is not allowed (they go first).
+    if (ahead > 0 && place.share) place = this.place(now, p, host, [], false);
+    return place.freeAt - now + ahead * this.estimator.occupancyMs;
+  }
+}
+
+interface Reservation {
+  readonly privateAddress: string;
+  readonly keys: readonly ClaimKey[];
+}
+
+/** The RC's source prefix for the request's mode; undefined when the request cannot have one. */
+function rcSource(req: NtsRequest): string | undefined {
+  try {
+    switch (req.mode ?? 'any') {
+      case 'any': return ANY_SOURCE;
+      case 'prefix': return req.ecs === undefined ? undefined : normalizePrefix(req.ecs);
+      case 'source': return req.enAddress === undefined ? undefined : normalizePrefix(`${req.enAddress}/32`);
+    }
+  } catch {
+    return undefined; // not IPv4: the global addresses are IPv4
   }
 }
 

@@ -20,7 +20,7 @@ export function formatEvent(e: RouterEvent, label: (address: string) => string =
     case 'mapping-created': {
       const m = e.mapping;
       return `${at} map ${m.proto} ${label(m.enAddress)}:${m.enPort} -> ${label(m.globalAddress)}:${m.globalPort}` +
-        ` => ${label(m.privateAddress)}:${m.privatePort} rc${m.rcId}`;
+        ` => ${label(m.privateAddress)}:${m.privatePort} rc${m.rcId}${m.via === 'sticky' ? ' sticky' : ''}`;
     }
     case 'request-queued':
       return `${at} queued ${e.id} pos${e.position} wait${e.expectedWaitMs}`;
@@ -28,5 +28,19 @@ export function formatEvent(e: RouterEvent, label: (address: string) => string =
       return `${at} joined ${e.id} -> ${e.joinedId} (${e.state})`;
     case 'request-ignored':
       return `${at} ignored ${e.id} ${e.reason}`;
+    case 'rc-renewed':
+      return `${at} rc-renewed rc${e.rc.id} exp${e.rc.expiresAt}`;
+    case 'lease-created':
+      return `${at} lease${e.extended ? '-extended' : ''} ${e.lease.fqdn} ${label(e.lease.globalAddress)} until${e.lease.until}`;
+    case 'lease-ended':
+      return `${at} lease-ended ${e.lease.fqdn} ${label(e.lease.globalAddress)}`;
+    case 'sticky-created':
+      return `${at} sticky ${label(e.sticky.enAddress)} -> ${label(e.sticky.privateAddress)} until${e.sticky.until}`;
+    case 'sticky-ended':
+      return `${at} sticky-ended ${label(e.sticky.enAddress)} -> ${label(e.sticky.privateAddress)}`;
+    case 'sticky-refused':
+      return `${at} sticky-refused ${label(e.src)} ${e.reason}`;
+    case 'packet-ambiguous':
+      return `${at} AMBIGUOUS ${label(e.src)} -> ${label(e.dst)} hosts ${e.hosts.map(label).join(',')}`;
   }
 }

@@ -1,7 +1,7 @@
 // Pure translations of the scheduler's events: to NTS RESPONSE bodies, and to flat log fields
 // (one structured line per event; `json` logs stay greppable by key).
 import type { NtsResponse } from '../nts/index.js';
-import type { RespondEvent, RouterEvent } from '../router/index.js';
+import { formatClaimKey, type RespondEvent, type RouterEvent } from '../router/index.js';
 import type { LogFields, LogLevel } from '../util/log.js';
 
 /**
@@ -42,7 +42,7 @@ export function eventFields(e: RouterEvent): LogFields {
       const m = e.mapping;
       return {
         at: e.at, mapping: m.id, rc: m.rcId, proto: m.proto, en: hp(m.enAddress, m.enPort),
-        via: hp(m.globalAddress, m.globalPort), to: hp(m.privateAddress, m.privatePort), fqdn: m.fqdn,
+        via: hp(m.globalAddress, m.globalPort), to: hp(m.privateAddress, m.privatePort), fqdn: m.fqdn, by: m.via,
       };
     }
     case 'request-queued':
@@ -51,10 +51,30 @@ export function eventFields(e: RouterEvent): LogFields {
       return { at: e.at, id: e.id, joined: e.joinedId, state: e.state };
     case 'request-ignored':
       return { at: e.at, id: e.id, reason: e.reason };
+    case 'rc-renewed':
+      return { at: e.at, rc: e.rc.id, fqdn: e.rc.fqdn, expiresAt: e.rc.expiresAt };
+    case 'lease-created':
+    case 'lease-ended': {
+      const l = e.lease;
+      return {
+        at: e.at, lease: l.id, fqdn: l.fqdn, address: l.globalAddress, to: l.privateAddress, until: l.until,
+        keys: l.keys.map(formatClaimKey).join(','), extended: e.type === 'lease-created' ? e.extended : undefined,
+      };
+    }
+    case 'sticky-created':
+    case 'sticky-ended': {
+      const s = e.sticky;
+      return { at: e.at, sticky: s.id, en: s.enAddress, key: formatClaimKey(s.key), to: s.privateAddress, until: s.until, rc: s.rcId };
+    }
+    case 'sticky-refused':
+      return { at: e.at, en: e.src, reason: e.reason };
+    case 'packet-ambiguous':
+      return { at: e.at, en: e.src, address: e.dst, hosts: e.hosts.join(',') };
   }
 }
 
 /** Retransmitted ids are routine; everything else is worth an info line. */
 export function eventLevel(e: RouterEvent): LogLevel {
+  if (e.type === 'packet-ambiguous') return 'error';
   return e.type === 'request-ignored' ? 'debug' : 'info';
 }

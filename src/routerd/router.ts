@@ -5,6 +5,7 @@
 //   data plane first packet -> scheduler.packet -> verdict + events
 //   timer at scheduler.nextWakeupMs() -> scheduler.poll -> events
 //   events: respond -> NTS RESPONSE per request id; rc-created/-removed -> data plane; all logged and counted.
+import { isIPv4 } from 'node:net';
 import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-config.js';
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
@@ -76,7 +77,7 @@ class RouterDaemon {
   private closed = false;
 
   constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
-    for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address);
+    for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address, e.services);
     this.scheduler = new RcScheduler({ globalAddresses: cfg.globalAddresses, ...cfg.scheduler }, this.phl);
   }
 
@@ -92,14 +93,18 @@ class RouterDaemon {
     const ecs = r.clientSubnet ? `${r.clientSubnet.address}/${r.clientSubnet.prefixLength}` : undefined;
     this.own.inc('requests');
     this.log.info('nts-request', {
-      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
+      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
       ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
     });
     // Final answers the scheduler cannot give: no RC is made for what this router cannot serve.
-    if (r.mode !== 'any') return this.unsupported(req, 'mode "source" (NTSS v1) is not supported by this router yet');
     if (r.qtype !== A) return this.unsupported(req, `qtype ${r.qtype}: only A (1) is served; the global addresses are IPv4`);
+    if (r.mode === 'source' && !isIPv4(r.enAddress ?? '')) return this.unsupported(req, 'mode "source" needs an IPv4 EN address: the global addresses are IPv4');
+    // An IPv6 client subnet cannot key an IPv4 RC: `any` is the safe superset (the answer's
+    // ECS scope still limits the resolver's cache to that prefix).
+    const mode = r.mode === 'prefix' && !(r.clientSubnet && isIPv4(r.clientSubnet.address)) ? 'any' : r.mode;
     this.apply(this.scheduler.request(this.now(), {
       id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, resolver: r.resolver.address, ecs, deadlineMs: req.deadlineMs,
+      mode, enAddress: r.enAddress, leaseMs: r.leaseMs,
     }));
     this.rearm();
   }
@@ -112,6 +117,12 @@ class RouterDaemon {
         case 'respond': this.respond(e); break;
         case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
         case 'rc-removed': this.enqueue('deactivate-rc', () => this.dataplane.deactivateRc(e.rc)); break;
+        case 'rc-renewed': {
+          const renew = this.dataplane.renewRc?.bind(this.dataplane);
+          if (renew) this.enqueue('renew-rc', () => renew(e.rc), e.rc.id);
+          break;
+        }
+        case 'sticky-created': this.dataplane.addSticky?.(e.sticky, e.replaced); break;
         default: break; // mapping-created, queued, joined, hold: logged and counted only
       }
     }
