@@ -284,11 +284,12 @@ test('batch failure: each change retried alone; a missing element counts as dele
   assert.equal(c['nft-delete-missing'], 1);
   assert.equal(c['nft-batch-failed'], 1);
   // A leftover sticky with another value (EEXIST): replaced, delete + add in one transaction.
-  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'sticky', key: { source: '192.0.2.99', dst: GA, proto: 'udp', ports: [53, 53] }, value: ALICE }]);
-  x.ct.add(ctFlow('udp', '192.0.2.99', 1, GA, 53, BOB));
+  // (EN2 started bob's hold, so its other ports get sticky entries too.)
+  await x.nft.run([{ kind: 'add-element', table: 'ntss', map: 'sticky', key: { source: EN2, dst: GA, proto: 'udp', ports: [53, 53] }, value: ALICE }]);
+  x.ct.add(ctFlow('udp', EN2, 1, GA, 53, BOB));
   await x.settle();
   assert.equal(x.dp.counters()['nft-replaced'], 1);
-  assert.ok(x.nft.elements('ntss', 'sticky').includes(`192.0.2.99 . ${GA} . udp . 53 timeout 30s : ${BOB}`));
+  assert.ok(x.nft.elements('ntss', 'sticky').includes(`${EN2} . ${GA} . udp . 53 timeout 30s : ${BOB}`));
   await x.dp.stop();
 });
 

@@ -36,6 +36,8 @@ interface Active {
   rc: Rc;
   /** Requests answered READY with this RC that wait for its packet. */
   readonly reqs: Set<PendingRequest>;
+  /** The source whose packet started the current hold: the only EN that gets sticky entries. */
+  starter?: string;
 }
 
 /** Where a request could go: now (maybe sharing an RC), or, when blocked, not before about `freeAt`. */
@@ -152,11 +154,12 @@ export class RcScheduler {
       // Not deleted (paper 3.5): a third party's packet may have come first; the EN that asked
       // must still find the RC within the hold time.
       a.rc = Object.freeze({ ...a.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
+      a.starter = pkt.src;
       for (const p of a.reqs) this.pending.settle(p); // answered and used: the same question again is a new request
       a.reqs.clear();
       events.push({ type: 'rc-hold-started', at: now, rc: a.rc });
     }
-    this.stick(now, pkt, a.rc, events);
+    if (pkt.src === a.starter) this.stick(now, pkt, a.rc, events);
     return { verdict: 'mapped', mapping, existing: false, events };
   }
 
@@ -341,9 +344,11 @@ export class RcScheduler {
   }
 
   /**
-   * The EN's sticky entry after a mapped packet: only as long as the answer it used may still be
-   * in use (the host's lease on this tuple), so it never widens a third party's exposure
-   * beyond what the lease grants anyway; without a lease past the hold, no sticky at all.
+   * The sticky entry of the EN whose packet started the hold (the one most likely to have asked:
+   * it came about one RTT after READY), for each port it opens during the hold, and only as long
+   * as the answer may still be in use (the host's lease on this tuple). Others mapped during the
+   * hold (paper 3.5's third party) get the hold and nothing more; without a lease past the hold,
+   * nobody gets a sticky entry (docs/leases.md).
    */
   private stick(now: number, pkt: FirstPacket, rc: Rc, out: RouterEvent[]): void {
     if (this.config.stickyMs <= 0) return;
