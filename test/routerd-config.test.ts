@@ -84,3 +84,15 @@ test('mistakes name the key', () => {
   expectError(minimal + 'colour: blue\n', '', /unknown key\(s\) "colour"/);
   expectError(edit('127.0.0.1:5301', '127.0.0.2:7007').replace('"tcp/8080"', '"tcp/8080", "udp/7007"'), 'dataplane.ports[1]', /is the NTS port/);
 });
+
+test('PHL services and scheduler.stickyMs; the old dataplane.stickyMs names where it went', () => {
+  const cfg = loadRouterConfig(write(`${minimal}phl:\n  - { name: alice.home.example., address: 192.168.50.10, services: ["tcp/22", "udp/5000-5100", "any/443"] }\nscheduler: { stickyMs: 0 }\n`));
+  assert.deepEqual(cfg.phl[0]!.services, [{ proto: 'tcp', ports: [22, 22] }, { proto: 'udp', ports: [5000, 5100] }, { proto: 'any', ports: [443, 443] }]);
+  assert.equal(cfg.scheduler.stickyMs, 0);
+  assert.equal(loadRouterConfig(write(minimal)).scheduler.stickyMs, ROUTER_SCHEDULER_DEFAULTS.stickyMs);
+  expectError(`${minimal}phl:\n  - { name: a.example., address: 192.168.50.10, services: ["tcp/70000"] }\n`, 'phl[0].services[0]', /ports 1\.\.65535/);
+  expectError(`${minimal}phl:\n  - { name: a.example., address: 192.168.50.10, services: ["tcp/80-22"] }\n`, 'phl[0].services[0]', /LOW-HIGH/);
+  expectError(`${minimal}phl:\n  - { name: a.example., address: 192.168.50.10, services: [] }\n`, 'phl[0].services', /at least one service/);
+  const nft = minimal.replace('dataplane: { ports: ["tcp/8080"] }', 'dataplane: { type: nftables, wan: wan0, lan: lan0, stickyMs: 1000 }');
+  expectError(nft, 'dataplane.stickyMs', /moved to scheduler\.stickyMs/);
+});

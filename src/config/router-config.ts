@@ -12,23 +12,17 @@ const hostName = domainName({ absolute: false }); // a PHL entry is always absol
 const secret = base64Secret(16, " (e.g. \"openssl rand -base64 32\"), the same as the server's routers[].key");
 const ip = ipAddress;
 
-const portSpec = z.string().transform((s, ctx) => {
-  const r = parsePortSpec(s);
+/** A string parsed by `parse`, which returns the value or an error message. */
+const parsed = <T>(parse: (s: string) => T | string) => z.string().transform((s, ctx) => {
+  const r = parse(s);
   if (typeof r === 'string') {
     ctx.addIssue({ code: 'custom', message: r });
     return z.NEVER;
   }
   return r;
 });
-
-const serviceSpec = z.string().transform((s, ctx) => {
-  const r = parseService(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
+const portSpec = parsed(parsePortSpec);
+const serviceSpec = parsed(parseService);
 
 const userspace = z.object({
   type: z.literal('userspace'),
