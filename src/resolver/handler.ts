@@ -71,7 +71,8 @@ export class ResolverHandler {
     const q = req.question[0];
     const nts = this.d.nts;
     if (nts && q.type === RRType.A && r.value.rcode === Rcode.NOERROR) {
-      const via = r.value.answer.filter((rr) => rr.rdata.kind === 'A' && nts.isRouterAddress(rr.rdata.address));
+      const chain = chainNames(q.name, r.value.answer);
+      const via = r.value.answer.filter((rr) => rr.rdata.kind === 'A' && nts.isRouterAddress(rr.rdata.address) && chain.has(canonicalName(rr.name)));
       if (via.length > 0) return this.viaRouter(req, ctx, r.value, via, deadline);
     }
     if (this.d.log.enabled('debug')) {
@@ -159,4 +160,22 @@ export class ResolverHandler {
     } catch { /* header only */ }
     return encodeMessage(newMessage({ id: h.id, qr: true, opcode: h.opcode, rd: (raw[2] & 1) === 1, rcode: Rcode.REFUSED, question }));
   }
+}
+
+/** The question's name and the CNAME targets reached from it: only their A records are the
+ *  answer (an upstream could add unrelated records, and each would cost a router request). */
+export function chainNames(qname: string, answer: ResourceRecord[]): Set<string> {
+  const names = new Set([canonicalName(qname)]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const rr of answer) {
+      if (rr.rdata.kind !== 'CNAME' || !names.has(canonicalName(rr.name))) continue;
+      const target = canonicalName(rr.rdata.target);
+      if (!names.has(target)) {
+        names.add(target);
+        grew = true;
+      }
+    }
+  }
+  return names;
 }
