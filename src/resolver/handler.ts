@@ -126,7 +126,7 @@ export class ResolverHandler {
   private reply(req: Message, rcode: number): Message {
     const edns = req.edns && { udpSize: this.d.udpMaxPayload, version: 0, dnssecOk: false, flags: 0, options: [] };
     return newMessage({
-      id: req.id, qr: true, opcode: req.opcode, rd: req.rd, ra: true, cd: req.cd, rcode: edns || rcode < 16 ? rcode : Rcode.SERVFAIL,
+      id: req.id, qr: true, opcode: req.opcode, rd: req.rd, ra: true, cd: req.cd, rcode: (edns || rcode < 16) ? rcode : Rcode.SERVFAIL, // an extended rcode needs OPT
       question: req.question.slice(0, 1), edns,
     });
   }

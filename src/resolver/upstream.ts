@@ -54,6 +54,9 @@ export function matchResponse(raw: Buffer, id: number, q: Question): Message | u
 
 type Try = { message: Message; bytes: number } | undefined;
 
+/** A try with less time than this left cannot get an answer back: the deadline has come. */
+const MIN_TRY_MS = 10;
+
 export class Upstream {
   private readonly active = new Set<() => void>();
   private readonly now: () => number;
@@ -69,13 +72,13 @@ export class Upstream {
     for (let round = 0; round < this.opts.rounds; round++) {
       for (const server of this.opts.servers) {
         const left = () => deadlineMs - this.now();
-        if (left() <= 0) return { ok: false, reason: 'deadline' };
+        if (left() < MIN_TRY_MS) return { ok: false, reason: 'deadline' };
         let got = await this.udp(server, q, Math.min(this.opts.timeoutMs, left()));
         let tcp = false;
         if (got?.message.tc) {
           this.counters.inc('upstream_tcp_fallbacks');
           tcp = true;
-          got = left() > 0 ? await this.tcp(server, q, Math.min(this.opts.tcpTimeoutMs, left())) : undefined;
+          got = left() >= MIN_TRY_MS ? await this.tcp(server, q, Math.min(this.opts.tcpTimeoutMs, left())) : undefined;
         }
         if (this.closed) return { ok: false, reason: 'closed' };
         const name = formatHostPort(server);
