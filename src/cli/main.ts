@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
 import { demoCommand } from './demo-command.js';
 import { labCommand } from './lab-command.js';
+import { resolverCommand } from './resolver-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
 
@@ -20,6 +21,7 @@ export interface Command {
 const commands: Record<string, Command> = {
   server: serverCommand,
   router: routerCommand,
+  resolver: resolverCommand,
   lab: labCommand,
   demo: demoCommand,
 };
