@@ -13,6 +13,7 @@ import { startRouter } from '../src/routerd/index.js';
 import { memoryLogger } from '../src/util/log.js';
 import { baseConfig, dig, parseDig, startServer, waitFor } from './helpers/server-proc.js';
 import { needTools } from './helpers/tools.js';
+import { digAt, resolverFor } from './helpers/resolver.js';
 
 const GA = '127.0.0.2';
 const ALICE = '127.0.0.10';
@@ -33,10 +34,10 @@ async function alice(): Promise<{ port: number; seen: number; close: () => Promi
 }
 
 /** Connects from the EN's own address; resolves with what came back, or the error code. */
-function connect(port: number): Promise<string> {
+function connect(port: number, from = EN): Promise<string> {
   return new Promise((resolve) => {
     let got = '';
-    const s = net.connect({ host: GA, port, localAddress: EN });
+    const s = net.connect({ host: GA, port, localAddress: from });
     s.on('data', (d) => (got += d.toString()));
     s.on('end', () => resolve(got));
     s.on('error', (e) => resolve(`error:${(e as NodeJS.ErrnoException).code}`));
@@ -102,4 +103,37 @@ test('dig through the real server waits for the router; the EN then reaches alic
   assert.equal(created(), rcsBefore);
   const counters = router.counters.snapshot();
   assert.ok(Object.entries(counters).some(([k, v]) => /resend|replay|duplicate/.test(k) && v > 0), `replay counted: ${JSON.stringify(counters)}`);
+});
+
+test('NTSS v1: dig from the EN through `ntss resolver` (a plain authoritative behind it): the RC is the EN\'s alone', { timeout: 30_000 }, async (t) => {
+  if (!needTools(t, 'dig')) return;
+  const svc = await alice();
+  t.after(() => svc.close());
+  const log = memoryLogger();
+  const router = await startRouter(parseRouterConfig({
+    id: 'gw1', key: KEY.toString('base64'),
+    nts: { listen: '127.0.0.1:0' },
+    globalAddresses: [GA],
+    phl: [{ name: 'alice.home.example.', address: ALICE }],
+    scheduler: { holdMs: 200, rcTimeoutMs: 2000 },
+    dataplane: { type: 'userspace', ports: [`tcp/${svc.port}`] },
+  }), log);
+  t.after(() => router.close());
+  // v1: the authoritative is an ordinary DNS server (no routers configured: alice's A is plain data).
+  const config = baseConfig({});
+  config.zone.records!.push(`alice.home.example. 300 IN A ${GA}`);
+  const srv = await startServer(t, { config });
+  const resolver = await resolverFor([`127.0.0.1:${srv.port}`], {
+    routers: [{ id: 'gw1', addresses: [GA], nts: `127.0.0.1:${router.nts.port}`, key: KEY.toString('base64') }],
+  });
+  t.after(() => resolver.close());
+
+  const r = await digAt(resolver.udp[0]!.port, ['alice.home.example.', 'A'], EN);
+  assert.deepEqual(r.answer.map((a) => [a.ttl, a.rdata]), [[0, GA]], r.raw);
+  const rcs = router.scheduler.activeRcs();
+  assert.deepEqual(rcs.map((rc) => [rc.source, rc.keys.map((k) => k.source)]), [['source', [`${EN}/32`]]], 'the RC is keyed on the EN that asked');
+  // Another host cannot use it, even during the RC; the EN can.
+  assert.match(await connect(svc.port, '127.0.0.42'), /^error:/);
+  assert.equal(await connect(svc.port), 'hello from alice');
+  assert.equal(svc.seen, 1);
 });
