@@ -266,6 +266,47 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       await endHold();
     });
 
+    await t.test('per-service and ECS-prefix RCs: two hosts on one address at once, each packet to its own host', async () => {
+      // alice serves tcp/8080 only, bob udp/7000 only: disjoint keys, two rc_any elements together.
+      phl.setConfigured('alice.home.example.', ALICE, [{ proto: 'tcp', ports: [8080, 8080] }]);
+      phl.setConfigured('bob.home.example.', BOB, [{ proto: 'udp', ports: [7000, 7000] }]);
+      try {
+        await request('alice.home.example.');
+        await request('bob.home.example.');
+        assert.equal(s.activeRcs().length, 2, 'no waiting: the services do not overlap');
+        assert.match(list('rc_any'), /tcp \. 8080 .*: 192\.168\.50\.10/);
+        assert.match(list('rc_any'), /udp \. 7000 .*: 192\.168\.50\.11/);
+        const a = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+        assert.equal(a.reply, `alice ${EN}:${a.localPort} hello`);
+        const b = await en.cmd('udp', { from: EN2, to: GA, port: 7000 });
+        assert.equal(b.reply, `bob ${EN2}:${b.localPort} hello`);
+        const no = await en.cmd('udp', { from: EN, to: GA, port: 7001, timeoutMs: 500 });
+        assert.equal(no.reply, null, 'a port neither serves matches nothing');
+        await endHold();
+        // ECS: RCs keyed on two client subnets run in parallel for two hosts (both ENs share a
+        // /24 here, so the resolver is taken to send /32, as Unbound can: max-client-subnet-ipv4).
+        phl.setConfigured('alice.home.example.', ALICE);
+        phl.setConfigured('bob.home.example.', BOB);
+        const prefix = (a: string) => `${a}/32`;
+        assert.notEqual(prefix(EN), prefix(EN2));
+        apply(s.request(now(), { id: `r${++rid}`, fqdn: 'alice.home.example.', qtype: 1, resolver: '192.0.2.53', deadlineMs: now() + 5000, mode: 'prefix', ecs: prefix(EN) }));
+        apply(s.request(now(), { id: `r${++rid}`, fqdn: 'bob.home.example.', qtype: 1, resolver: '192.0.2.54', deadlineMs: now() + 5000, mode: 'prefix', ecs: prefix(EN2) }));
+        await settle();
+        assert.equal(s.activeRcs().length, 2);
+        assert.match(list('rc'), /203\.0\.113\.20 \. 203\.0\.113\.2 .*: 192\.168\.50\.10/);
+        const c = await en.cmd('tcp', { from: EN2, to: GA, port: 8080 });
+        assert.equal(c.reply, `bob ${EN2}:${c.localPort} hello`, 'EN2 is inside bob\'s prefix only');
+        const d = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+        assert.equal(d.reply, `alice ${EN}:${d.localPort} hello`);
+        await classified(EN, d.localPort, 'tcp');
+        await endHold();
+        assert.doesNotMatch(list('rc'), /203\.0\.113\.2/);
+      } finally {
+        phl.setConfigured('alice.home.example.', ALICE);
+        phl.setConfigured('bob.home.example.', BOB);
+      }
+    });
+
     await t.test('measure: transaction latency, persistent nft -i vs one nft -f per change (run inside the namespace)', async () => {
       // No RC is active: the bench flushes rc_any at its end.
       const out = sh([...RT, process.execPath, path.join(FIXTURES, 'txn-bench.mjs'), path.resolve(here, '../src/dataplane/index.js'), '200']);
