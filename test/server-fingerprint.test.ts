@@ -2,10 +2,13 @@
 // from the signals its defaults show; anything ambiguous, incomplete or contradictory is
 // `unknown`; memory is bounded. Virtual time throughout.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { RRType } from '../src/dns/constants.js';
 import { classify, Fingerprinter } from '../src/server/fingerprint.js';
 import { qnameCase, retryBucket, SIGNALS, FINGERPRINTABLE, type QueryEvent, type SignalName } from '../src/server/fingerprint-signals.js';
+import { fixtureDir } from './helpers/fixtures.js';
 import { prng } from './helpers/prng.js';
 
 const ZONE = 'home.example.';
@@ -110,7 +113,7 @@ test('qname-minimisation probes: A (Unbound, PowerDNS) vs NS (Knot, BIND) vs "_"
   fp.observe(T0, query('bind', o, 'home.example.', RRType.NS, 1));
   fp.observe(T0 + 1, query('bind', o, 'www.home.example.', RRType.A, 2));
   fp.observe(T0 + 2, query('bind', o, 'd.home.example.', RRType.NS, 3));
-  fp.observe(T0 + 3003, query('bind', o, 'x.d.home.example.', RRType.A, 4));
+  fp.observe(T0 + 1003, query('bind', o, 'x.d.home.example.', RRType.A, 4));
   assert.equal(fp.signals(o)['qmin-probe'], undefined);
 });
 
@@ -210,4 +213,43 @@ test('signal extraction: case needs real evidence; retry buckets', () => {
   assert.equal(qnameCase('a.b.example.'), undefined, 'too few letters to tell');
   assert.deepEqual([0, 299, 300, 376, 599, 600, 800, 1099, 1100].map(retryBucket),
     ['<300', '<300', '300-600', '300-600', '300-600', '600-1100', '600-1100', '600-1100', '>=1100']);
+});
+
+// ---- real resolvers: queries captured from the Debian 12 packages (test/fixtures/resolver-captures) ----
+
+interface Captured { t: number; from: string; tr: 'udp' | 'tcp'; id: number; name: string; type: number; cd: boolean; edns?: { size: number; do: boolean; opts: number[] } }
+
+function replay(file: string): { fp: Fingerprinter; resolver: string } {
+  const [head, ...lines] = readFileSync(join(fixtureDir('resolver-captures'), file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const { holdMs, heldName } = head.meta as { holdMs: number; heldName: string };
+  const fp = new Fingerprinter({ zone: ZONE });
+  let firstHeld: number | undefined;
+  for (const c of lines as Captured[]) {
+    fp.observe(T0 + c.t, {
+      resolver: c.from, transport: c.tr, id: c.id, qname: c.name, qtype: c.type, cd: c.cd,
+      edns: c.edns && { udpSize: c.edns.size, dnssecOk: c.edns.do, optionCodes: c.edns.opts },
+    });
+    // The server held this name's answer (a slow router) and saw the resolver's retries.
+    if (c.name.toLowerCase() === heldName && c.type === RRType.A) {
+      firstHeld ??= c.t;
+      fp.held(T0 + c.t, c.from, c.name, c.type, c.id, c.tr);
+    }
+  }
+  fp.released(T0 + firstHeld! + holdMs, lines[0].from, heldName, RRType.A);
+  return { fp, resolver: lines[0].from };
+}
+
+test('real captures: each Debian resolver is recognised, with its retry pattern', () => {
+  const want: Record<string, { retry: string; transport?: string }> = {
+    unbound: { retry: '<300' }, bind: { retry: '600-1100' }, knot: { retry: '<300', transport: 'tcp' }, powerdns: { retry: 'none' },
+  };
+  for (const [name, w] of Object.entries(want)) {
+    const { fp, resolver } = replay(`${name}.jsonl`);
+    const v = fp.verdict(T0 + 60_000, resolver);
+    const seen = fp.signals(resolver);
+    assert.equal(v.profile, name, `${name}: ${JSON.stringify(v)} ${JSON.stringify(seen)}`);
+    assert.deepEqual(Object.keys(seen['first-retry'] ?? {}), [w.retry], name);
+    assert.deepEqual(Object.keys(seen['retry-transport'] ?? {}), w.transport ? [w.transport] : [], name);
+    assert.ok(v.confidence >= 0.8, `${name} confidence ${v.confidence}`);
+  }
 });
