@@ -1,9 +1,10 @@
 // The server config's resolver profiles: `resolvers:` and the new `nts.*` keys, good and bad.
 // Every mistake names the file, the key and what was expected.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { configuredProfile } from '../src/config/resolver-config.js';
 import { loadServerConfig } from '../src/config/server-config.js';
@@ -121,4 +122,14 @@ test('mistakes in the new nts keys', () => {
   expectError('nts: { fingerprint: "yes" }', 'nts.fingerprint', /boolean/);
   expectError('nts: { ecsMinPrefix: 0 }', 'nts.ecsMinPrefix', /1|too small/);
   expectError('nts: { ecsMinPrefix: 33 }', 'nts.ecsMinPrefix', /32|too big/);
+});
+
+test('examples/server.yaml: its resolver profiles load as documented', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const examples = [resolve(here, '../../examples'), resolve('examples')].find((d) => existsSync(join(d, 'server.yaml')));
+  assert.ok(examples, 'examples/ found (run from the repository root)');
+  const c = loadServerConfig(join(examples, 'server.yaml'));
+  const p = resolverProfiles(c);
+  assert.deepEqual(['127.0.0.1', '198.51.100.7', '203.0.113.1', '192.0.2.1'].map((a) => p.select(0, a).profile.name), ['unbound', 'knot', 'isp-ecs', 'unknown']);
+  assert.equal(p.select(0, '203.0.113.1').profile.ecs, 'trusted');
 });

@@ -71,8 +71,9 @@ export const SIGNALS: readonly SignalRow[] = [
   {
     signal: 'edns-size', kind: 'query',
     fromQuery: (q) => (q.edns ? String(q.edns.udpSize) : 'none'),
-    expect: { unbound: ['1232'], bind: ['1232'], knot: ['1232'], powerdns: ['1232'] },
-    source: 'source: Unbound util/config_file.c edns_buffer_size 1232; BIND bin/named/config.c edns-udp-size 1232; ' +
+    expect: { unbound: ['1232'], bind: ['1232', '512'], knot: ['1232'], powerdns: ['1232'] },
+    source: 'source: Unbound util/config_file.c edns_buffer_size 1232; BIND bin/named/config.c edns-udp-size 1232 ' +
+      '(measured: BIND 9.18.49 advertises 512 in its retry after a timeout); ' +
       'Knot lib/defines.h KR_EDNS_PAYLOAD 1232; PowerDNS rec-main.cc edns-outgoing-bufsize 1232 (DNS flag day 2020). ' +
       'Another size means another version or non-default settings, whose TTL floor we do not know',
   },
@@ -86,10 +87,10 @@ export const SIGNALS: readonly SignalRow[] = [
   {
     signal: 'cd-bit', kind: 'query',
     fromQuery: (q) => (q.cd ? 'yes' : 'no'),
-    expect: { unbound: ['yes'], bind: ['no'], knot: ['yes'], powerdns: ['no'] },
+    expect: { unbound: ['yes'], knot: ['yes'], powerdns: ['no'] },
     source: 'source: Unbound iterator.c sets BIT_CD on queries without RD; Knot lib/resolve.c knot_wire_set_cd ' +
-      '(full resolution); BIND resolver.c sets CD only for RD (forwarding) or a client\'s CD; PowerDNS lwres.cc ' +
-      'cd = sendRDQuery && dnssec',
+      '(full resolution); PowerDNS lwres.cc cd = sendRDQuery && dnssec. BIND: no claim (resolver.c sets CD for ' +
+      'forwarding or when not validating; measured CD set with dnssec-validation no)',
   },
   {
     signal: 'cookie', kind: 'query',

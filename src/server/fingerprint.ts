@@ -29,7 +29,8 @@ export interface Verdict {
   reason: string;
 }
 
-const PROBE_WINDOW_MS = 3000;
+/** A minimising resolver asks the next name as soon as the probe is answered: about one RTT. */
+const PROBE_WINDOW_MS = 1000;
 const RECENT = 8;
 const MAX_HELD = 32;
 
@@ -80,13 +81,17 @@ export class Fingerprinter {
       if (v !== undefined) this.record(s, row.signal, v);
     }
     const name = canonicalName(q.qname);
-    for (const r of s.recent) {
-      if (now - r.at > PROBE_WINDOW_MS || r.type < 0) continue;
+    // Only the nearest earlier query for an ancestor is the probe: a client's own lookup of
+    // that ancestor a moment before must not count (measured: BIND's NS probe came after it).
+    for (let i = s.recent.length - 1; i >= 0; i--) {
+      const r = s.recent[i];
+      if (now - r.at > PROBE_WINDOW_MS) break;
       const ancestor = r.name.startsWith('_.') ? r.name.slice(2) : r.name;
-      if (!name.endsWith('.' + ancestor) || !this.belowApex(ancestor)) continue;
+      if (r.type < 0 || !name.endsWith('.' + ancestor) || !this.belowApex(ancestor)) continue;
       const style = probeStyle(r.name, r.type);
       if (style) this.record(s, 'qmin-probe', style);
       r.type = -1; // one probe counts once
+      break;
     }
     s.recent.push({ name, type: q.qtype, at: now });
     if (s.recent.length > RECENT) s.recent.shift();
