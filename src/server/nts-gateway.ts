@@ -78,12 +78,12 @@ export class NtsGateway {
     return this.byAddress.has(address);
   }
 
-  /** What a request for this query would ask for (also used by tests and logs). */
+  /** What a request for this query asks for: the profile's deadline, lease and mode. */
   plan(now: number, q: NtsQuery): RequestPlan {
     const choice = this.opts.profiles.select(now, q.resolver.address);
     const p = choice.profile;
     const ecs = q.clientSubnet;
-    // IPv4 only: the routers' addresses are IPv4, so an EN reaching one never has an IPv6 source.
+    // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
     const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
       && ecs.prefixLength >= this.opts.ecsMinPrefix;
     return {
