@@ -14,6 +14,7 @@ import { Zone } from '../src/dns/zone.js';
 import { Counters } from '../src/util/counters.js';
 import { DnsHandler, type RequestContext } from '../src/server/handler.js';
 import { NtsGateway, type NtsTransport } from '../src/server/nts-gateway.js';
+import { ResolverProfiles } from '../src/server/resolver-profiles.js';
 import type { NtsResult } from '../src/nts/index.js';
 import { ZoneStore } from '../src/store/zone-store.js';
 import { memoryLogger } from '../src/util/log.js';
@@ -222,7 +223,7 @@ function fakeRouter() {
   };
   const gateway = (counters: Counters) => new NtsGateway(
     [{ id: 'gw1', addresses: ['203.0.113.2'], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
-    transport, { resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000 }, counters, memoryLogger(), () => clock.now,
+    transport, { profiles: new ResolverProfiles(), marginMs: 150, refusalHoldMs: 1000, enCacheMs: 0, ecsMinPrefix: 16 }, counters, memoryLogger(), () => clock.now,
   );
   return { requests, gateway };
 }

@@ -9,6 +9,7 @@ import { parseHostPort, type HostPort } from '../util/addr.js';
 import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, u32 } from './values.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
+import { resolverEntry, resolversUnique, configuredProfile } from './resolver-profiles-config.js';
 
 const recordText = z.string().transform((s, ctx): ResourceRecord => {
   try {
@@ -85,16 +86,28 @@ export const serverConfigSchema = z
       .object({
         // The NTS client socket; routers send REGISTER/KEEPALIVE here. Port 0: any free port.
         listen: listenHostPort.default({ host: '0.0.0.0', port: 0, family: 4 }),
-        // The patience of the resolver behind a held query (Unbound drops its client after
-        // 1.9 s: shared/design/brief.md); the NTS request's deadline is derived from it.
+        // The patience of a resolver that is neither configured (resolvers[]) nor recognised by
+        // its fingerprint: the `unknown` profile's (docs/resolver-profiles.md).
         resolverPatienceMs: z.number().int().min(100).max(30_000).default(1800),
         marginMs: z.number().int().min(0).max(5_000).default(150),
         // A resolver's retries still in flight after a refusal are answered SERVFAIL without
         // asking the router again (resolvers cache that SERVFAIL for seconds anyway).
         refusalHoldMs: z.number().int().min(0).max(60_000).default(1000),
+        // How long EN-side caches (browsers keep an address ~60 s) may still use an answer: added
+        // to every lease. 0: the operator accepts that such a cache may reach another host.
+        enCacheMs: z.number().int().min(0).max(600_000).default(0),
+        // Recognise resolvers from their queries when resolvers[] says nothing about them.
+        fingerprint: z.boolean().default(true),
+        // Shortest IPv4 ECS source prefix that keys an RC (mode prefix) for ECS-trusting resolvers.
+        ecsMinPrefix: z.number().int().min(1).max(32).default(16),
       })
       .strict()
-      .default({ listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000 }),
+      .default({
+        listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000,
+        enCacheMs: 0, fingerprint: true, ecsMinPrefix: 16,
+      }),
+    // The resolvers we know: their profile by source prefix, longest prefix wins.
+    resolvers: z.array(resolverEntry).default([]).superRefine(resolversUnique),
     udp: z
       .object({
         // RFC 9715 / DNS flag day 2020: 1232 avoids IP fragmentation on the common paths.
@@ -127,6 +140,17 @@ export function loadServerConfig(file: string): ServerConfig {
   const zone = cfg.zone.name;
   cfg.zone.records.forEach((rr, i) => {
     if (!isSubdomain(rr.name, zone)) throw new ConfigError(file, `zone.records[${i}]`, `owner ${rr.name} is outside the zone ${zone}`);
+  });
+  const margin = cfg.nts.marginMs;
+  if (cfg.nts.resolverPatienceMs - margin < 100) {
+    throw new ConfigError(file, 'nts.resolverPatienceMs', `must exceed nts.marginMs (${margin}) by at least 100 ms`);
+  }
+  cfg.resolvers.forEach((r, i) => {
+    const p = configuredProfile(r, cfg.nts);
+    if (p.patienceMs - margin < 100) {
+      const key = r.patienceMs !== undefined ? 'patienceMs' : typeof r.profile === 'object' ? 'profile.patienceMs' : 'profile';
+      throw new ConfigError(file, `resolvers[${i}].${key}`, `patience ${p.patienceMs} ms must exceed nts.marginMs (${margin}) by at least 100 ms`);
+    }
   });
   return { ...cfg, storage, file };
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../util/log.js';
 import { answerQuestion } from './answer.js';
 import { privateAdds, publishViaRouter } from './publish-rewrite.js';
 import type { NtsGateway } from './nts-gateway.js';
+import type { ResolverProfiles } from './resolver-profiles.js';
 import type { Counters } from '../util/counters.js';
 import { ResponseCache } from './response-cache.js';
 
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   routerAddresses: Set<string>;
   /** Contacts the routers; without it NTS-managed names are answered at once (TTL 0). */
   gateway?: NtsGateway;
+  /** Sees every decoded query, so the passive fingerprint learns each resolver (fingerprint.ts). */
+  profiles?: ResolverProfiles;
   udpMaxPayload: number;
   tsigFudge: number;
   responseCacheSize: number;
@@ -160,6 +163,10 @@ export class DnsHandler {
       }
     }
     const q = req.question[0];
+    this.d.profiles?.observe(this.d.now(), {
+      resolver: ctx.remoteAddress, transport: ctx.transport, id: req.id, qname: q.name, qtype: q.type, cd: req.cd,
+      edns: req.edns && { udpSize: req.edns.udpSize, dnssecOk: req.edns.dnssecOk, optionCodes: req.edns.options.map((o) => o.code) },
+    });
     const ntsManaged = (name: string) => this.isNtsManaged(name);
     const a = answerQuestion(this.d.zone, q, { isNtsManaged: ntsManaged });
     Object.assign(res, a);
@@ -199,8 +206,9 @@ export class DnsHandler {
     const outcome = await this.d.gateway!.resolve({
       fqdn: canonicalName(first.name), qtype: RRType.A,
       resolver: { address: info.ctx.remoteAddress, port: info.ctx.remotePort },
-      clientSubnet: ecs && { address: ecs.address, prefixLength: ecs.sourcePrefix },
+      clientSubnet: ecs && { address: ecs.address, family: ecs.family, prefixLength: ecs.sourcePrefix },
       routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
+      queryId: req.id, transport: info.ctx.transport,
     });
     if (outcome.status === 'READY') {
       // Only the address the router named: with an address pool, each RC lives on one of them.

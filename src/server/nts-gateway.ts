@@ -2,9 +2,12 @@
 // router that owns its address for an RC, and wait for READY. Resolvers retry with new IDs
 // and ports (shared/design/brief.md), so all queries for the same (resolver, name, type)
 // share one NTS request and are answered together.
-import type { NtsResult, NtsUdpClient } from '../nts/index.js';
+// The resolver's profile (resolver-profiles.ts) decides the request: its patience the deadline,
+// its TTL floor (plus EN-side caches) the answer lease, its ECS trust the mode.
+import type { NtsMode, NtsResult, NtsUdpClient } from '../nts/index.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
+import type { ProfileChoice, ResolverProfiles } from './resolver-profiles.js';
 
 export interface RouterEntry {
   id: string;
@@ -17,9 +20,12 @@ export interface NtsQuery {
   fqdn: string; // canonical
   qtype: number;
   resolver: { address: string; port: number };
-  clientSubnet?: { address: string; prefixLength: number };
+  clientSubnet?: { address: string; family?: 1 | 2; prefixLength: number };
   /** The router address found in the zone: it picks the router. */
   routerAddress: string;
+  /** The DNS query's id and transport: the fingerprint tells a retry from a duplicate by them. */
+  queryId?: number;
+  transport?: 'udp' | 'tcp';
 }
 
 export type NtsOutcome =
@@ -27,12 +33,25 @@ export type NtsOutcome =
   | { status: 'FAILED'; reason: string };
 
 export interface NtsGatewayOptions {
-  /** How long the resolver behind a query waits for us (Unbound: about 1.9 s). */
-  resolverPatienceMs: number;
+  /** The profile of the resolver behind each query: how long it waits, how long it caches. */
+  profiles: ResolverProfiles;
   /** Kept back from the patience to get our SERVFAIL out before the resolver gives up. */
   marginMs: number;
   /** After a refusal or silence, the same (resolver, name, type) gets SERVFAIL at once this long. */
   refusalHoldMs: number;
+  /** Added to every lease: how long EN-side caches (browsers) may still use an answer. */
+  enCacheMs: number;
+  /** Shortest IPv4 ECS source prefix that keys the RC, for resolvers whose ECS is trusted. */
+  ecsMinPrefix: number;
+}
+
+/** What one NTS request asks for, derived from the profile. */
+export interface RequestPlan {
+  choice: ProfileChoice;
+  mode: NtsMode;
+  /** ms from now until the request fails: patience minus margin. */
+  timeLeftMs: number;
+  leaseMs: number;
 }
 
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
@@ -59,43 +78,83 @@ export class NtsGateway {
     return this.byAddress.has(address);
   }
 
-  /** One outcome per (resolver, name, type) at a time; later identical queries join it. */
+  /** What a request for this query asks for: the profile's deadline, lease and mode. */
+  plan(now: number, q: NtsQuery): RequestPlan {
+    const choice = this.opts.profiles.select(now, q.resolver.address);
+    const p = choice.profile;
+    const ecs = q.clientSubnet;
+    // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
+    const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
+      && ecs.prefixLength >= this.opts.ecsMinPrefix;
+    return {
+      choice, mode: byPrefix ? 'prefix' : 'any',
+      timeLeftMs: p.patienceMs - this.opts.marginMs,
+      leaseMs: p.ttlFloorMs + this.opts.enCacheMs,
+    };
+  }
+
+  /** One outcome per (resolver, name, type[, subnet]) at a time; later identical queries join it. */
   resolve(q: NtsQuery): Promise<NtsOutcome> {
-    const key = `${q.resolver.address}|${q.fqdn}|${q.qtype}`;
+    const now = this.now();
+    const plan = this.plan(now, q);
+    // With mode prefix, clients of one resolver in different subnets need RCs of their own.
+    const subnet = plan.mode === 'prefix' ? `|${q.clientSubnet!.address}/${q.clientSubnet!.prefixLength}` : '';
+    const key = `${q.resolver.address}|${q.fqdn}|${q.qtype}${subnet}`;
     const joined = this.pending.get(key);
     if (joined) {
+      this.noteHeld(now, q);
       this.counters.inc('nts_joined');
       return joined;
     }
-    const now = this.now();
     const refusal = this.refused.get(key);
     if (refusal && refusal.until > now) {
       this.counters.inc('nts_suppressed');
       return Promise.resolve({ status: 'FAILED', reason: refusal.reason });
     }
     this.refused.delete(key);
-    const p = this.send(q).then((o) => {
+    this.noteHeld(now, q);
+    const p = this.send(q, plan).then((o) => {
       if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
         if (this.refused.size >= 10_000) this.refused.clear(); // bounded; losing it only costs requests
         this.refused.set(key, { until: this.now() + this.opts.refusalHoldMs, reason: o.reason });
       }
       return o;
-    }).finally(() => this.pending.delete(key));
+    }).finally(() => {
+      this.pending.delete(key);
+      this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
+    });
     this.pending.set(key, p);
     return p;
   }
 
-  private async send(q: NtsQuery): Promise<NtsOutcome> {
+  /** The fingerprint learns the resolver's retry pattern from the queries we hold. */
+  private noteHeld(now: number, q: NtsQuery): void {
+    if (q.queryId !== undefined) this.opts.profiles.held(now, q.resolver.address, q.fqdn, q.qtype, q.queryId, q.transport ?? 'udp');
+  }
+
+  private async send(q: NtsQuery, plan: RequestPlan): Promise<NtsOutcome> {
     const router = this.byAddress.get(q.routerAddress);
     if (!router) return { status: 'FAILED', reason: 'no-router' };
     const start = this.now();
-    const deadlineMs = start + this.opts.resolverPatienceMs - this.opts.marginMs;
+    const deadlineMs = start + plan.timeLeftMs;
+    const { profile, via, confidence } = plan.choice;
+    // Per profile name only (a closed set from code and config), never per address.
     this.counters.inc('nts_requests');
-    this.log.info('nts-request', { router: router.id, name: q.fqdn, resolver: q.resolver.address, timeLeftMs: deadlineMs - start });
+    this.counters.inc(`nts_profile_${profile.name}`);
+    this.counters.inc(`nts_profile_via_${via}`);
+    if (plan.mode === 'prefix') this.counters.inc('nts_mode_prefix');
+    this.log.info('nts-request', {
+      router: router.id, name: q.fqdn, resolver: q.resolver.address, timeLeftMs: plan.timeLeftMs,
+      profile: profile.name, profileVia: via, confidence, leaseMs: plan.leaseMs, mode: plan.mode,
+      subnet: plan.mode === 'prefix' ? `${q.clientSubnet!.address}/${q.clientSubnet!.prefixLength}` : undefined,
+    });
     let r: NtsResult;
     try {
       r = await this.transport.request(router.nts, { id: router.id, secret: router.key }, {
-        fqdn: q.fqdn, qtype: q.qtype, mode: 'any', resolver: q.resolver, clientSubnet: q.clientSubnet,
+        fqdn: q.fqdn, qtype: q.qtype, mode: plan.mode, resolver: q.resolver,
+        clientSubnet: q.clientSubnet && { address: q.clientSubnet.address, prefixLength: q.clientSubnet.prefixLength },
+        // The codec leaves LEASE out at 0; it is critical, so a router without leases refuses rather than ignores it.
+        ...(plan.leaseMs > 0 ? { leaseMs: plan.leaseMs } : {}),
       }, { deadlineMs });
     } catch (e) {
       this.counters.inc('nts_errors');
@@ -105,12 +164,16 @@ export class NtsGateway {
     const waited = this.now() - start;
     if (r.status === 'READY' && r.answerAddress !== undefined && r.rcId !== undefined) {
       this.counters.inc('nts_ready');
-      this.log.info('nts-ready', { router: router.id, name: q.fqdn, resolver: q.resolver.address, address: r.answerAddress, rc: r.rcId, waitedMs: waited });
+      this.log.info('nts-ready', { router: router.id, name: q.fqdn, resolver: q.resolver.address, address: r.answerAddress, rc: r.rcId, waitedMs: waited, profile: profile.name, leaseMs: plan.leaseMs });
       return { status: 'READY', address: r.answerAddress, rcId: r.rcId };
     }
     const reason = r.status === 'TIMEOUT' ? 'timeout' : r.status.toLowerCase();
     this.counters.inc(`nts_${reason}`);
-    this.log.warn('nts-failed', { router: router.id, name: q.fqdn, resolver: q.resolver.address, status: r.status, reason: 'reason' in r ? r.reason : undefined, waitedMs: waited });
+    this.log.warn('nts-failed', { router: router.id, name: q.fqdn, resolver: q.resolver.address, status: r.status, reason: 'reason' in r ? r.reason : undefined, waitedMs: waited, profile: profile.name });
     return { status: 'FAILED', reason };
   }
+}
+
+function familyOf(address: string): 1 | 2 {
+  return address.includes(':') ? 2 : 1;
 }

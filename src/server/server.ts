@@ -15,6 +15,10 @@ import { listenTcp } from './tcp.js';
 import { listenUdp } from './udp.js';
 import { NtsGateway } from './nts-gateway.js';
 import { NtsUdpClient } from '../nts/index.js';
+import { configuredProfile } from '../config/resolver-profiles-config.js';
+import { Fingerprinter } from './fingerprint.js';
+import { profileWith } from './profiles.js';
+import { ResolverProfiles } from './resolver-profiles.js';
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -58,6 +62,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     if (gateway) closers.push(() => gateway.client.close());
     const handler = new DnsHandler({
       gateway: gateway?.gateway,
+      profiles: gateway?.profiles,
       zone, store, keys, counters, log, now,
       routerAddresses: new Set(cfg.routers.flatMap((r) => r.addresses)),
       udpMaxPayload: cfg.udp.maxPayload,
@@ -118,8 +123,24 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
     },
     onError: (e) => log.warn('nts-socket-error', { error: e.message }),
   });
-  const gateway = new NtsGateway(routers, client, cfg.nts, counters, log, now);
+  const profiles = resolverProfiles(cfg);
+  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix } = cfg.nts;
+  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix }, counters, log, now);
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
-  return { client, gateway };
+  log.info('resolver-profiles', {
+    configured: cfg.resolvers.map((r) => `${configuredProfile(r, cfg.nts).name}:${r.prefixes.length}`).join(',') || 'none',
+    fingerprint: cfg.nts.fingerprint, default: `${profiles.defaultProfile.patienceMs}ms/${profiles.defaultProfile.ttlFloorMs}ms`,
+    enCacheMs, ecsMinPrefix,
+  });
+  return { client, gateway, profiles };
+}
+
+/** Config by prefix, then (unless turned off) the fingerprint, then the `unknown` profile. */
+export function resolverProfiles(cfg: Pick<ServerConfig, 'resolvers' | 'nts' | 'zone'>): ResolverProfiles {
+  return new ResolverProfiles({
+    rules: cfg.resolvers.map((r) => ({ prefixes: r.prefixes, profile: configuredProfile(r, cfg.nts) })),
+    defaultProfile: profileWith('unknown', { patienceMs: cfg.nts.resolverPatienceMs }),
+    fingerprint: cfg.nts.fingerprint ? new Fingerprinter({ zone: cfg.zone.name }) : undefined,
+  });
 }

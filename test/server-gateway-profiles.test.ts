@@ -1,0 +1,204 @@
+// The NTS gateway with resolver profiles, over a fake NTS transport: what each request asks the
+// router for (deadline, lease, mode) for a configured Knot, an ECS-trusting resolver, a resolver
+// recognised by its fingerprint and an unknown one; and the handler's ECS scope in prefix mode.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { decodeMessage, encodeMessage } from '../src/dns/codec.js';
+import { EdnsOptionCode, RRClass, RRType, Rcode } from '../src/dns/constants.js';
+import { encodeClientSubnet, parseClientSubnet } from '../src/dns/edns.js';
+import { parseRecord } from '../src/dns/presentation.js';
+import { newMessage } from '../src/dns/types.js';
+import { Zone } from '../src/dns/zone.js';
+import type { NtsRequestFields, NtsResult } from '../src/nts/index.js';
+import { DnsHandler } from '../src/server/handler.js';
+import { Fingerprinter } from '../src/server/fingerprint.js';
+import { NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
+import { parsePrefix, type Prefix } from '../src/server/prefix-table.js';
+import { profileWith, type ResolverProfile } from '../src/server/profiles.js';
+import { ResolverProfiles } from '../src/server/resolver-profiles.js';
+import { ZoneStore } from '../src/store/zone-store.js';
+import { Counters } from '../src/util/counters.js';
+import { memoryLogger } from '../src/util/log.js';
+
+const ROUTER = '203.0.113.2';
+const NOW = 1_790_000_000_000;
+const KNOT = '198.51.100.53';
+const ISP = '198.51.100.60'; // a resolver whose ECS the operator trusts
+const ECS_TRUSTING: ResolverProfile = { name: 'isp', patienceMs: 3000, ttlFloorMs: 1000, ecs: 'trusted' };
+
+function prefix(s: string): Prefix {
+  return parsePrefix(s) as Prefix;
+}
+
+interface Sent { params: NtsRequestFields; deadlineMs: number; at: number; answer: (r: NtsResult) => void }
+
+function rig(opts: { enCacheMs?: number; fingerprint?: boolean } = {}) {
+  const clock = { now: NOW };
+  const sent: Sent[] = [];
+  const transport: NtsTransport = {
+    request: (_router, _key, params, o) => new Promise<NtsResult>((answer) => sent.push({ params, deadlineMs: o.deadlineMs, at: clock.now, answer })),
+  };
+  const fingerprint = opts.fingerprint ? new Fingerprinter({ zone: 'home.example.' }) : undefined;
+  const profiles = new ResolverProfiles({
+    rules: [
+      { prefixes: [prefix(`${KNOT}/32`)], profile: profileWith('knot') },
+      { prefixes: [prefix(`${ISP}/32`)], profile: ECS_TRUSTING },
+    ],
+    fingerprint,
+  });
+  const counters = new Counters();
+  const log = memoryLogger();
+  const gateway = new NtsGateway(
+    [{ id: 'gw1', addresses: [ROUTER], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
+    transport, { profiles, marginMs: 150, refusalHoldMs: 1000, enCacheMs: opts.enCacheMs ?? 0, ecsMinPrefix: 16 },
+    counters, log, () => clock.now,
+  );
+  return { clock, sent, gateway, profiles, fingerprint, counters, log };
+}
+
+function q(resolver: string, extra: Partial<NtsQuery> = {}): NtsQuery {
+  return { fqdn: 'alice.home.example.', qtype: RRType.A, resolver: { address: resolver, port: 5353 }, routerAddress: ROUTER, ...extra };
+}
+
+const READY: NtsResult = { status: 'READY', answerAddress: ROUTER, rcId: 1, rcLifetimeMs: 3000 };
+
+test('a configured Knot resolver: deadline from its patience, a lease of its TTL floor, mode any', async () => {
+  const r = rig();
+  const out = r.gateway.resolve(q(KNOT, { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));
+  assert.equal(r.sent.length, 1);
+  const s = r.sent[0];
+  assert.equal(s.deadlineMs - s.at, 9500 - 150);
+  assert.equal(s.params.leaseMs, 5000, 'Knot hands out a TTL-0 answer for 5 s (cache.min_ttl)');
+  assert.equal(s.params.mode, 'any', 'Knot\'s ECS is not trusted by default');
+  assert.deepEqual(s.params.clientSubnet, { address: '192.0.2.0', prefixLength: 24 }, 'still passed on as information');
+  s.answer(READY);
+  assert.equal((await out).status, 'READY');
+  assert.equal(r.counters.get('nts_profile_knot'), 1);
+  assert.equal(r.counters.get('nts_profile_via_config'), 1);
+  const line = JSON.parse(r.log.lines.find((l) => l.includes('"nts-request"'))!);
+  assert.deepEqual([line.profile, line.profileVia, line.leaseMs, line.mode, line.timeLeftMs], ['knot', 'config', 5000, 'any', 9350]);
+  // EN-side caches the operator allows for are added to every lease.
+  const b = rig({ enCacheMs: 60_000 });
+  void b.gateway.resolve(q(KNOT));
+  assert.equal(b.sent[0].params.leaseMs, 65_000);
+});
+
+test('an ECS-trusting resolver: mode prefix with the client subnet; per-subnet requests; short or IPv6 prefixes stay any', async () => {
+  const r = rig();
+  const a = r.gateway.resolve(q(ISP, { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));
+  const s = r.sent[0];
+  assert.equal(s.params.mode, 'prefix');
+  assert.deepEqual(s.params.clientSubnet, { address: '192.0.2.0', prefixLength: 24 });
+  assert.equal(s.params.leaseMs, 1000);
+  assert.equal(s.deadlineMs - s.at, 3000 - 150);
+  // Another client subnet behind the same resolver needs its own RC: not joined.
+  const b = r.gateway.resolve(q(ISP, { clientSubnet: { address: '192.0.3.0', family: 1, prefixLength: 24 } }));
+  assert.equal(r.sent.length, 2);
+  // The same subnet (a retry) joins.
+  const a2 = r.gateway.resolve(q(ISP, { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));
+  assert.equal(r.sent.length, 2);
+  assert.equal(r.counters.get('nts_joined'), 1);
+  r.sent[0].answer(READY);
+  r.sent[1].answer(READY);
+  assert.deepEqual((await Promise.all([a, b, a2])).map((o) => o.status), ['READY', 'READY', 'READY']);
+  assert.equal(r.counters.get('nts_mode_prefix'), 2);
+  // Below nts.ecsMinPrefix, IPv6, or no ECS at all: mode any.
+  void r.gateway.resolve(q(ISP, { clientSubnet: { address: '10.0.0.0', family: 1, prefixLength: 8 } }));
+  void r.gateway.resolve(q(ISP, { fqdn: 'bob.home.example.', clientSubnet: { address: '2001:db8:1::', family: 2, prefixLength: 56 } }));
+  void r.gateway.resolve(q(ISP, { fqdn: 'carol.home.example.' }));
+  assert.deepEqual(r.sent.slice(2).map((x) => x.params.mode), ['any', 'any', 'any']);
+  // /16 is the default minimum: accepted.
+  void r.gateway.resolve(q(ISP, { fqdn: 'dave.home.example.', clientSubnet: { address: '192.0.0.0', family: 1, prefixLength: 16 } }));
+  assert.equal(r.sent.at(-1)!.params.mode, 'prefix');
+});
+
+test('an unknown resolver gets the conservative default: shortest patience, longest floor', () => {
+  const r = rig();
+  void r.gateway.resolve(q('203.0.113.99', { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));
+  const s = r.sent[0];
+  assert.equal(s.deadlineMs - s.at, 1800 - 150);
+  assert.equal(s.params.leaseMs, 5000);
+  assert.equal(s.params.mode, 'any', 'an unknown resolver\'s ECS is never trusted');
+  assert.equal(r.counters.get('nts_profile_unknown'), 1);
+  assert.equal(r.counters.get('nts_profile_via_default'), 1);
+});
+
+test('a lease of 0 is not sent (the critical LEASE TLV asks nothing then)', () => {
+  const r = rig();
+  const p = new ResolverProfiles({ rules: [{ prefixes: [prefix('192.0.2.53/32')], profile: profileWith('unbound') }] });
+  const g = new NtsGateway(
+    [{ id: 'gw1', addresses: [ROUTER], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
+    { request: (_r, _k, params, o) => new Promise((answer) => r.sent.push({ params, deadlineMs: o.deadlineMs, at: NOW, answer })) },
+    { profiles: p, marginMs: 150, refusalHoldMs: 0, enCacheMs: 0, ecsMinPrefix: 16 }, new Counters(), memoryLogger(), () => NOW,
+  );
+  void g.resolve(q('192.0.2.53'));
+  assert.equal('leaseMs' in r.sent[0].params, false);
+  assert.equal(r.sent[0].deadlineMs - NOW, 1900 - 150);
+});
+
+test('a resolver recognised by its fingerprint gets that profile; held retries teach the fingerprint', async () => {
+  const r = rig({ fingerprint: true });
+  const resolver = '203.0.113.40';
+  // BIND's queries: cookie, no CD, EDNS 1232 with DO, lowercase names.
+  for (let i = 0; i < 4; i++) {
+    r.profiles.observe(NOW + i, { resolver, transport: 'udp', id: i, qname: 'www.home.example.', qtype: RRType.A, cd: false, edns: { udpSize: 1232, dnssecOk: true, optionCodes: [10] } });
+  }
+  const out = r.gateway.resolve(q(resolver, { queryId: 100, transport: 'udp' }));
+  assert.equal(r.sent[0].deadlineMs - r.sent[0].at, 9500 - 150);
+  assert.equal('leaseMs' in r.sent[0].params, false, 'BIND keeps no TTL-0 answer');
+  assert.equal(r.counters.get('nts_profile_via_fingerprint'), 1);
+  const line = JSON.parse(r.log.lines.find((l) => l.includes('"nts-request"'))!);
+  assert.equal(line.profile, 'bind');
+  assert.ok(line.confidence > 0.5);
+  // BIND's retry 800 ms later joins the request and is recorded as its first-retry interval.
+  r.clock.now += 800;
+  const retry = r.gateway.resolve(q(resolver, { queryId: 101, transport: 'udp' }));
+  assert.equal(r.sent.length, 1);
+  r.sent[0].answer(READY);
+  await Promise.all([out, retry]);
+  assert.deepEqual(r.fingerprint!.signals(resolver)['first-retry'], { '600-1100': 1 });
+  assert.equal(r.fingerprint!.verdict(r.clock.now, resolver).profile, 'bind');
+});
+
+// ---- through the handler: the ECS scope of an NTS-managed answer in prefix mode ----
+
+const dir = mkdtempSync(join(tmpdir(), 'ntss-gw-profiles-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('handler: a trusted ECS query is asked in prefix mode and answered with scope = source prefix', async () => {
+  const store = ZoneStore.open(join(dir, 'z.db'));
+  after(() => store.close());
+  store.seedZone('home.example.', [
+    'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
+    'home.example. 3600 IN NS ns1.home.example.',
+    `alice.home.example. 300 IN A ${ROUTER}`,
+  ].map(parseRecord));
+  const r = rig({ fingerprint: true });
+  const h = new DnsHandler({
+    zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
+    routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
+    responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
+  });
+  const ask = (from: string, id: number) => h.handle(encodeMessage(newMessage({
+    id, question: [{ name: 'alice.home.example.', type: RRType.A, class: RRClass.IN }],
+    edns: { udpSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [encodeClientSubnet({ family: 1, address: '192.0.2.0', sourcePrefix: 22, scopePrefix: 0 })] },
+  })), { transport: 'udp', remoteAddress: from, remotePort: 4000 + id }) as Promise<Buffer>;
+  const pending = ask(ISP, 1);
+  assert.equal(r.sent.at(-1)!.params.mode, 'prefix');
+  assert.deepEqual(r.sent.at(-1)!.params.clientSubnet, { address: '192.0.0.0', prefixLength: 22 });
+  r.sent.at(-1)!.answer(READY);
+  const m = decodeMessage(await pending);
+  assert.equal(m.rcode, Rcode.NOERROR);
+  const ecs = parseClientSubnet(m.edns!.options.find((o) => o.code === EdnsOptionCode.ECS)!.data, false);
+  assert.equal(ecs.scopePrefix, 22, 'the answer is made for that client prefix only');
+  // The handler shows every query to the fingerprint (unconfigured resolvers only).
+  const other = ask('203.0.113.41', 2);
+  assert.equal(r.sent.at(-1)!.params.mode, 'any');
+  r.sent.at(-1)!.answer(READY);
+  await other;
+  assert.equal(r.fingerprint!.signals('203.0.113.41')['edns-size']?.['1232'], 1);
+  assert.deepEqual(r.fingerprint!.signals(ISP), {}, 'configured resolvers are not fingerprinted');
+});
