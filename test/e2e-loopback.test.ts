@@ -59,7 +59,11 @@ test('dig through the real server waits for the router; the EN then reaches alic
   }), log);
   t.after(() => router.close());
   // The zone: alice's A is the router's global address (as after her registration).
-  const config = baseConfig({ routers: [{ id: 'gw1', addresses: [GA], nts: `127.0.0.1:${router.nts.port}`, key: KEY.toString('base64') }] });
+  // dig keeps nothing: the resolver stand-in is configured as what it behaves like (no TTL floor).
+  const config = baseConfig({
+    routers: [{ id: 'gw1', addresses: [GA], nts: `127.0.0.1:${router.nts.port}`, key: KEY.toString('base64') }],
+    resolvers: [{ prefixes: ['127.0.0.0/8'], profile: 'unbound' }],
+  });
   config.zone.records!.push(`alice.home.example. 300 IN A ${GA}`);
   const srv = await startServer(t, { config });
 

@@ -19,7 +19,7 @@ import { startInsideService, type InsideService } from './inside-services.js';
 import { registerName } from './register.js';
 import type { Resources } from './resources.js';
 import type { Recorder } from './timeline.js';
-import { ALICE, BOB, INSIDE_HOSTS, ROUTER, SERVER_ADDRESS, ZONE } from './topology.js';
+import { ALICE, BOB, INSIDE_HOSTS, RESOLVER_ADDRESS, ROUTER, SERVER_ADDRESS, ZONE } from './topology.js';
 
 export interface DemoSystem {
   /** The NTSv2 server's DNS address (UDP and TCP). */
@@ -48,6 +48,9 @@ function serverConfig(dir: string, routerNts: { host: string; port: number }, ro
     // to gw1, so whatever address an IN registers, the zone publishes the router's.
     tsig: INSIDE_HOSTS.map((h) => ({ name: h.keyName, algorithm: 'hmac-sha256', secret: b64(keys.get(h.name)!.secret), allow: [h.fqdn], router: ROUTER.id })),
     routers: [{ id: ROUTER.id, addresses: [ROUTER.globalAddress], nts: `${routerNts.host}:${routerNts.port}`, key: b64(routerKey) }],
+    // The demo's stub resolver behaves like Unbound (no cache for TTL 0, ~1.9 s patience); an
+    // unknown resolver would get the conservative 5 s lease (docs/resolver-profiles.md).
+    resolvers: [{ prefixes: [`${RESOLVER_ADDRESS}/32`], profile: 'unbound' }],
   });
   return { ...cfg, listen: [anyPort(SERVER_ADDRESS)], nts: { ...cfg.nts, listen: anyPort(SERVER_ADDRESS) }, file: '(demo)' };
 }
