@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LAB_TOOLS } from '../src/lab/preflight.js';
+import { labTools } from '../src/lab/preflight.js';
 import { SCENARIOS } from '../src/lab/scenarios/index.js';
 import { needTools, strictSkips } from './helpers/tools.js';
 
@@ -22,7 +22,7 @@ function labReady(t: TestContext): boolean {
     t.skip(reason);
     return false;
   }
-  return needTools(t, ...Object.keys(LAB_TOOLS));
+  return needTools(t, ...labTools());
 }
 
 function namespacesOf(prefix: string): string[] {
