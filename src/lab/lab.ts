@@ -171,8 +171,7 @@ export class Lab {
     const s = this.s;
     startDaemon(s, 'nsd', 'root', 'nsd', ['-d', '-c', this.file('nsd.conf')]);
     startNtss(s, 'server', 'server', 'server', this.file('server.yaml'));
-    const [cmd, ...args] = this.resolver.argv(this.resolverOptions());
-    startDaemon(s, this.resolverDaemon, 'resolver', cmd, args);
+    this.startResolver();
     this.startRouter();
     for (const h of INSIDE_HOSTS) startDaemon(s, h, h, process.execPath, [SERVICES_JS, '--name', h, '--log', this.file(`${h}.events.jsonl`)]);
     const dig = (from: string, ...args: string[]) => async () =>
@@ -180,9 +179,30 @@ export class Lab {
     await waitReady(s, 'nsd', 'the root zone', dig('resolver', `@${ADDR.root}`, '.', 'SOA'));
     await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
     await this.waitRouter(1);
-    // Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache.
-    await waitReady(s, this.resolverDaemon, `${ZONE} SOA through the resolver`, dig('en1', ZONE, 'SOA'));
+    await this.waitResolver();
     for (const h of INSIDE_HOSTS) await waitReady(s, h, 'its services', () => this.inEvents(h).some((e) => e.event === 'listening'));
+  }
+
+  private startResolver(): void {
+    const [cmd, ...args] = this.resolver.argv(this.resolverOptions());
+    startDaemon(this.s, this.resolverDaemon, 'resolver', cmd, args);
+  }
+
+  /** Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache. */
+  private async waitResolver(): Promise<void> {
+    const soa = async () => (await this.exec('en1', 'dig', ['+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout.trim() !== '';
+    await waitReady(this.s, this.resolverDaemon, `${ZONE} SOA through the resolver`, soa);
+  }
+
+  /** A fresh resolver: stopped, its on-disk cache emptied, started again (no cache, no memory of any server). */
+  async restartResolver(): Promise<void> {
+    await stopDaemon(this.s, this.resolverDaemon, 'SIGTERM');
+    for (const d of this.resolver.cacheDirs?.(this.resolverOptions()) ?? []) {
+      rmSync(d, { recursive: true, force: true });
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    this.startResolver();
+    await this.waitResolver();
   }
 
   private startRouter(): void {
@@ -222,9 +242,14 @@ export class Lab {
 
   /** Everything that reached an inside host's services, in order. */
   inEvents(h: string): InEvent[] {
-    const f = this.file(`${h}.events.jsonl`);
+    return this.jsonLines<InEvent>(`${h}.events.jsonl`);
+  }
+
+  /** A JSON-lines log in the state directory (empty when it does not exist yet). */
+  jsonLines<T>(name: string): T[] {
+    const f = this.file(name);
     if (!existsSync(f)) return [];
-    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as InEvent);
+    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
   }
 
   /** Daemon name -> alive? */

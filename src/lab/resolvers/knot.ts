@@ -29,6 +29,7 @@ export const knot: ResolverSpec = {
   sendsEcs: false,
   files: (o) => ({ 'kresd.conf': conf(o) }),
   dirs: (o) => [join(o.dir, 'kresd')],
+  cacheDirs: (o) => [join(o.dir, 'kresd', 'cache')], // LMDB: survives a restart
   // -n: no interactive console on stdin; the last argument is its run directory.
   argv: (o) => ['kresd', '-n', '-c', join(o.dir, 'kresd.conf'), join(o.dir, 'kresd')],
   versionArgs: ['--version'],

@@ -22,6 +22,8 @@ export interface ResolverSpec {
   /** File name (relative to dir) -> text. Directories a config names are created by the caller (`dirs`). */
   files(o: ResolverOptions): Record<string, string>;
   dirs?(o: ResolverOptions): string[];
+  /** Where it keeps its cache on disk (emptied for a fresh start), if anywhere. */
+  cacheDirs?(o: ResolverOptions): string[];
   /** Runs in the foreground, logging to stdout/stderr. */
   argv(o: ResolverOptions): string[];
   /** Prints the version; the first match of versionPattern is it. */
