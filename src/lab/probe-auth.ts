@@ -5,6 +5,8 @@
 //   ttl0-*       A 203.0.113.99 with TTL 0 at once (AAAA: NODATA), also for names below it
 //   hold<ms>-*   the same, but held: every query for the name and type is answered together,
 //                <ms> after the first one arrived (as ntss server answers on READY)
+//   delay<ms>-*  the same, each query answered <ms> after it arrived (a slow server: a lookup
+//                that waited for it is told from one answered from the resolver's cache)
 //   drop-*       never answered
 //   servfail-*   SERVFAIL at once
 //   node probe-auth.js --listen 192.0.2.54 --log FILE
@@ -69,6 +71,11 @@ function answer(q: Message, reply: Reply): void {
   if (label.startsWith('ttl0-')) return reply(positive(q));
   if (label.startsWith('servfail-')) return reply(response(q, Rcode.SERVFAIL));
   if (label.startsWith('drop-')) return;
+  const delay = /^delay(\d+)-/.exec(label);
+  if (delay) {
+    setTimeout(() => reply(positive(q)), Math.min(Number(delay[1]), 60_000));
+    return;
+  }
   const hold = /^hold(\d+)-/.exec(label);
   if (hold) {
     const key = `${lower}|${type}`;

@@ -7,14 +7,16 @@
 //   - patience: the longest hold of the answer that still reaches the client (bisection)
 //   - how long an authoritative SERVFAIL is cached
 //   - fingerprint: EDNS payload size, DO, COOKIE, 0x20, qname minimisation, ECS
-import { PROBE_AUTH_JS, startDaemon, waitReady } from '../daemons.js';
+import { PROBE_AUTH_JS, logTail, startDaemon, waitReady } from '../daemons.js';
 import { PROBE_ADDR, PROBE_ZONE } from '../topology.js';
 import type { RunResult } from '../shell.js';
 import { tag, type Scenario, type ScenarioContext } from './context.js';
 
-const DROP_WAIT_S = Number(process.env.NTSS_LAB_PROFILE_WAIT_S ?? 12);
-const BISECT_STEPS = Number(process.env.NTSS_LAB_PROFILE_STEPS ?? 7);
-const SERVFAIL_MAX_MS = 15_000;
+// Knot Resolver answers a never-answered lookup SERVFAIL after ~11.5 s (its TCP try times out).
+const DROP_WAIT_S = Number(process.env.NTSS_LAB_PROFILE_WAIT_S ?? 15);
+const BISECT_STEPS = Number(process.env.NTSS_LAB_PROFILE_STEPS ?? 8);
+const SERVFAIL_MAX_MS = Number(process.env.NTSS_LAB_PROFILE_SERVFAIL_S ?? 15) * 1000;
+const DELAY_MS = 100;
 const PROBE_LOG = 'probe-queries.jsonl';
 
 interface ProbeQuery { t: number; event: string; proto: string; port: number; id: number; qname: string; qtype: number; rd: boolean; cd: boolean; edns: null | { udp: number; do: boolean; cookie: boolean; ecs?: string; options: number[] } }
@@ -82,7 +84,7 @@ async function patience(ctx: ScenarioContext, p: Probe): Promise<void> {
     await p.fresh(true);
     const d = await p.dig(name(tag(`hold${hold}`)), 'A', DROP_WAIT_S + 2);
     const ok = d.status === 'NOERROR' && d.address !== undefined;
-    trail.push(`${hold}: ${ok ? `answer after ${ms(d.ms)} ms` : d.status}`);
+    trail.push(`${hold}: ${ok ? 'answer' : d.status} after ${ms(d.ms)} ms`);
     if (ok) lo = hold;
     else hi = hold;
   }
@@ -116,23 +118,35 @@ async function servfailCache(ctx: ScenarioContext, p: Probe): Promise<void> {
     + (again === undefined ? `no lookup reached the probe again within ${SERVFAIL_MAX_MS} ms (${lookups} lookups)` : `the next query reached the probe ${ms(again)} ms later (lookups every ~250 ms: ${lookups})`));
 }
 
+/** A lookup of a name the probe answers after DELAY_MS: did the EN wait for the authoritative? */
+async function timedLookup(p: Probe, n: string): Promise<{ d: Dig; queries: number; waited: boolean }> {
+  const before = p.for(n).length;
+  const d = await p.dig(n);
+  await p.ctx.sleep(50); // a background refresh may trail the answer
+  return { d, queries: p.for(n).length - before, waited: d.address !== undefined && d.ms >= DELAY_MS };
+}
+
 async function ttlAndFingerprint(ctx: ScenarioContext, p: Probe): Promise<void> {
   await p.fresh(false);
-  // Two lookups back to back, then five one second apart.
-  const n1 = name(tag('ttl0-twice'));
-  const a = await p.dig(n1);
-  const b = await p.dig(n1);
-  const twice = p.for(n1).filter((q) => q.qtype === 1 && q.qname.toLowerCase() === n1).length;
-  const n2 = name(tag('ttl0-spaced'));
+  // TTL 0 answers 100 ms late: a lookup that took >= 100 ms waited for the authoritative, one
+  // that did not was answered from the resolver's cache (whatever queries it also sent).
+  const n1 = name(tag(`delay${DELAY_MS}-twice`));
+  const twice = [await timedLookup(p, n1), await timedLookup(p, n1)];
+  const n2 = name(tag(`delay${DELAY_MS}-spaced`));
+  const spaced: Awaited<ReturnType<typeof timedLookup>>[] = [];
   for (let i = 0; i < 5; i++) {
-    await p.dig(n2);
-    if (i < 4) await ctx.sleep(1000);
+    if (i > 0) await ctx.sleep(1000);
+    spaced.push(await timedLookup(p, n2));
   }
-  const spaced = p.for(n2).filter((q) => q.qtype === 1 && q.qname.toLowerCase() === n2).length;
-  ctx.check(a.ttl !== undefined && b.ttl !== undefined, 'TTL-0 answer: the EN got an answer twice', `${a.status}/${b.status}`);
+  const [a, b] = twice.map((x) => x.d);
+  ctx.check(a.ttl !== undefined && b.ttl !== undefined, 'TTL-0 answer: the EN got an answer twice', `${a.status}/${b.status}${a.ttl === undefined ? `\n${logTail(ctx.lab.s, ctx.lab.resolverDaemon, 15)}` : ''}`);
   ctx.results['profile.ttlFirst'] = a.ttl ?? -1;
   ctx.results['profile.ttlSecond'] = b.ttl ?? -1;
-  ctx.note(`[ttl] TTL 0 at the probe; the EN saw ${a.ttl} then ${b.ttl}; back-to-back lookups reaching the probe: ${twice}/2; one second apart: ${spaced}/5`);
+  const sum = (xs: typeof twice) => `the EN waited for the authoritative in ${xs.filter((x) => x.waited).length}/${xs.length} `
+    + `(EN times ${xs.map((x) => ms(x.d.ms)).join(', ')} ms), queries at the authoritative ${xs.map((x) => x.queries).join('+')}`;
+  ctx.note(`[ttl] TTL 0 at the probe; the EN saw ${a.ttl} then ${b.ttl}; back to back: ${sum(twice)}; one second apart: ${sum(spaced)}`);
+  ctx.results['profile.reachedBackToBack'] = twice.filter((x) => x.waited).length;
+  ctx.results['profile.reachedSpaced'] = spaced.filter((x) => x.waited).length;
 
   // What it asks before the full name (qname minimisation), for a deep name and for AAAA.
   const deep = name(`x.y.${tag('ttl0-deep')}`);
