@@ -3,71 +3,16 @@
 // and Ctrl-C in the middle of a run. Afterwards no namespace with the test's prefix may remain.
 // Needs root and the lab's tools; skips without them (fails under NTSS_NO_SKIP=1).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { LAB_TOOLS } from '../src/lab/preflight.js';
-import { SCENARIOS } from '../src/lab/scenarios/index.js';
-import { needTools, strictSkips } from './helpers/tools.js';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { SCENARIOS, ZOO_SCENARIOS } from '../src/lab/scenarios/index.js';
+import { MAIN, lab, labReady, namespacesOf, prefixes, processesMentioning } from './lab-cli.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
-const BASE = `lt${process.pid}`; // + a letter per lab: each lab its own prefix
+const nextPrefix = prefixes(`lt${process.pid}`);
+// The zoo scenarios run under every resolver in lab-zoo.test.ts; `profile` is a measurement (minutes).
+const HERE = SCENARIOS.filter((s) => !ZOO_SCENARIOS.includes(s) && s.name !== 'profile');
 
-function labReady(t: TestContext): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-    const reason = 'the lab needs Linux and root';
-    if (strictSkips) throw new Error(`${reason} (NTSS_NO_SKIP=1 forbids skipping)`);
-    t.skip(reason);
-    return false;
-  }
-  return needTools(t, ...Object.keys(LAB_TOOLS));
-}
-
-function namespacesOf(prefix: string): string[] {
-  const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}-`));
-}
-
-/** Live processes whose command line names the path (every lab daemon names its state directory). */
-function processesMentioning(path: string): string[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      return cmd.includes(path) ? [`${pid}: ${cmd}`] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
-}
-
-interface CliResult { code: number | null; out: string }
-
-/** `ntss lab ...`; `onLine` sees each output line as it comes (and may signal the process). */
-function lab(args: string[], timeoutMs: number, onLine?: (line: string, pid: number) => void): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, 'lab', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const take = (d: Buffer) => {
-      const s = d.toString();
-      out += s;
-      for (const l of s.split('\n')) if (l && onLine) onLine(l, child.pid!);
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs); // its handler tears the lab down
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
-let n = 0;
-const nextPrefix = () => `${BASE}${String.fromCharCode(97 + (n++ % 26))}`;
-
-for (const sc of SCENARIOS) {
+for (const sc of HERE) {
   test(`lab run ${sc.name}`, { timeout: 120_000 }, async (t) => {
     if (!labReady(t)) return;
     const prefix = nextPrefix();

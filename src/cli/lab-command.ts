@@ -1,13 +1,15 @@
 // `ntss lab up|down|status|run SCENARIO|exec HOST -- CMD`: the whole system in Linux network
-// namespaces with real Unbound, NSD, nsupdate and curl. Argument checks here; src/lab/ does the work.
+// namespaces with a real resolver (Unbound, BIND, Knot Resolver or PowerDNS Recursor), NSD,
+// nsupdate and curl. Argument checks here; src/lab/ does the work.
 import { spawnSync } from 'node:child_process';
 import { Lab, teardownLab } from '../lab/lab.js';
 import { labNamespaces, labPrefixes } from '../lab/netns.js';
-import { assertLabAvailable } from '../lab/preflight.js';
+import { assertLabAvailable, labTools } from '../lab/preflight.js';
+import { DEFAULT_RESOLVER, RESOLVER_KINDS, isResolverKind, type ResolverKind } from '../lab/resolvers/index.js';
 import type { Scenario } from '../lab/scenarios/context.js';
 import { SCENARIOS, runScenarios, selectScenarios, type RunSummary } from '../lab/scenarios/index.js';
 import { loadState } from '../lab/state.js';
-import { ADDR, HOSTS, PREFIX_RE, nsName } from '../lab/topology.js';
+import { ADDR, HOSTS, MAX_GLOBAL_ADDRESSES, PREFIX_RE, nsName } from '../lab/topology.js';
 import { UsageError } from '../util/errors.js';
 import type { Command } from './main.js';
 
@@ -19,6 +21,9 @@ interface Opts {
   delayMs: number;
   lossPct: number;
   dataplane: 'auto' | 'nftables' | 'userspace';
+  resolver: ResolverKind;
+  globalAddresses: number;
+  ecs: boolean;
 }
 
 function options(v: Record<string, string | boolean | undefined>, defaultPrefix: string): Opts {
@@ -33,7 +38,14 @@ function options(v: Record<string, string | boolean | undefined>, defaultPrefix:
   };
   const dataplane = (v.dataplane ?? 'auto') as string;
   if (!['auto', 'nftables', 'userspace'].includes(dataplane)) throw new UsageError(`lab: --dataplane must be auto, nftables or userspace, got "${dataplane}"`);
-  return { prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'] };
+  const resolver = (v.resolver ?? DEFAULT_RESOLVER) as string;
+  if (!isResolverKind(resolver)) throw new UsageError(`lab: --resolver must be ${RESOLVER_KINDS.join(', ')}; got "${resolver}"`);
+  const ga = num('global-addresses', MAX_GLOBAL_ADDRESSES, 1);
+  if (!Number.isInteger(ga) || ga < 1) throw new UsageError(`lab: --global-addresses must be a whole number from 1 to ${MAX_GLOBAL_ADDRESSES}, got "${String(v['global-addresses'])}"`);
+  return {
+    prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'],
+    resolver, globalAddresses: ga, ecs: v.ecs === true,
+  };
 }
 
 /** Tears the lab down on Ctrl-C, SIGTERM, SIGHUP and process exit, until disarmed. */
@@ -94,7 +106,7 @@ async function runCommand(o: Opts, list: Scenario[]): Promise<number> {
   const existing = labNamespaces(o.prefix).length > 0 ? Lab.attach(o.prefix) : undefined;
   let summary: RunSummary = { passed: [], failed: [], results: {} };
   if (existing) {
-    say(`using the running lab ${o.prefix} (data plane ${existing.mode.dataplane})`);
+    say(`using the running lab ${o.prefix} (data plane ${existing.mode.dataplane}, resolver ${existing.mode.resolver}; its own options, not this command's)`);
     summary = await runScenarios(existing, list, say);
   } else {
     for (const sc of list) {
@@ -129,6 +141,7 @@ function status(prefix: string): number {
     return 1;
   }
   say(`lab ${prefix}: ${spaces.length}/${HOSTS.length} namespaces${s ? `, up since ${s.createdAt}, data plane ${s.mode.dataplane}, RTT +${s.mode.delayMs} ms, loss ${s.mode.lossPct}%, state ${s.dir}` : ' (no state file)'}`);
+  if (s) say(`  resolver ${s.mode.resolver} (${s.mode.resolverVersion ?? '?'})${s.mode.ecs ? ', sends ECS' : ''}; global addresses ${(s.mode.globalAddresses ?? [ADDR.routerWan]).join(', ')}`);
   if (s) {
     const alive = new Lab(s).daemons();
     for (const [name, ok] of Object.entries(alive)) say(`  ${name.padEnd(8)} ${ok ? 'running' : 'DEAD   '} pid ${s.pids[name]} in ${nsName(prefix, s.hosts[name])}, log ${s.dir}/${name}.log`);
@@ -146,14 +159,18 @@ function exec(prefix: string, host: string | undefined, cmd: string[]): number {
 }
 
 const lab = {
-  summary: 'the whole system in Linux network namespaces: Unbound, NSD, nsupdate, curl against ntss (root)',
-  usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace]',
+  summary: 'the whole system in Linux network namespaces: a real resolver, NSD, nsupdate, curl against ntss (root)',
+  usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace] '
+    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs]`,
   positionals: true,
   options: {
     prefix: { type: 'string', description: `name prefix of the lab's namespaces (default: ${FIXED_PREFIX}; for run: derived from the PID)` },
     delay: { type: 'string', description: 'RTT in ms added between any two Internet hosts (tc netem)' },
     loss: { type: 'string', description: 'packet loss in percent on each Internet link (tc netem)' },
     dataplane: { type: 'string', description: 'auto (default: nftables when this build has it), nftables or userspace' },
+    resolver: { type: 'string', description: `the ENs' recursive resolver: ${RESOLVER_KINDS.join(', ')} (default ${DEFAULT_RESOLVER})` },
+    'global-addresses': { type: 'string', description: `global addresses of the router, 203.0.113.2 upward (1..${MAX_GLOBAL_ADDRESSES}, default 1)` },
+    ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS)' },
   },
   async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
     const [action, ...rest] = positionals;
@@ -168,7 +185,7 @@ const lab = {
     if (action === 'status') return status(o.prefix);
     if (action === 'run' && !rest[0]) return listScenarios();
     const list = action === 'run' ? scenariosOf(rest[0]) : [];
-    assertLabAvailable();
+    assertLabAvailable(labTools(o.resolver));
     if (action === 'up') return up(o);
     if (action === 'run') return runCommand(o, list);
     if (action === 'exec') return exec(o.prefix, rest[0], rest.slice(1));

@@ -1,12 +1,16 @@
-// Every file the lab's daemons read: NSD's root zone, Unbound's config and root hints, the
-// NTSv2 server's and the router's YAML, nsupdate's key files and scripts. Text builders only;
-// lab.ts writes them into the lab's state directory.
+// Every file the lab's daemons read: NSD's root zone and root hints, the NTSv2 server's and the
+// router's YAML, nsupdate's key files and scripts (the resolvers' configs: resolvers/). Text
+// builders only; lab.ts writes them into the lab's state directory.
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { routerConfigSchema } from '../config/router-config.js';
 import {
-  ADDR, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, REGISTERED_AT_UP, ROUTER_ID, WAN_IF, ZONE, fqdn,
+  ADDR, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, PROBE_ADDR, PROBE_ZONE, REGISTERED_AT_UP, ROOT_NS, ROUTER_ID,
+  WAN_IF, ZONE, fqdn,
 } from './topology.js';
+import type { ResolverKind } from './resolvers/index.js';
+
+export { ROOT_NS } from './topology.js';
 
 export type DataPlaneKind = 'nftables' | 'userspace';
 
@@ -30,10 +34,16 @@ export interface LabMode {
   lossPct: number;
   /** How delay/loss is applied: tc netem, or the TUN delay line where the kernel lacks netem. */
   shaper?: 'netem' | 'tun';
+  /** The ENs' recursive resolver, and its version as the binary reports it. */
+  resolver: ResolverKind;
+  resolverVersion?: string;
+  /** The router's global addresses (wan0), the first is ADDR.routerWan. */
+  globalAddresses: string[];
+  /** The resolver sends EDNS Client Subnet to the NTSv2 server (only where it can). */
+  ecs: boolean;
 }
 
 export const PLAIN_NAME = `plain.${ZONE}`;
-export const ROOT_NS = 'a.root-servers.test.'; // .test: reserved for testing (RFC 6761)
 
 export function rootZone(): string {
   return [
@@ -45,6 +55,9 @@ export function rootZone(): string {
     // The lab's only delegation: the NTSv2 server is authoritative for the zone, with glue.
     `${ZONE} 3600 IN NS ns1.${ZONE}`,
     `ns1.${ZONE} 3600 IN A ${ADDR.server}`,
+    // The probe authoritative's zone (scenario `profile`; nothing answers there otherwise).
+    `${PROBE_ZONE} 3600 IN NS ns.${PROBE_ZONE}`,
+    `ns.${PROBE_ZONE} 3600 IN A ${PROBE_ADDR}`,
     '',
   ].join('\n');
 }
@@ -78,33 +91,7 @@ export function rootHints(): string {
   return `.  3600000 NS ${ROOT_NS}\n${ROOT_NS} 3600000 A ${ADDR.root}\n`;
 }
 
-/** Debian's Unbound, unmodified but for what a closed lab needs. */
-export function unboundConf(dir: string): string {
-  return `# ntss lab: the ENs' recursive resolver
-server:
-  verbosity: 1
-  interface: ${ADDR.resolver}
-  port: 53
-  do-ip4: yes
-  do-ip6: no          # the lab has no IPv6
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  root-hints: "${dir}/root.hints"   # the lab root instead of the real one
-  module-config: "iterator"         # no trust anchor exists for the lab root
-  num-threads: 1
-  access-control: 198.51.100.0/24 allow   # the ENs
-  access-control: 203.0.113.0/24 allow    # the LAN hosts, masqueraded by the router
-remote-control:
-  control-enable: no
-`;
-}
-
-export function serverYaml(secrets: LabSecrets): string {
+export function serverYaml(secrets: LabSecrets, addresses: readonly string[] = [ADDR.routerWan]): string {
   return stringify({
     listen: [`${ADDR.server}:53`],
     storage: 'server.db',
@@ -119,7 +106,7 @@ export function serverYaml(secrets: LabSecrets): string {
     // Each IN may change only its own name; its hosts sit behind gw1, so whatever address it
     // registers, the zone publishes gw1's global address.
     tsig: INSIDE_HOSTS.map((h) => ({ name: `${h}-key.`, algorithm: 'hmac-sha256', secret: secrets.tsig[h], allow: [fqdn(h)], router: ROUTER_ID })),
-    routers: [{ id: ROUTER_ID, addresses: [ADDR.routerWan], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
+    routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
     nts: { listen: `${ADDR.server}:${NTS_PORT}` },
   });
 }
@@ -144,13 +131,13 @@ export function schedulerTimes(delayMs: number): { holdMs: number; rcTimeoutMs: 
   return { holdMs: Math.max(500, 2 * delayMs), rcTimeoutMs: 1500 + 4 * delayMs };
 }
 
-export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs'>): Record<string, unknown> {
+export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs'> & { globalAddresses?: string[] }): Record<string, unknown> {
   const cfg: Record<string, unknown> = {
     id: ROUTER_ID,
     key: secrets.nts,
     nts: { listen: `${ADDR.routerWan}:${NTS_PORT}` },
     server: `${ADDR.server}:${NTS_PORT}`,
-    globalAddresses: [ADDR.routerWan],
+    globalAddresses: mode.globalAddresses ?? [ADDR.routerWan],
     scheduler: schedulerTimes(mode.delayMs),
     dataplane: dataplaneConfig(mode.dataplane),
   };

@@ -13,6 +13,8 @@ export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url))
 export const SERVICES_JS = fileURLToPath(new URL('./services.js', import.meta.url));
 export const FORGE_JS = fileURLToPath(new URL('./forge-nts.js', import.meta.url));
 export const DELAY_CORE_JS = fileURLToPath(new URL('./delay-core.js', import.meta.url));
+export const SCANNER_JS = fileURLToPath(new URL('./scanner.js', import.meta.url));
+export const PROBE_AUTH_JS = fileURLToPath(new URL('./probe-auth.js', import.meta.url));
 
 export function logPath(s: LabState, name: string): string {
   return join(s.dir, `${name}.log`);

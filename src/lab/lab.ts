@@ -3,21 +3,28 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml, unboundConf,
+  newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml,
   type DataPlaneKind, type LabMode,
 } from './configs.js';
 import { DELAY_CORE_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
 import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
-import { assertLabAvailable } from './preflight.js';
+import { assertLabAvailable, labTools } from './preflight.js';
+import { DEFAULT_RESOLVER, RESOLVERS, resolverVersion, type ResolverKind, type ResolverOptions, type ResolverSpec } from './resolvers/index.js';
 import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
 import { loadState, saveState, stateDir, type LabState } from './state.js';
-import { ADDR, INSIDE_HOSTS, REGISTERED_AT_UP, ZONE, nsName, type InsideHost } from './topology.js';
+import { ADDR, INSIDE_HOSTS, PROBE_ADDR, REGISTERED_AT_UP, WAN_IF, ZONE, globalAddresses, nsName, type InsideHost } from './topology.js';
 
 export interface UpOptions {
   prefix: string;
   delayMs: number;
   lossPct: number;
   dataplane: DataPlaneKind | 'auto';
+  /** The ENs' resolver (default Unbound). */
+  resolver?: ResolverKind;
+  /** How many global addresses the router holds (1..8, default 1). */
+  globalAddresses?: number;
+  /** The resolver sends ECS where it can. */
+  ecs?: boolean;
   say?: (line: string) => void;
 }
 
@@ -54,7 +61,10 @@ export class Lab {
   }
 
   static async up(o: UpOptions): Promise<Lab> {
-    assertLabAvailable();
+    const resolver = o.resolver ?? DEFAULT_RESOLVER;
+    const spec = RESOLVERS[resolver];
+    assertLabAvailable(labTools(resolver));
+    const addresses = globalAddresses(o.globalAddresses ?? 1);
     if (labNamespaces(o.prefix).length > 0) {
       throw new LabError(`a lab with prefix "${o.prefix}" exists already: ntss lab down --prefix ${o.prefix}`, 'LAB_EXISTS');
     }
@@ -66,7 +76,10 @@ export class Lab {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const s: LabState = {
       prefix: o.prefix, dir, createdAt: new Date().toISOString(), ownerPid: process.pid,
-      mode: { dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct },
+      mode: {
+        dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct,
+        resolver, resolverVersion: resolverVersion(spec), globalAddresses: addresses, ecs: (o.ecs ?? false) && spec.sendsEcs,
+      },
       secrets: newSecrets(), pids: {}, hosts: {},
     };
     saveState(s); // first, so that `down` finds the directory whatever happens next
@@ -74,7 +87,10 @@ export class Lab {
     const say = o.say ?? (() => undefined);
     try {
       say(`lab ${o.prefix}: data plane ${dataplane}, PHL ${s.mode.learning ? 'learned from DNS UPDATE' : 'configured'}, RTT +${o.delayMs} ms, loss ${o.lossPct}%`);
+      say(`lab ${o.prefix}: resolver ${s.mode.resolverVersion}${s.mode.ecs ? ' sending ECS' : ''}, global addresses ${addresses.join(', ')}`);
+      if (o.ecs && !spec.sendsEcs) say(`lab ${o.prefix}: --ecs: ${spec.product} cannot send ECS as a recursive resolver; it is not sent`);
       buildNetwork(o.prefix);
+      lab.addAddresses();
       await lab.shape();
       lab.writeConfigs();
       if (dataplane === 'userspace') run('ip', nsExecArgs(lab.ns('router'), 'nft', ['-f', join(dir, 'router-aux.nft')]));
@@ -96,6 +112,25 @@ export class Lab {
 
   file(name: string): string {
     return join(this.s.dir, name);
+  }
+
+  /** The router's further global addresses on wan0, and the probe authoritative's on the server. */
+  private addAddresses(): void {
+    for (const a of this.s.mode.globalAddresses.slice(1)) run('ip', ['-n', this.ns('router'), 'addr', 'add', `${a}/24`, 'dev', WAN_IF]);
+    run('ip', ['-n', this.ns('server'), 'addr', 'add', `${PROBE_ADDR}/24`, 'dev', 'eth0']);
+  }
+
+  get resolver(): ResolverSpec {
+    return RESOLVERS[this.s.mode.resolver];
+  }
+
+  /** The resolver's daemon name in the state (its log: <name>.log). */
+  get resolverDaemon(): string {
+    return this.s.mode.resolver;
+  }
+
+  private resolverOptions(): ResolverOptions {
+    return { dir: this.s.dir, ecs: this.s.mode.ecs };
   }
 
   /** Delay and loss between the Internet segments: netem, or where the kernel lacks it, the TUN delay line. */
@@ -121,8 +156,9 @@ export class Lab {
     w('root.zone', rootZone());
     w('nsd.conf', nsdConf(dir));
     w('root.hints', rootHints());
-    w('unbound.conf', unboundConf(dir));
-    w('server.yaml', serverYaml(secrets));
+    for (const d of this.resolver.dirs?.(this.resolverOptions()) ?? []) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const [name, text] of Object.entries(this.resolver.files(this.resolverOptions()))) w(name, text);
+    w('server.yaml', serverYaml(secrets, mode.globalAddresses));
     w('router.yaml', routerYaml(secrets, mode));
     w('router-aux.nft', routerAuxRuleset(AUX_TABLE, mode.learning));
     for (const h of INSIDE_HOSTS) {
@@ -135,7 +171,7 @@ export class Lab {
     const s = this.s;
     startDaemon(s, 'nsd', 'root', 'nsd', ['-d', '-c', this.file('nsd.conf')]);
     startNtss(s, 'server', 'server', 'server', this.file('server.yaml'));
-    startDaemon(s, 'unbound', 'resolver', 'unbound', ['-d', '-c', this.file('unbound.conf')]);
+    this.startResolver();
     this.startRouter();
     for (const h of INSIDE_HOSTS) startDaemon(s, h, h, process.execPath, [SERVICES_JS, '--name', h, '--log', this.file(`${h}.events.jsonl`)]);
     const dig = (from: string, ...args: string[]) => async () =>
@@ -143,9 +179,30 @@ export class Lab {
     await waitReady(s, 'nsd', 'the root zone', dig('resolver', `@${ADDR.root}`, '.', 'SOA'));
     await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
     await this.waitRouter(1);
-    // Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache.
-    await waitReady(s, 'unbound', `${ZONE} SOA through the resolver`, dig('en1', ZONE, 'SOA'));
+    await this.waitResolver();
     for (const h of INSIDE_HOSTS) await waitReady(s, h, 'its services', () => this.inEvents(h).some((e) => e.event === 'listening'));
+  }
+
+  private startResolver(): void {
+    const [cmd, ...args] = this.resolver.argv(this.resolverOptions());
+    startDaemon(this.s, this.resolverDaemon, 'resolver', cmd, args);
+  }
+
+  /** Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache. */
+  private async waitResolver(): Promise<void> {
+    const soa = async () => (await this.exec('en1', 'dig', ['+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout.trim() !== '';
+    await waitReady(this.s, this.resolverDaemon, `${ZONE} SOA through the resolver`, soa);
+  }
+
+  /** A fresh resolver: stopped, its on-disk cache emptied, started again (no cache, no memory of any server). */
+  async restartResolver(): Promise<void> {
+    await stopDaemon(this.s, this.resolverDaemon, 'SIGTERM');
+    for (const d of this.resolver.cacheDirs?.(this.resolverOptions()) ?? []) {
+      rmSync(d, { recursive: true, force: true });
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    this.startResolver();
+    await this.waitResolver();
   }
 
   private startRouter(): void {
@@ -185,9 +242,14 @@ export class Lab {
 
   /** Everything that reached an inside host's services, in order. */
   inEvents(h: string): InEvent[] {
-    const f = this.file(`${h}.events.jsonl`);
+    return this.jsonLines<InEvent>(`${h}.events.jsonl`);
+  }
+
+  /** A JSON-lines log in the state directory (empty when it does not exist yet). */
+  jsonLines<T>(name: string): T[] {
+    const f = this.file(name);
     if (!existsSync(f)) return [];
-    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as InEvent);
+    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
   }
 
   /** Daemon name -> alive? */

@@ -46,7 +46,7 @@ export interface HostSpec {
   ifaces: Interface[];
   /** Routes between interfaces (core, router). */
   forwarding?: boolean;
-  /** /etc/netns/<ns>/resolv.conf: the lab resolver, so getent/curl/socat resolve through Unbound. */
+  /** /etc/netns/<ns>/resolv.conf: the lab resolver, so getent/curl/socat resolve through it. */
   useResolver?: boolean;
 }
 
@@ -64,7 +64,7 @@ export const ADDR = {
   en1: '198.51.100.11',
   en2: '198.51.100.12',
   en3: '198.51.100.13',
-  routerWan: '203.0.113.2',
+  routerWan: '203.0.113.2', // the first global address; the router's NTS socket
   routerLan: '192.168.50.1',
   alice: '192.168.50.10',
   bob: '192.168.50.11',
@@ -72,6 +72,17 @@ export const ADDR = {
 } as const;
 
 export const ZONE = 'home.example.';
+export const ROOT_NS = 'a.root-servers.test.'; // .test: reserved for testing (RFC 6761)
+/** The probe authoritative (probe-auth.ts, scenario `profile`): a second address of the server host. */
+export const PROBE_ZONE = 'probe.example.';
+export const PROBE_ADDR = '192.0.2.54';
+
+/** `--global-addresses N`: the router's WAN holds 203.0.113.2 .. 203.0.113.(N+1). */
+export const MAX_GLOBAL_ADDRESSES = 8;
+export function globalAddresses(n: number): string[] {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_GLOBAL_ADDRESSES) throw new RangeError(`global addresses: 1..${MAX_GLOBAL_ADDRESSES}, got ${n}`);
+  return Array.from({ length: n }, (_, i) => `203.0.113.${2 + i}`);
+}
 export const ROUTER_ID = 'gw1';
 /** The router's NTS port (on its WAN address) and the server's NTS socket (REGISTER target). */
 export const NTS_PORT = 5300;

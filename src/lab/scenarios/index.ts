@@ -9,9 +9,15 @@ import { latency } from './latency.js';
 import { learning } from './learning.js';
 import { interference, simultaneous } from './paper.js';
 import { forged, noRc } from './refusals.js';
+import { browser } from './browser.js';
+import { profile } from './profile.js';
+import { scanner } from './scanner.js';
 import { switchHosts } from './switch.js';
+import { zoo } from './zoo.js';
 
-export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency];
+export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, zoo, browser, scanner, profile];
+/** "Never the wrong host" under every resolver (test/lab-zoo.test.ts). */
+export const ZOO_SCENARIOS: readonly Scenario[] = [zoo, browser, scanner];
 
 /** "all", or names separated by commas; throws with the list of names on an unknown one. */
 export function selectScenarios(spec: string): Scenario[] {

@@ -1,0 +1,43 @@
+// PowerDNS Recursor: Debian's /etc/powerdns/recursor.conf with the lab's listen address, ACL
+// and root hints, without the documentation prefixes in dont-query (the whole lab lives in
+// them), without DNSSEC validation (no trust anchor for the lab root; the DO bit is still set
+// on outgoing queries as by default) and in the foreground.
+import { join } from 'node:path';
+import { ADDR } from '../topology.js';
+import type { ResolverOptions, ResolverSpec } from './types.js';
+
+function conf(o: ResolverOptions): string {
+  const pdns = join(o.dir, 'pdns');
+  return [
+    '# ntss lab: the ENs\' recursive resolver',
+    `config-dir=${pdns}`,
+    `hint-file=${o.dir}/root.hints`,
+    `local-address=${ADDR.resolver}`,
+    'allow-from=198.51.100.0/24, 203.0.113.0/24',
+    'dont-query=',
+    'security-poll-suffix=',
+    'dnssec=process-no-validate',
+    'lua-config-file=/etc/powerdns/recursor.lua',
+    'public-suffix-list-file=/usr/share/publicsuffix/public_suffix_list.dat',
+    'quiet=yes',
+    'daemon=no',
+    'disable-syslog=yes',
+    `socket-dir=${pdns}`,
+    // 4.5+ name (edns-subnet-whitelist is the deprecated alias): ECS to the NTSv2 server only.
+    ...(o.ecs ? [`edns-subnet-allow-list=${ADDR.server}`] : []),
+    '',
+  ].join('\n');
+}
+
+export const powerdns: ResolverSpec = {
+  kind: 'powerdns',
+  product: 'PowerDNS Recursor',
+  binary: 'pdns_recursor',
+  pkg: 'pdns-recursor',
+  sendsEcs: true,
+  files: (o) => ({ 'pdns/recursor.conf': conf(o) }),
+  dirs: (o) => [join(o.dir, 'pdns')],
+  argv: (o) => ['pdns_recursor', `--config-dir=${join(o.dir, 'pdns')}`],
+  versionArgs: ['--version'],
+  versionPattern: /PowerDNS Recursor (\S+)/,
+};
