@@ -24,6 +24,8 @@ interface Opts {
   resolver: ResolverKind;
   globalAddresses: number;
   ecs: boolean;
+  profiles: 'configured' | 'fingerprint';
+  enCacheMs: number;
 }
 
 function options(v: Record<string, string | boolean | undefined>, defaultPrefix: string): Opts {
@@ -42,9 +44,11 @@ function options(v: Record<string, string | boolean | undefined>, defaultPrefix:
   if (!isResolverKind(resolver)) throw new UsageError(`lab: --resolver must be ${RESOLVER_KINDS.join(', ')}; got "${resolver}"`);
   const ga = num('global-addresses', MAX_GLOBAL_ADDRESSES, 1);
   if (!Number.isInteger(ga) || ga < 1) throw new UsageError(`lab: --global-addresses must be a whole number from 1 to ${MAX_GLOBAL_ADDRESSES}, got "${String(v['global-addresses'])}"`);
+  const profiles = (v.profiles ?? 'configured') as string;
+  if (profiles !== 'configured' && profiles !== 'fingerprint') throw new UsageError(`lab: --profiles must be configured or fingerprint, got "${profiles}"`);
   return {
     prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'],
-    resolver, globalAddresses: ga, ecs: v.ecs === true,
+    resolver, globalAddresses: ga, ecs: v.ecs === true, profiles, enCacheMs: Math.round(num('en-cache', 3_600_000, 0)),
   };
 }
 
@@ -142,6 +146,7 @@ function status(prefix: string): number {
   }
   say(`lab ${prefix}: ${spaces.length}/${HOSTS.length} namespaces${s ? `, up since ${s.createdAt}, data plane ${s.mode.dataplane}, RTT +${s.mode.delayMs} ms, loss ${s.mode.lossPct}%, state ${s.dir}` : ' (no state file)'}`);
   if (s) say(`  resolver ${s.mode.resolver} (${s.mode.resolverVersion ?? '?'})${s.mode.ecs ? ', sends ECS' : ''}; global addresses ${(s.mode.globalAddresses ?? [ADDR.routerWan]).join(', ')}`);
+  if (s) say(`  server knows the resolver: ${s.mode.profiles ?? 'configured'}; EN caches ${s.mode.enCacheMs ?? 0} ms`);
   if (s) {
     const alive = new Lab(s).daemons();
     for (const [name, ok] of Object.entries(alive)) say(`  ${name.padEnd(8)} ${ok ? 'running' : 'DEAD   '} pid ${s.pids[name]} in ${nsName(prefix, s.hosts[name])}, log ${s.dir}/${name}.log`);
@@ -161,7 +166,7 @@ function exec(prefix: string, host: string | undefined, cmd: string[]): number {
 const lab = {
   summary: 'the whole system in Linux network namespaces: a real resolver, NSD, nsupdate, curl against ntss (root)',
   usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace] '
-    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs]`,
+    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs] [--profiles configured|fingerprint] [--en-cache MS]`,
   positionals: true,
   options: {
     prefix: { type: 'string', description: `name prefix of the lab's namespaces (default: ${FIXED_PREFIX}; for run: derived from the PID)` },
@@ -170,7 +175,9 @@ const lab = {
     dataplane: { type: 'string', description: 'auto (default: nftables when this build has it), nftables or userspace' },
     resolver: { type: 'string', description: `the ENs' recursive resolver: ${RESOLVER_KINDS.join(', ')} (default ${DEFAULT_RESOLVER})` },
     'global-addresses': { type: 'string', description: `global addresses of the router, 203.0.113.2 upward (1..${MAX_GLOBAL_ADDRESSES}, default 1)` },
-    ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS)' },
+    ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS); the server trusts it' },
+    profiles: { type: 'string', description: 'how the NTSv2 server knows the resolver: configured (by prefix, default) or fingerprint (recognition, else the conservative unknown profile)' },
+    'en-cache': { type: 'string', description: 'ms EN-side caches (browsers) may keep an answer: the server\'s nts.enCacheMs (default 0)' },
   },
   async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
     const [action, ...rest] = positionals;

@@ -41,7 +41,13 @@ export interface LabMode {
   globalAddresses: string[];
   /** The resolver sends EDNS Client Subnet to the NTSv2 server (only where it can). */
   ecs: boolean;
+  /** The server knows the lab resolver's profile by configuration, or only by fingerprinting. */
+  profiles?: ProfileSource;
+  /** The server's nts.enCacheMs (browsers keeping answers). */
+  enCacheMs?: number;
 }
+
+export type ProfileSource = 'configured' | 'fingerprint';
 
 export const PLAIN_NAME = `plain.${ZONE}`;
 
@@ -91,7 +97,14 @@ export function rootHints(): string {
   return `.  3600000 NS ${ROOT_NS}\n${ROOT_NS} 3600000 A ${ADDR.root}\n`;
 }
 
-export function serverYaml(secrets: LabSecrets, addresses: readonly string[] = [ADDR.routerWan]): string {
+export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddresses' | 'resolver' | 'ecs' | 'profiles' | 'enCacheMs'>): string {
+  const addresses = mode.globalAddresses;
+  // As an operator who knows the big resolvers in front of its users would: the lab's resolver
+  // by prefix, with its ECS trusted when it sends it (docs/resolver-profiles.md). `fingerprint`
+  // leaves it to recognition, or to the conservative unknown profile.
+  const resolvers = (mode.profiles ?? 'configured') === 'configured'
+    ? [{ prefixes: [`${ADDR.resolver}/32`], profile: mode.resolver, ...(mode.ecs ? { ecs: 'trusted' } : {}) }]
+    : [];
   return stringify({
     listen: [`${ADDR.server}:53`],
     storage: 'server.db',
@@ -107,7 +120,8 @@ export function serverYaml(secrets: LabSecrets, addresses: readonly string[] = [
     // registers, the zone publishes gw1's global address.
     tsig: INSIDE_HOSTS.map((h) => ({ name: `${h}-key.`, algorithm: 'hmac-sha256', secret: secrets.tsig[h], allow: [fqdn(h)], router: ROUTER_ID })),
     routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
-    nts: { listen: `${ADDR.server}:${NTS_PORT}` },
+    nts: { listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0 },
+    resolvers,
   });
 }
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import {
   newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml,
-  type DataPlaneKind, type LabMode,
+  type DataPlaneKind, type LabMode, type ProfileSource,
 } from './configs.js';
 import { DELAY_CORE_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
 import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
@@ -25,6 +25,10 @@ export interface UpOptions {
   globalAddresses?: number;
   /** The resolver sends ECS where it can. */
   ecs?: boolean;
+  /** How the NTSv2 server knows the resolver: configured by prefix (default) or only by its fingerprint. */
+  profiles?: ProfileSource;
+  /** The server's nts.enCacheMs: what EN-side caches (browsers) may add to an answer's life. */
+  enCacheMs?: number;
   say?: (line: string) => void;
 }
 
@@ -79,6 +83,7 @@ export class Lab {
       mode: {
         dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct,
         resolver, resolverVersion: resolverVersion(spec), globalAddresses: addresses, ecs: (o.ecs ?? false) && spec.sendsEcs,
+        profiles: o.profiles ?? 'configured', enCacheMs: o.enCacheMs ?? 0,
       },
       secrets: newSecrets(), pids: {}, hosts: {},
     };
@@ -88,6 +93,7 @@ export class Lab {
     try {
       say(`lab ${o.prefix}: data plane ${dataplane}, PHL ${s.mode.learning ? 'learned from DNS UPDATE' : 'configured'}, RTT +${o.delayMs} ms, loss ${o.lossPct}%`);
       say(`lab ${o.prefix}: resolver ${s.mode.resolverVersion}${s.mode.ecs ? ' sending ECS' : ''}, global addresses ${addresses.join(', ')}`);
+      say(`lab ${o.prefix}: the server knows it ${s.mode.profiles === 'configured' ? `by configuration (profile ${resolver}${s.mode.ecs ? ', ECS trusted' : ''})` : 'only by its fingerprint (else: the conservative unknown profile)'}; EN caches ${s.mode.enCacheMs} ms`);
       if (o.ecs && !spec.sendsEcs) say(`lab ${o.prefix}: --ecs: ${spec.product} cannot send ECS as a recursive resolver; it is not sent`);
       buildNetwork(o.prefix);
       lab.addAddresses();
@@ -158,7 +164,7 @@ export class Lab {
     w('root.hints', rootHints());
     for (const d of this.resolver.dirs?.(this.resolverOptions()) ?? []) mkdirSync(d, { recursive: true, mode: 0o700 });
     for (const [name, text] of Object.entries(this.resolver.files(this.resolverOptions()))) w(name, text);
-    w('server.yaml', serverYaml(secrets, mode.globalAddresses));
+    w('server.yaml', serverYaml(secrets, mode));
     w('router.yaml', routerYaml(secrets, mode));
     w('router-aux.nft', routerAuxRuleset(AUX_TABLE, mode.learning));
     for (const h of INSIDE_HOSTS) {
