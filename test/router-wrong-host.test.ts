@@ -87,13 +87,14 @@ export function world(o: Options): Outcome {
     if (hit && hit.until > now) return gotAnswer(hit.ga);
     const id = `q${nextId++}`;
     waiting.set(id, (ga) => {
-      if (res.floorMs > 0) cache.set(`${name} ${prefix}`, { ga, until: now + res.floorMs });
+      // Caches count in whole seconds (Knot served a 5 s floor for 5.5 s): until the end of the second.
+      if (res.floorMs > 0) cache.set(`${name} ${prefix}`, { ga, until: (Math.floor(now / 1000) + 1) * 1000 + res.floorMs });
       gotAnswer(ga);
     });
     handle(s.request(now, {
       id, fqdn: name, qtype: 1, resolver: res.addr, deadlineMs: now + 1800,
       mode: res.ecs ? 'prefix' : 'any', ecs: res.ecs ? prefix : undefined,
-      leaseMs: o.leases ? res.floorMs + o.enCacheMs : 0,
+      leaseMs: o.leases && res.floorMs + o.enCacheMs > 0 ? res.floorMs + o.enCacheMs + 1000 : 0, // as the server's gateway
     }));
   };
 

@@ -42,10 +42,10 @@ function expectError(extra: string, key: string, pattern: RegExp): void {
   });
 }
 
-test('defaults: no resolvers, fingerprinting on, no EN cache, ECS prefixes from /16, patience 1800', () => {
+test('defaults: no resolvers, fingerprinting on, browsers\' 60 s EN cache, ECS prefixes from /16, patience 1800', () => {
   const c = load('').cfg();
   assert.deepEqual(c.resolvers, []);
-  assert.equal(c.nts.enCacheMs, 0);
+  assert.equal(c.nts.enCacheMs, 60_000);
   assert.equal(c.nts.fingerprint, true);
   assert.equal(c.nts.ecsMinPrefix, 16);
   assert.equal(c.nts.resolverPatienceMs, 1800);

@@ -71,7 +71,7 @@ test('a configured Knot resolver: deadline from its patience, a lease of its TTL
   assert.equal(r.sent.length, 1);
   const s = r.sent[0];
   assert.equal(s.deadlineMs - s.at, 9500 - 150);
-  assert.equal(s.params.leaseMs, 5000, 'Knot hands out a TTL-0 answer for 5 s (cache.min_ttl)');
+  assert.equal(s.params.leaseMs, 6000, 'Knot hands out a TTL-0 answer for 5 s (cache.min_ttl), counted in whole seconds');
   assert.equal(s.params.mode, 'any', 'Knot\'s ECS is not trusted by default');
   assert.deepEqual(s.params.clientSubnet, { address: '192.0.2.0', prefixLength: 24 }, 'still passed on as information');
   s.answer(READY);
@@ -79,11 +79,11 @@ test('a configured Knot resolver: deadline from its patience, a lease of its TTL
   assert.equal(r.counters.get('nts_profile_knot'), 1);
   assert.equal(r.counters.get('nts_profile_via_config'), 1);
   const line = JSON.parse(r.log.lines.find((l) => l.includes('"nts-request"'))!);
-  assert.deepEqual([line.profile, line.profileVia, line.leaseMs, line.mode, line.timeLeftMs], ['knot', 'config', 5000, 'any', 9350]);
+  assert.deepEqual([line.profile, line.profileVia, line.leaseMs, line.mode, line.timeLeftMs], ['knot', 'config', 6000, 'any', 9350]);
   // EN-side caches the operator allows for are added to every lease.
   const b = rig({ enCacheMs: 60_000 });
   void b.gateway.resolve(q(KNOT));
-  assert.equal(b.sent[0].params.leaseMs, 65_000);
+  assert.equal(b.sent[0].params.leaseMs, 66_000);
 });
 
 test('an ECS-trusting resolver: mode prefix with the client subnet; per-subnet requests; short or IPv6 prefixes stay any', async () => {
@@ -92,7 +92,7 @@ test('an ECS-trusting resolver: mode prefix with the client subnet; per-subnet r
   const s = r.sent[0];
   assert.equal(s.params.mode, 'prefix');
   assert.deepEqual(s.params.clientSubnet, { address: '192.0.2.0', prefixLength: 24 });
-  assert.equal(s.params.leaseMs, 1000);
+  assert.equal(s.params.leaseMs, 2000);
   assert.equal(s.deadlineMs - s.at, 3000 - 150);
   // Another client subnet behind the same resolver needs its own RC: not joined.
   const b = r.gateway.resolve(q(ISP, { clientSubnet: { address: '192.0.3.0', family: 1, prefixLength: 24 } }));
@@ -120,7 +120,7 @@ test('an unknown resolver gets the conservative default: shortest patience, long
   void r.gateway.resolve(q('203.0.113.99', { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));
   const s = r.sent[0];
   assert.equal(s.deadlineMs - s.at, 1800 - 150);
-  assert.equal(s.params.leaseMs, 5000);
+  assert.equal(s.params.leaseMs, 6000);
   assert.equal(s.params.mode, 'any', 'an unknown resolver\'s ECS is never trusted');
   assert.equal(r.counters.get('nts_profile_unknown'), 1);
   assert.equal(r.counters.get('nts_profile_via_default'), 1);

@@ -40,10 +40,10 @@ describe('server: resolver profiles (dig +subnet, real server, stand-in router)'
     assert.equal(req.length, 1);
     assert.equal(req[0].request.mode, 'prefix');
     assert.deepEqual(req[0].request.clientSubnet, { address: '192.0.2.0', prefixLength: 24 });
-    assert.equal(req[0].request.leaseMs, 1000 + 500, 'TTL floor + nts.enCacheMs');
+    assert.equal(req[0].request.leaseMs, 1000 + 500 + 1000, 'TTL floor + nts.enCacheMs + a second of TTL rounding');
     assert.ok(req[0].request.timeLeftMs <= 3000 - 150 && req[0].request.timeLeftMs > 2500, `timeLeftMs ${req[0].request.timeLeftMs}`);
     const line = await srv.waitForEvent((e) => e.event === 'nts-request' && e.profile === 'lab-isp');
-    assert.deepEqual([line.profileVia, line.leaseMs, line.mode, line.subnet], ['config', 1500, 'prefix', '192.0.2.0/24']);
+    assert.deepEqual([line.profileVia, line.leaseMs, line.mode, line.subnet], ['config', 2500, 'prefix', '192.0.2.0/24']);
   });
 
   test('the same resolver with a /8 ECS, and an unknown resolver: mode any; the unknown one gets the conservative profile', async (t) => {
@@ -55,10 +55,10 @@ describe('server: resolver profiles (dig +subnet, real server, stand-in router)'
     assert.equal(parseDig(unknown.stdout).status, 'NOERROR', unknown.output);
     const [a, b] = router.requests.slice(before);
     assert.equal(a.request.mode, 'any', '/8 is shorter than nts.ecsMinPrefix (16)');
-    assert.equal(a.request.leaseMs, 1500);
+    assert.equal(a.request.leaseMs, 2500);
     assert.equal(b.request.resolver.address, '127.0.0.2');
     assert.equal(b.request.mode, 'any', 'ECS of an unknown resolver is not trusted');
-    assert.equal(b.request.leaseMs, 5000 + 500, 'the longest TTL floor seen (Knot) + nts.enCacheMs');
+    assert.equal(b.request.leaseMs, 5000 + 500 + 1000, 'the longest TTL floor seen (Knot) + nts.enCacheMs');
     assert.ok(b.request.timeLeftMs <= 1800 - 150 && b.request.timeLeftMs > 1300, `timeLeftMs ${b.request.timeLeftMs}`);
     const line = await srv.waitForEvent((e) => e.event === 'nts-request' && e.resolver === '127.0.0.2');
     assert.deepEqual([line.profile, line.profileVia], ['unknown', 'default']);

@@ -94,8 +94,9 @@ export const serverConfigSchema = z
         // asking the router again (resolvers cache that SERVFAIL for seconds anyway).
         refusalHoldMs: z.number().int().min(0).max(60_000).default(1000),
         // How long EN-side caches (browsers keep an address ~60 s) may still use an answer: added
-        // to every lease. 0: the operator accepts that such a cache may reach another host.
-        enCacheMs: z.number().int().min(0).max(600_000).default(0),
+        // to every lease. The default covers browsers (never the wrong host); 0 only where the
+        // ENs are known not to cache (docs/leases.md), at the risk of a cache reaching another host.
+        enCacheMs: z.number().int().min(0).max(600_000).default(60_000),
         // Recognise resolvers from their queries when resolvers[] says nothing about them.
         fingerprint: z.boolean().default(true),
         // Shortest IPv4 ECS source prefix that keys an RC (mode prefix) for ECS-trusting resolvers.
@@ -104,7 +105,7 @@ export const serverConfigSchema = z
       .strict()
       .default({
         listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000,
-        enCacheMs: 0, fingerprint: true, ecsMinPrefix: 16,
+        enCacheMs: 60_000, fingerprint: true, ecsMinPrefix: 16,
       }),
     // The resolvers we know: their profile by source prefix, longest prefix wins.
     resolvers: z.array(resolverEntry).default([]).superRefine(resolversUnique),

@@ -51,6 +51,8 @@ function serverConfig(dir: string, routerNts: { host: string; port: number }, ro
     // The demo's stub resolver behaves like Unbound (no cache for TTL 0, ~1.9 s patience); an
     // unknown resolver would get the conservative 5 s lease (docs/resolver-profiles.md).
     resolvers: [{ prefixes: [`${RESOLVER_ADDRESS}/32`], profile: 'unbound' }],
+    // The demo's ENs keep no answers (each flow looks up anew), so no EN-cache lease.
+    nts: { enCacheMs: 0 },
   });
   return { ...cfg, listen: [anyPort(SERVER_ADDRESS)], nts: { ...cfg.nts, listen: anyPort(SERVER_ADDRESS) }, file: '(demo)' };
 }

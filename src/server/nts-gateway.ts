@@ -54,6 +54,13 @@ export interface RequestPlan {
   leaseMs: number;
 }
 
+/**
+ * Caches count TTLs in whole seconds: Knot Resolver (cache.min_ttl 5) handed out a TTL-0
+ * answer 5.5 s after it was cached (measured in `ntss lab run zoo --resolver knot`). Any lease
+ * gets this much more.
+ */
+export const TTL_ROUNDING_MS = 1000;
+
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
 export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 
@@ -86,10 +93,11 @@ export class NtsGateway {
     // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
     const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
       && ecs.prefixLength >= this.opts.ecsMinPrefix;
+    const cached = p.ttlFloorMs + this.opts.enCacheMs;
     return {
       choice, mode: byPrefix ? 'prefix' : 'any',
       timeLeftMs: p.patienceMs - this.opts.marginMs,
-      leaseMs: p.ttlFloorMs + this.opts.enCacheMs,
+      leaseMs: cached > 0 ? cached + TTL_ROUNDING_MS : 0,
     };
   }
 
