@@ -25,7 +25,8 @@ interface Opts {
   globalAddresses: number;
   ecs: boolean;
   profiles: 'configured' | 'fingerprint';
-  enCacheMs: number;
+  /** --en-cache; undefined: the scenario's (run) or 0 (up: the lab's ENs keep nothing). */
+  enCacheMs: number | undefined;
 }
 
 function options(v: Record<string, string | boolean | undefined>, defaultPrefix: string): Opts {
@@ -48,7 +49,8 @@ function options(v: Record<string, string | boolean | undefined>, defaultPrefix:
   if (profiles !== 'configured' && profiles !== 'fingerprint') throw new UsageError(`lab: --profiles must be configured or fingerprint, got "${profiles}"`);
   return {
     prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'],
-    resolver, globalAddresses: ga, ecs: v.ecs === true, profiles, enCacheMs: Math.round(num('en-cache', 3_600_000, 0)),
+    resolver, globalAddresses: ga, ecs: v.ecs === true, profiles,
+    enCacheMs: v['en-cache'] === undefined ? undefined : Math.round(num('en-cache', 600_000, 0)),
   };
 }
 
@@ -80,7 +82,7 @@ function guard(prefix: string): { disarm(): void } {
 
 async function up(o: Opts): Promise<number> {
   const g = guard(o.prefix);
-  await Lab.up({ ...o, say });
+  await Lab.up({ ...o, enCacheMs: o.enCacheMs ?? 0, say });
   g.disarm(); // from here on the lab lives until `ntss lab down`
   const p = o.prefix === FIXED_PREFIX ? '' : ` --prefix ${o.prefix}`;
   say(`  hosts: ${Object.entries(ADDR).map(([h, a]) => `${h} ${a}`).join(', ')}`);
@@ -117,7 +119,7 @@ async function runCommand(o: Opts, list: Scenario[]): Promise<number> {
       const g = guard(o.prefix);
       let lab: Lab;
       try {
-        lab = await Lab.up({ ...o, say });
+        lab = await Lab.up({ ...o, enCacheMs: o.enCacheMs ?? sc.enCacheMs ?? 0, say });
       } catch (e) {
         g.disarm();
         say(`FAIL ${sc.name}: the lab did not come up: ${(e as Error).message}`);
@@ -177,7 +179,7 @@ const lab = {
     'global-addresses': { type: 'string', description: `global addresses of the router, 203.0.113.2 upward (1..${MAX_GLOBAL_ADDRESSES}, default 1)` },
     ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS); the server trusts it' },
     profiles: { type: 'string', description: 'how the NTSv2 server knows the resolver: configured (by prefix, default) or fingerprint (recognition, else the conservative unknown profile)' },
-    'en-cache': { type: 'string', description: 'ms EN-side caches (browsers) may keep an answer: the server\'s nts.enCacheMs (default 0)' },
+    'en-cache': { type: 'string', description: 'ms EN-side caches (browsers) may keep an answer: the server\'s nts.enCacheMs (default: the scenario\'s, 60000 for browser; 0 otherwise: curl keeps nothing)' },
   },
   async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
     const [action, ...rest] = positionals;

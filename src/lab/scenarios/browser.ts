@@ -16,6 +16,7 @@ const OTHER_PHASE_MS = BROWSER_EVERY_MS - 150;
 
 export const browser: Scenario = {
   name: 'browser',
+  enCacheMs: 60_000, // what a browser keeps (the server's default); `--en-cache 0` shows why
   summary: `en1 looks up alice once and connects every ~2 s for ${SECONDS} s (NTSS_LAB_BROWSER_SECONDS) while en2 looks up and connects to bob every 3 s; fails on a wrong host`,
   async run(ctx) {
     const tallies: Partial<Record<ExternalNode, Tally>> = { en1: new Tally(), en2: new Tally() };

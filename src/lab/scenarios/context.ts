@@ -27,6 +27,11 @@ export interface Scenario {
   summary: string;
   /** Router features the scenario cannot do without. */
   needs?: ('learning' | 'kernel')[];
+  /**
+   * How long its ENs keep an answer (the server's nts.enCacheMs, unless --en-cache says
+   * otherwise). Default 0: curl, getent and socat through glibc keep nothing.
+   */
+  enCacheMs?: number;
   run(ctx: ScenarioContext): Promise<void>;
 }
 
