@@ -14,7 +14,7 @@ import { lab, labReady, namespacesOf, prefixes, processesMentioning } from './la
 const nextPrefix = prefixes(`lz${process.pid}`);
 const SHORT = { NTSS_LAB_BROWSER_SECONDS: '10', NTSS_LAB_SCANNER_SECONDS: '10', NTSS_LAB_ZOO_ROUNDS: '4' };
 /** Connections each scenario makes at least (zoo: exactly 4 rounds x 3). */
-const MIN_CONNECTIONS: Record<string, number> = { zoo: 12, browser: 8, scanner: 10 };
+const MIN_CONNECTIONS: Record<string, number> = { zoo: 12, browser: 5, scanner: 6 };
 
 function assertGone(prefix: string): void {
   assert.deepEqual(namespacesOf(prefix), [], 'no namespace of the lab may remain');
@@ -98,7 +98,7 @@ test('lab profile (short) under Unbound agrees with what is known of it', { time
   assert.equal(r.code, 0, r.out);
   // brief.md: TTL 0 reaches the EN, every lookup reaches the server, first retry 376 ms to an
   // unknown server, SERVFAIL cached about 5 s, a held answer delivered up to ~1.85 s.
-  assert.match(r.out, /the EN saw 0 then 0; back-to-back lookups reaching the probe: 2\/2; one second apart: 5\/5/);
+  assert.match(r.out, /the EN saw 0 then 0; back to back: the EN waited for the authoritative in 2\/2 .*; one second apart: the EN waited for the authoritative in 5\/5/);
   const first = Number(/\[retry unknown\] \d+ queries; first \d+ ms after the client asked; intervals (\d+)/.exec(r.out)?.[1]);
   assert.ok(first >= 300 && first <= 500, `first retry to an unknown server after ${first} ms, expected ~376`);
   const sf = Number(/the next query reached the probe (\d+) ms later/.exec(r.out)?.[1]);

@@ -43,7 +43,7 @@ function attempt(target: string, n: number): void {
     sock.destroy();
     const host = /host=(\S+)/.exec(body)?.[1];
     const client = /client=(\S+)/.exec(body)?.[1];
-    emit({ t, ms: Math.round(wall() - t), target, ok: host !== undefined, host, client, err: host ? undefined : err ?? 'no answer' });
+    emit({ t, round: n, ms: Math.round(wall() - t), target, ok: host !== undefined, host, client, err: host ? undefined : err ?? 'no answer' });
   };
   const timer = setTimeout(() => done('timeout'), timeoutMs);
   sock.on('connect', () => sock.write(`GET /?tag=scan-${process.pid}-${n} HTTP/1.0\r\nHost: ${target}\r\n\r\n`));

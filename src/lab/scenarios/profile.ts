@@ -123,7 +123,8 @@ async function timedLookup(p: Probe, n: string): Promise<{ d: Dig; queries: numb
   const before = p.for(n).length;
   const d = await p.dig(n);
   await p.ctx.sleep(50); // a background refresh may trail the answer
-  return { d, queries: p.for(n).length - before, waited: d.address !== undefined && d.ms >= DELAY_MS };
+  // dig's own clock says 99 ms for a 100 ms delay at times; the cache answers in 0-4 ms.
+  return { d, queries: p.for(n).length - before, waited: d.address !== undefined && d.ms >= DELAY_MS / 2 };
 }
 
 async function ttlAndFingerprint(ctx: ScenarioContext, p: Probe): Promise<void> {

@@ -12,7 +12,7 @@ const SECONDS = Math.max(2, Number(process.env.NTSS_LAB_SCANNER_SECONDS ?? 20));
 const RATE = Math.max(1, Number(process.env.NTSS_LAB_SCANNER_RATE ?? 10));
 const EN_EVERY_MS = 1500;
 
-interface Attempt { t: number; target: string; ok: boolean; host?: string; err?: string }
+interface Attempt { t: number; round: number; target: string; ok: boolean; host?: string; err?: string }
 
 export const scanner: Scenario = {
   name: 'scanner',
@@ -48,11 +48,11 @@ export const scanner: Scenario = {
     const hits = tries.filter((a) => a.ok);
     const byHost = new Map<string, number>();
     for (const h of hits) byHost.set(h.host!, (byHost.get(h.host!) ?? 0) + 1);
-    // Exposure: a second counts when any attempt started in it reached an inside host.
-    const t0 = Math.min(...tries.map((a) => a.t));
-    const span = Math.max(1, Math.ceil((Math.max(...tries.map((a) => a.t)) - t0 + 1) / 1000));
-    const open = new Set(hits.map((a) => Math.floor((a.t - t0) / 1000))).size;
-    const perMinute = (open / span) * 60;
+    // Exposure: each round (one attempt per address) samples 1/RATE s; the share of rounds in
+    // which any inside host answered, per minute.
+    const rounds = new Set(tries.map((a) => a.round)).size;
+    const open = new Set(hits.map((a) => a.round)).size;
+    const perMinute = (open / Math.max(1, rounds)) * 60;
     const errs = new Map<string, number>();
     for (const a of tries.filter((x) => !x.ok)) errs.set(a.err ?? '?', (errs.get(a.err ?? '?') ?? 0) + 1);
     ctx.results['scanner.attempts'] = tries.length;
@@ -60,7 +60,7 @@ export const scanner: Scenario = {
     ctx.results['scanner.secondsPerMinute'] = Math.round(perMinute * 10) / 10;
     ctx.note(`scanner: ${hits.length}/${tries.length} connections reached an inside host (${[...byHost].map(([h, n]) => `${h} ${n}`).join(', ') || 'none'}); `
       + `others: ${[...errs].map(([e, n]) => `${n} ${e}`).join(', ') || 'none'}`);
-    ctx.note(`scanner: an inside host was reachable in ${open} of ${span} s = ${perMinute.toFixed(1)} s per minute`);
+    ctx.note(`scanner: an inside host answered in ${open} of ${rounds} rounds (${RATE}/s) = reachable ${perMinute.toFixed(1)} s per minute`);
     verdict(ctx, 'scanner', tallies);
   },
 };
