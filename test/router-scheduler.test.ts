@@ -60,7 +60,7 @@ class Run {
     return this.take(this.s.poll(t));
   }
 
-  private take(evs: RouterEvent[]): string[] {
+  take(evs: RouterEvent[]): string[] {
     const lines = evs.map((e) => formatEvent(e, label));
     this.events.push(...evs);
     this.trace.push(...lines);
@@ -376,4 +376,15 @@ test('RCs in events are snapshots: a later change does not rewrite history', () 
   assert.equal(created.rc.firstPacketAt, null);
   assert.equal(held.rc.firstPacketAt, 100);
   assert.ok(Object.isFrozen(created.rc));
+});
+
+test('v1 beside v2 for the same host: a source RC in the other map is made at once; another host waits for both', () => {
+  const r = new Run();
+  r.ask(0, 'q1', ALICE, RES1); // v2: the NTSv2 server's any RC
+  const v1 = r.s.request(1, { id: 'q2', fqdn: ALICE, qtype: 1, resolver: RES2, deadlineMs: 1 + BIND_PATIENCE, mode: 'source', enAddress: EN1 });
+  assert.deepEqual(r.take(v1), ['1 rc-created rc2 GA2 source -> alice exp3001', '1 respond READY [q2] GA2 rc2 exp3001']);
+  assert.deepEqual(r.s.activeRcs().map((rc) => rc.keys[0]!.source), ['0.0.0.0/0', `${EN1}/32`]);
+  assert.deepEqual(r.ask(2, 'q3', BOB, RES3), ['2 queued q3 pos1 wait599']); // behind the later one (v1's, at 1)
+  assert.equal(r.pkt(10, EN1, 40001), 'alice');
+  assert.equal(r.pkt(11, EN2, 40002), 'alice');
 });

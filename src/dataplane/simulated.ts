@@ -4,7 +4,7 @@
 // Like the kernel's interval maps it refuses an RC whose keys overlap another RC's, so a
 // scheduler bug that would make the kernel fail (EEXIST) fails here too.
 import { PlaneEvents } from './plane-events.js';
-import { flowKey, keysOverlap, type FirstPacket, type FlowKey, type Mapping, type PacketResult, type Rc } from '../router/index.js';
+import { ANY_SOURCE, flowKey, keysOverlap, type FirstPacket, type FlowKey, type Mapping, type PacketResult, type Rc } from '../router/index.js';
 import { DataPlaneError } from './errors.js';
 import type { ClassifyFirstPacket, DataPlane, DataPlaneMappingEvent } from './types.js';
 
@@ -28,7 +28,8 @@ export class SimulatedDataPlane implements DataPlane {
   }
 
   async activateRc(rc: Rc): Promise<void> {
-    const other = [...this.rcs.values()].find((r) => r.keys.some((a) => rc.keys.some((b) => keysOverlap(a, b))));
+    const map = (r: Rc) => r.keys[0]?.source === ANY_SOURCE; // rc_any or rc
+    const other = [...this.rcs.values()].find((r) => map(r) === map(rc) && r.keys.some((a) => rc.keys.some((b) => keysOverlap(a, b))));
     if (this.rcs.has(rc.id) || other) {
       throw new DataPlaneError('DATAPLANE_RC', `RC ${rc.id} on ${rc.globalAddress} overlaps RC ${(other ?? rc).id} (the kernel map would refuse it: EEXIST)`);
     }

@@ -7,8 +7,8 @@
 //
 // The invariant (docs/leases.md): keys held by two different inside hosts never overlap, so
 // every packet matches the RCs, leases and stickies of at most one host. RCs of one host with
-// identical keys are one RC (shared, re-armed); RCs never overlap at all (the kernel refuses
-// overlapping interval elements).
+// identical keys are one RC (shared, re-armed); RCs in one kernel map never overlap at all (the
+// kernel refuses some overlapping interval elements and silently accepts others).
 //
 // Lifetime of a request: UNKNOWN_HOST | QUEUE_FULL | TOO_LATE at once, or READY at once when an
 // address is compatible, or queued until one is (then READY, or TOO_LATE at deadline - margin).
@@ -133,7 +133,9 @@ export class RcScheduler {
     const known = this.mappings.byFlow(flow);
     if (known) return { verdict: 'mapped', mapping: known, existing: true, events };
 
-    const matching = [...this.active.values()].filter((a) => a.rc.keys.some((k) => keyMatches(k, pkt)));
+    // The kernel's order: source-specific RCs (map rc) before `any` ones (rc_any).
+    const matching = [...this.active.values()].filter((a) => a.rc.keys.some((k) => keyMatches(k, pkt)))
+      .sort((x, y) => Number(inAnyMap(x.rc.keys)) - Number(inAnyMap(y.rc.keys)));
     if (new Set(matching.map((a) => a.rc.privateAddress)).size > 1) {
       // Impossible by construction (place() never lets two hosts overlap); if it ever happens,
       // refusing is the only answer that cannot deliver to the wrong host.
@@ -286,8 +288,12 @@ export class RcScheduler {
       let share: Active | undefined;
       for (const a of this.active.values()) {
         if (!anyOverlap(a.rc.keys, keys)) continue;
-        if (mayShare && a.rc.privateAddress === host.address && sameKeys(a.rc.keys, keys)) {
+        const sameHost = a.rc.privateAddress === host.address;
+        if (mayShare && sameHost && sameKeys(a.rc.keys, keys)) {
           share = a;
+        } else if (sameHost && inAnyMap(a.rc.keys) !== (p.source === ANY_SOURCE)) {
+          // The same host in the other kernel map (an `any` RC beside a v1 or ECS one for it):
+          // nothing ambiguous, and the kernel refuses overlaps only within one map.
         } else { // another host, or keys the kernel could not hold beside these: wait for its end
           blocked = true;
           freeAt = Math.max(freeAt, estimatedFreeAt(a.rc, now, e, this.config.holdMs));
@@ -407,6 +413,11 @@ export class RcScheduler {
 interface Reservation {
   readonly privateAddress: string;
   readonly keys: readonly ClaimKey[];
+}
+
+/** The RC's elements go to rc_any (source `any`), else to rc (dataplane/nftables.ts). */
+function inAnyMap(keys: readonly ClaimKey[]): boolean {
+  return keys[0]?.source === ANY_SOURCE;
 }
 
 /** The RC's source prefix for the request's mode; undefined when the request cannot have one. */
