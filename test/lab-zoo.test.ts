@@ -60,7 +60,7 @@ test('lab up --resolver powerdns --global-addresses 3 --ecs: status, wan0, ECS o
       const cap = spawnSync('ip', ['netns', 'exec', `${prefix}-server`, 'sh', '-c',
         'timeout 6 tcpdump -ni eth0 -vv -c 1 "udp dst port 53 and dst host 192.0.2.53" 2>/dev/null & sleep 1; '
         + `ip netns exec ${prefix}-en1 dig +time=3 +tries=1 +short alice.home.example A >/dev/null; wait`], { encoding: 'utf8', timeout: 20_000 });
-      assert.match(cap.stdout, /A\? alice\.home\.example\. .*\[ECS 198\.51\.100\.0\/24\/0\]/i, `${resolver}: no ECS in the captured query:\n${cap.stdout}`);
+      assert.match(cap.stdout, /A\? alice\.home\.example\. .*\[ECS 198\.51\.100\.11\/32\/0\]/i, `${resolver}: no ECS in the captured query:\n${cap.stdout}`);
     } finally {
       const down = await lab(['down', '--prefix', prefix], 20_000);
       assert.equal(down.code, 0, down.out);

@@ -6,7 +6,7 @@ import { parseHostPort, type HostPort } from '../util/addr.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
 import { serverConfigSchema } from './server-config.js';
-import { hostPort, listenHostPort, ms } from './values.js';
+import { hostPort, ipAddress, listenHostPort, ms } from './values.js';
 
 const prefix = z.string().transform((s, ctx): Prefix => {
   const p = parsePrefix(s);
@@ -28,6 +28,9 @@ export const resolverConfigSchema = z
         timeoutMs: ms(50, 30_000).default(1000),
         rounds: z.number().int().min(1).max(10).default(2),
         tcpTimeoutMs: ms(100, 30_000).default(2000),
+        // Upstream queries leave from this address (default: the OS's choice). An NTSv2 server
+        // that knows this resolver as NTSS v1 (resolvers[].v1) recognises it by this address.
+        sourceAddress: ipAddress.optional(),
       })
       .strict()
       .prefault({}),
@@ -51,6 +54,9 @@ export const resolverConfigSchema = z
         // glibc's stub waits 5 s before its retry; an answer must be out before that.
         clientPatienceMs: ms(200, 60_000).default(4500),
         marginMs: ms(0, 10_000).default(150),
+        // How long the EN may keep an answer (browsers ~60 s): sent as the request's LEASE
+        // (+1 s of TTL rounding), so the address stays bound to the name that long (docs/leases.md).
+        enCacheMs: ms(0, 600_000).default(60_000),
       })
       .strict()
       .prefault({}),

@@ -48,6 +48,10 @@ export const resolverEntry = z
     patienceMs: patienceMs.optional(),
     ttlFloorMs: ttlFloorMs.optional(),
     ecs: ecs.optional(),
+    // Our own `ntss resolver` (NTSS v1) at these prefixes: answered at once, it asks the
+    // router itself, keyed on the EN. Only for resolvers you run: any other resolver listed
+    // here would hand out addresses nobody holds an RC or a lease for.
+    v1: z.boolean().default(false),
   })
   .strict();
 
@@ -68,7 +72,7 @@ export function resolversUnique(entries: ResolverEntry[], ctx: z.RefinementCtx):
 /** The effective profile of an entry. `unknown` is the default profile, whose patience is
  *  nts.resolverPatienceMs (kept from before profiles existed). */
 export function configuredProfile(e: ResolverEntry, nts: { resolverPatienceMs: number }): ResolverProfile {
-  const overrides = { patienceMs: e.patienceMs, ttlFloorMs: e.ttlFloorMs, ecs: e.ecs };
+  const overrides = { patienceMs: e.patienceMs, ttlFloorMs: e.ttlFloorMs, ecs: e.ecs, v1: e.v1 || undefined };
   if (typeof e.profile === 'object') return { ...e.profile, ...defined(overrides) };
   const base = e.profile === 'unknown' ? { patienceMs: nts.resolverPatienceMs } : {};
   return profileWith(e.profile, { ...base, ...defined(overrides) });

@@ -102,9 +102,11 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
   // As an operator who knows the big resolvers in front of its users would: the lab's resolver
   // by prefix, with its ECS trusted when it sends it (docs/resolver-profiles.md). `fingerprint`
   // leaves it to recognition, or to the conservative unknown profile.
-  const resolvers = (mode.profiles ?? 'configured') === 'configured'
+  const resolvers: Array<Record<string, unknown>> = (mode.profiles ?? 'configured') === 'configured'
     ? [{ prefixes: [`${ADDR.resolver}/32`], profile: mode.resolver, ...(mode.ecs ? { ecs: 'trusted' } : {}) }]
     : [];
+  // Scenario v1's `ntss resolver` asks the router itself, keyed on each EN (NTSS v1).
+  resolvers.push({ prefixes: [`${ADDR.v1resolver}/32`], profile: 'unbound', v1: true });
   return stringify({
     listen: [`${ADDR.server}:53`],
     storage: 'server.db',
@@ -200,6 +202,23 @@ export function routerAuxRuleset(table: string, learning: boolean): string {
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * NTSS v1: `ntss resolver` as an EN's primary DNS. It forwards to the lab's recursive resolver
+ * and, before answering a router's address, asks the router for an RC keyed on the EN.
+ */
+export function v1ResolverYaml(secrets: LabSecrets, addresses: readonly string[], enCacheMs: number): string {
+  return stringify({
+    listen: [`${ADDR.v1resolver}:53`],
+    // The zone's authoritative directly: with the lab's recursive resolver in between, the
+    // NTSv2 server would see that resolver and make a v2 RC too.
+    upstream: [`${ADDR.server}:53`],
+    forward: { sourceAddress: ADDR.v1resolver }, // the server knows it as v1 by this address
+    allow: ['198.51.100.0/24'],
+    routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
+    nts: { listen: `${ADDR.v1resolver}:0`, enCacheMs }, // the lab's ENs keep nothing (curl), unless --en-cache
+  });
 }
 
 export function nsupdateKey(h: string, secrets: LabSecrets): string {

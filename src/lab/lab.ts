@@ -3,10 +3,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml,
+  newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml, v1ResolverYaml,
   type DataPlaneKind, type LabMode, type ProfileSource,
 } from './configs.js';
-import { DELAY_CORE_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
+import { DELAY_CORE_JS, MAIN_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
 import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
 import { assertLabAvailable, labTools } from './preflight.js';
 import { DEFAULT_RESOLVER, RESOLVERS, resolverVersion, type ResolverKind, type ResolverOptions, type ResolverSpec } from './resolvers/index.js';
@@ -181,7 +181,7 @@ export class Lab {
     this.startRouter();
     for (const h of INSIDE_HOSTS) startDaemon(s, h, h, process.execPath, [SERVICES_JS, '--name', h, '--log', this.file(`${h}.events.jsonl`)]);
     const dig = (from: string, ...args: string[]) => async () =>
-      (await this.exec(from, 'dig', ['+time=1', '+tries=1', '+short', ...args], { timeoutMs: 3000 })).stdout.trim() !== '';
+      answered((await this.exec(from, 'dig', ['+time=1', '+tries=1', '+short', ...args], { timeoutMs: 3000 })).stdout);
     await waitReady(s, 'nsd', 'the root zone', dig('resolver', `@${ADDR.root}`, '.', 'SOA'));
     await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
     await this.waitRouter(1);
@@ -196,8 +196,23 @@ export class Lab {
 
   /** Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache. */
   private async waitResolver(): Promise<void> {
-    const soa = async () => (await this.exec('en1', 'dig', ['+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout.trim() !== '';
+    const soa = async () => answered((await this.exec('en1', 'dig', ['+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout);
     await waitReady(this.s, this.resolverDaemon, `${ZONE} SOA through the resolver`, soa);
+  }
+
+  /**
+   * NTSS v1: `ntss resolver` on a second address of the resolver host (once), and `ens` use it
+   * as their primary DNS from now on (their resolv.conf; the lab's teardown removes it).
+   */
+  async useV1Resolver(ens: readonly string[]): Promise<void> {
+    if (!this.s.pids.v1resolver) {
+      run('ip', ['-n', this.ns('resolver'), 'addr', 'add', `${ADDR.v1resolver}/24`, 'dev', 'eth0']);
+      writeFileSync(this.file('v1-resolver.yaml'), v1ResolverYaml(this.s.secrets, this.s.mode.globalAddresses, this.s.mode.enCacheMs ?? 0), { mode: 0o600 });
+      startDaemon(this.s, 'v1resolver', 'resolver', process.execPath, [MAIN_JS, 'resolver', '--config', this.file('v1-resolver.yaml')]);
+      const soa = async () => answered((await this.exec('en1', 'dig', [`@${ADDR.v1resolver}`, '+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout);
+      await waitReady(this.s, 'v1resolver', `${ZONE} SOA through ntss resolver`, soa);
+    }
+    for (const en of ens) writeFileSync(`/etc/netns/${this.ns(en)}/resolv.conf`, `# ntss lab: NTSS v1\nnameserver ${ADDR.v1resolver}\noptions timeout:3 attempts:2\n`);
   }
 
   /** A fresh resolver: stopped, its on-disk cache emptied, started again (no cache, no memory of any server). */
@@ -275,4 +290,9 @@ export function teardownLab(prefix: string, pids: readonly number[] = []): strin
   const problems = teardownNetwork(prefix, [...pids, ...Object.values(known?.pids ?? {})]);
   if (problems.length === 0) rmSync(stateDir(prefix), { recursive: true, force: true });
   return problems;
+}
+
+/** `dig +short` printed an answer: its errors (";; communications error ...") go to stdout too. */
+function answered(stdout: string): boolean {
+  return stdout.trim() !== '' && !stdout.includes(';;');
 }

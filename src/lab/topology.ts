@@ -60,6 +60,8 @@ export const SEGMENTS = {
 export const ADDR = {
   root: '192.0.2.10',
   resolver: '198.51.100.53',
+  /** `ntss resolver` (NTSS v1), a second address of the resolver host; started by scenario v1. */
+  v1resolver: '198.51.100.54',
   server: '192.0.2.53',
   en1: '198.51.100.11',
   en2: '198.51.100.12',

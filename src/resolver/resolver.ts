@@ -48,7 +48,7 @@ export async function startResolver(cfg: ResolverConfig, log: Logger, now: () =>
     }
     const nts = ntsClient && new SourceRcRequester(
       cfg.routers.map((r) => ({ id: r.id, addresses: r.addresses, nts: r.nts, key: r.key })),
-      ntsClient, () => self!, counters, log, now,
+      ntsClient, () => self!, counters, log, now, cfg.nts.enCacheMs,
     );
     const handler = new ResolverHandler({
       acl: new ClientAcl(cfg.allow),

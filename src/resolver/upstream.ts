@@ -24,6 +24,8 @@ export interface UpstreamOptions {
   tcpTimeoutMs: number;
   /** EDNS payload size we offer upstream. */
   udpSize: number;
+  /** Source address of upstream queries (a multi-homed host); default: the OS's choice. */
+  sourceAddress?: string;
   now?: () => number;
 }
 
@@ -137,7 +139,7 @@ export class Upstream {
         if (m) finish({ message: m, bytes: raw.length });
         else this.counters.inc('upstream_mismatched');
       });
-      sock.connect(server.port, server.host, () => {
+      const go = () => sock.connect(server.port, server.host, () => {
         this.counters.inc('upstream_queries');
         try {
           sock.send(forwardQuery(q, id, this.opts.udpSize));
@@ -145,6 +147,8 @@ export class Upstream {
           finish(undefined); // closed (timeout or shutdown) before the connect completed
         }
       });
+      if (this.opts.sourceAddress) sock.bind({ address: this.opts.sourceAddress, port: 0 }, go);
+      else go();
       return () => {
         try {
           sock.close();
@@ -156,7 +160,7 @@ export class Upstream {
   private tcp(server: HostPort, q: Question, timeoutMs: number): Promise<Try> {
     return this.attempt(timeoutMs, (finish) => {
       const id = randomInt(0x10000);
-      const sock = net.connect({ host: server.host, port: server.port, noDelay: true });
+      const sock = net.connect({ host: server.host, port: server.port, noDelay: true, localAddress: this.opts.sourceAddress });
       let buf = Buffer.alloc(0);
       sock.on('connect', () => {
         this.counters.inc('upstream_tcp_queries');

@@ -172,7 +172,10 @@ export class DnsHandler {
     Object.assign(res, a);
     const managed = a.answer.some((r) => ntsManaged(canonicalName(r.name)));
     const viaRouter = this.d.gateway && q.type === RRType.A ? a.answer.filter((r) => r.rdata.kind === 'A' && this.d.routerAddresses.has(r.rdata.address)) : [];
-    if (viaRouter.length > 0) return this.queryViaRouter(req, res, viaRouter, info, key, requestMac);
+    if (viaRouter.length > 0) {
+      if (!this.d.gateway!.answersDirectly(ctx.remoteAddress)) return this.queryViaRouter(req, res, viaRouter, info, key, requestMac);
+      counters.inc('nts_v1_direct'); // answered as zone data (TTL 0); the v1 resolver asks the router
+    }
     res.edns = this.responseEdns(req, this.ecsOptions(info, managed));
     if (res.rcode === Rcode.REFUSED) counters.inc('refused');
     if (this.d.log.enabled('debug')) {

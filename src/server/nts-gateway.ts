@@ -85,6 +85,12 @@ export class NtsGateway {
     return this.byAddress.has(address);
   }
 
+  /** A configured NTSS v1 resolver (`ntss resolver`) makes its own RCs: answered at once. */
+  answersDirectly(resolverAddress: string): boolean {
+    const c = this.opts.profiles.select(this.now(), resolverAddress);
+    return c.via === 'config' && c.profile.v1 === true;
+  }
+
   /** What a request for this query asks for: the profile's deadline, lease and mode. */
   plan(now: number, q: NtsQuery): RequestPlan {
     const choice = this.opts.profiles.select(now, q.resolver.address);

@@ -13,6 +13,11 @@ export interface ResolverProfile {
   patienceMs: number;
   ttlFloorMs: number;
   ecs: EcsPolicy;
+  /**
+   * An NTSS v1 resolver (`ntss resolver`): it asks the router itself for an RC keyed on each
+   * EN, so the server answers it at once, without an NTS request. Configuration only.
+   */
+  v1?: boolean;
 }
 
 export const BUILTIN_PROFILE_NAMES = ['unbound', 'bind', 'knot', 'powerdns', 'unknown'] as const;
@@ -68,5 +73,6 @@ export function profileWith(base: BuiltinProfileName, overrides: Partial<Resolve
     patienceMs: overrides.patienceMs ?? b.patienceMs,
     ttlFloorMs: overrides.ttlFloorMs ?? b.ttlFloorMs,
     ecs: overrides.ecs ?? b.ecs,
+    ...(overrides.v1 ? { v1: true } : {}),
   };
 }

@@ -24,7 +24,8 @@ function conf(o: ResolverOptions): string {
     'disable-syslog=yes',
     `socket-dir=${pdns}`,
     // 4.5+ name (edns-subnet-whitelist is the deprecated alias): ECS to the NTSv2 server only.
-    ...(o.ecs ? [`edns-subnet-allow-list=${ADDR.server}`] : []),
+    // The ENs share one /24: the whole address is sent, as with Unbound (max-client-subnet-ipv4).
+    ...(o.ecs ? [`edns-subnet-allow-list=${ADDR.server}`, 'ecs-ipv4-bits=32'] : []),
     '',
   ].join('\n');
 }

@@ -4,8 +4,10 @@ import { ADDR } from '../topology.js';
 import type { ResolverOptions, ResolverSpec } from './types.js';
 
 function conf(o: ResolverOptions): string {
-  // --ecs: the subnet module sends the client's /24 (max-client-subnet-ipv4 default) to the
-  // listed authoritatives; measured in the lab's server namespace with tcpdump.
+  // --ecs: the subnet module sends the client's subnet to the listed authoritatives; measured
+  // in the lab's server namespace with tcpdump. The lab's ENs share one /24 (the default
+  // max-client-subnet-ipv4), so the whole address is sent (a resolver operator's choice):
+  // prefix RCs then name one EN each (docs/leases.md, "ECS-keyed RCs").
   const modules = o.ecs ? 'subnetcache iterator' : 'iterator';
   return `# ntss lab: the ENs' recursive resolver
 server:
@@ -26,7 +28,7 @@ server:
   num-threads: 1
   access-control: 198.51.100.0/24 allow   # the ENs
   access-control: 203.0.113.0/24 allow    # the LAN hosts, masqueraded by the router
-${o.ecs ? `  send-client-subnet: ${ADDR.server}      # ECS to the NTSv2 server only\n` : ''}remote-control:
+${o.ecs ? `  send-client-subnet: ${ADDR.server}      # ECS to the NTSv2 server only\n  max-client-subnet-ipv4: 32\n` : ''}remote-control:
   control-enable: no
 `;
 }

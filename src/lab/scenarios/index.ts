@@ -13,9 +13,10 @@ import { browser } from './browser.js';
 import { profile } from './profile.js';
 import { scanner } from './scanner.js';
 import { switchHosts } from './switch.js';
+import { v1 } from './v1.js';
 import { zoo } from './zoo.js';
 
-export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, zoo, browser, scanner, profile];
+export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, v1, zoo, browser, scanner, profile];
 /** "Never the wrong host" under every resolver (test/lab-zoo.test.ts). */
 export const ZOO_SCENARIOS: readonly Scenario[] = [zoo, browser, scanner];
 
