@@ -86,6 +86,7 @@ describe('resolver: NTS v1 requests (mode source) with dig', () => {
     const r = requests[0].request;
     assert.equal(r.mode, 'source');
     assert.equal(r.enAddress, '127.0.0.7');
+    assert.equal(r.leaseMs, 61_000, 'the EN may keep the answer (nts.enCacheMs 60 s + a second of TTL rounding)');
     assert.equal(r.fqdn, 'alice.example.test.');
     assert.equal(r.qtype, RRType.A);
     assert.deepEqual(r.resolver, { address: '127.0.0.1', port });

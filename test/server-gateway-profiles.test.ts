@@ -27,6 +27,7 @@ const ROUTER = '203.0.113.2';
 const NOW = 1_790_000_000_000;
 const KNOT = '198.51.100.53';
 const ISP = '198.51.100.60'; // a resolver whose ECS the operator trusts
+const V1 = '198.51.100.54'; // our own ntss resolver (NTSS v1)
 const ECS_TRUSTING: ResolverProfile = { name: 'isp', patienceMs: 3000, ttlFloorMs: 1000, ecs: 'trusted' };
 
 function prefix(s: string): Prefix {
@@ -46,6 +47,7 @@ function rig(opts: { enCacheMs?: number; fingerprint?: boolean } = {}) {
     rules: [
       { prefixes: [prefix(`${KNOT}/32`)], profile: profileWith('knot') },
       { prefixes: [prefix(`${ISP}/32`)], profile: ECS_TRUSTING },
+      { prefixes: [prefix(`${V1}/32`)], profile: profileWith('unbound', { v1: true }) },
     ],
     fingerprint,
   });
@@ -201,4 +203,32 @@ test('handler: a trusted ECS query is asked in prefix mode and answered with sco
   await other;
   assert.equal(r.fingerprint!.signals('203.0.113.41')['edns-size']?.['1232'], 1);
   assert.deepEqual(r.fingerprint!.signals(ISP), {}, 'configured resolvers are not fingerprinted');
+});
+
+test('handler: our own NTSS v1 resolver (resolvers[].v1) is answered at once, TTL 0, without an NTS request', async () => {
+  const store = ZoneStore.open(join(dir, 'v1.db'));
+  after(() => store.close());
+  store.seedZone('home.example.', [
+    'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
+    'home.example. 3600 IN NS ns1.home.example.',
+    `alice.home.example. 300 IN A ${ROUTER}`,
+  ].map(parseRecord));
+  const r = rig();
+  const h = new DnsHandler({
+    zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
+    routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
+    responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
+  });
+  const ask = (from: string) => h.handle(encodeMessage(newMessage({
+    id: 7, question: [{ name: 'alice.home.example.', type: RRType.A, class: RRClass.IN }],
+  })), { transport: 'udp', remoteAddress: from, remotePort: 4000 }) as Promise<Buffer>;
+  const m = decodeMessage(await ask(V1));
+  assert.deepEqual(m.answer.map((a) => [a.ttl, a.rdata.kind === 'A' && a.rdata.address]), [[0, ROUTER]]);
+  assert.equal(r.sent.length, 0, 'no NTS request: the v1 resolver makes the EN\'s RC itself');
+  assert.equal(r.counters.get('nts_v1_direct'), 1);
+  // The same question from anyone else still waits for the router (and is never served from a cache).
+  const other = ask(KNOT);
+  assert.equal(r.sent.length, 1);
+  r.sent[0].answer(READY);
+  await other;
 });
