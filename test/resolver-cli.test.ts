@@ -45,7 +45,7 @@ describe('resolver configuration', () => {
     assert.deepEqual(c.forward, { timeoutMs: 1000, rounds: 2, tcpTimeoutMs: 2000 });
     assert.deepEqual(c.cache, { entries: 10_000, maxBytes: 32 << 20, maxTtl: 86_400, maxNegativeTtl: 3_600 });
     assert.deepEqual(c.allow.map((p) => `${p.address}/${p.length}`), ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
-    assert.deepEqual({ ...c.nts, listen: undefined }, { listen: undefined, clientPatienceMs: 4500, marginMs: 150 });
+    assert.deepEqual({ ...c.nts, listen: undefined }, { listen: undefined, clientPatienceMs: 4500, marginMs: 150, enCacheMs: 60_000 });
     assert.deepEqual(c.routers, []);
     assert.equal(c.udp.maxPayload, 1232);
   });
