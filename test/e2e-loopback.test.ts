@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { parseRouterConfig } from '../src/config/router-config.js';
 import { encodeMessage as encodeNts } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
@@ -33,6 +33,23 @@ async function alice(): Promise<{ port: number; seen: number; close: () => Promi
   return { port, get seen() { return state.seen; }, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+/** alice's service behind a real router daemon with its userspace relay; closed after the test. */
+async function aliceBehindRouter(t: TestContext) {
+  const svc = await alice();
+  t.after(() => svc.close());
+  const log = memoryLogger();
+  const router = await startRouter(parseRouterConfig({
+    id: 'gw1', key: KEY.toString('base64'),
+    nts: { listen: '127.0.0.1:0' },
+    globalAddresses: [GA],
+    phl: [{ name: 'alice.home.example.', address: ALICE }],
+    scheduler: { holdMs: 200, rcTimeoutMs: 2000 },
+    dataplane: { type: 'userspace', ports: [`tcp/${svc.port}`] },
+  }), log);
+  t.after(() => router.close());
+  return { svc, log, router };
+}
+
 /** Connects from the EN's own address; resolves with what came back, or the error code. */
 function connect(port: number, from = EN): Promise<string> {
   return new Promise((resolve) => {
@@ -46,18 +63,7 @@ function connect(port: number, from = EN): Promise<string> {
 
 test('dig through the real server waits for the router; the EN then reaches alice; without a lookup it does not; a replayed NTS request opens nothing', { timeout: 30_000 }, async (t) => {
   if (!needTools(t, 'dig')) return;
-  const svc = await alice();
-  t.after(() => svc.close());
-  const log = memoryLogger();
-  const router = await startRouter(parseRouterConfig({
-    id: 'gw1', key: KEY.toString('base64'),
-    nts: { listen: '127.0.0.1:0' },
-    globalAddresses: [GA],
-    phl: [{ name: 'alice.home.example.', address: ALICE }],
-    scheduler: { holdMs: 200, rcTimeoutMs: 2000 },
-    dataplane: { type: 'userspace', ports: [`tcp/${svc.port}`] },
-  }), log);
-  t.after(() => router.close());
+  const { svc, log, router } = await aliceBehindRouter(t);
   // The zone: alice's A is the router's global address (as after her registration).
   // dig keeps nothing: the resolver stand-in is configured as what it behaves like (no TTL floor).
   const config = baseConfig({
@@ -112,18 +118,7 @@ test('dig through the real server waits for the router; the EN then reaches alic
 
 test('NTSS v1: dig from the EN through `ntss resolver` (a plain authoritative behind it): the RC is the EN\'s alone', { timeout: 30_000 }, async (t) => {
   if (!needTools(t, 'dig')) return;
-  const svc = await alice();
-  t.after(() => svc.close());
-  const log = memoryLogger();
-  const router = await startRouter(parseRouterConfig({
-    id: 'gw1', key: KEY.toString('base64'),
-    nts: { listen: '127.0.0.1:0' },
-    globalAddresses: [GA],
-    phl: [{ name: 'alice.home.example.', address: ALICE }],
-    scheduler: { holdMs: 200, rcTimeoutMs: 2000 },
-    dataplane: { type: 'userspace', ports: [`tcp/${svc.port}`] },
-  }), log);
-  t.after(() => router.close());
+  const { svc, log, router } = await aliceBehindRouter(t);
   // v1: the authoritative is an ordinary DNS server (no routers configured: alice's A is plain data).
   const config = baseConfig({});
   config.zone.records!.push(`alice.home.example. 300 IN A ${GA}`);

@@ -61,6 +61,22 @@ function rig(opts: { enCacheMs?: number; fingerprint?: boolean } = {}) {
   return { clock, sent, gateway, profiles, fingerprint, counters, log };
 }
 
+/** The server's handler over a zone where alice's A is the router's address, with the rig's gateway. */
+function handlerFor(r: ReturnType<typeof rig>, db: string): DnsHandler {
+  const store = ZoneStore.open(join(dir, db));
+  after(() => store.close());
+  store.seedZone('home.example.', [
+    'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
+    'home.example. 3600 IN NS ns1.home.example.',
+    `alice.home.example. 300 IN A ${ROUTER}`,
+  ].map(parseRecord));
+  return new DnsHandler({
+    zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
+    routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
+    responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
+  });
+}
+
 function q(resolver: string, extra: Partial<NtsQuery> = {}): NtsQuery {
   return { fqdn: 'alice.home.example.', qtype: RRType.A, resolver: { address: resolver, port: 5353 }, routerAddress: ROUTER, ...extra };
 }
@@ -171,19 +187,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ntss-gw-profiles-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('handler: a trusted ECS query is asked in prefix mode and answered with scope = source prefix', async () => {
-  const store = ZoneStore.open(join(dir, 'z.db'));
-  after(() => store.close());
-  store.seedZone('home.example.', [
-    'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
-    'home.example. 3600 IN NS ns1.home.example.',
-    `alice.home.example. 300 IN A ${ROUTER}`,
-  ].map(parseRecord));
   const r = rig({ fingerprint: true });
-  const h = new DnsHandler({
-    zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
-    routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
-    responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
-  });
+  const h = handlerFor(r, 'z.db');
   const ask = (from: string, id: number) => h.handle(encodeMessage(newMessage({
     id, question: [{ name: 'alice.home.example.', type: RRType.A, class: RRClass.IN }],
     edns: { udpSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [encodeClientSubnet({ family: 1, address: '192.0.2.0', sourcePrefix: 22, scopePrefix: 0 })] },
@@ -206,19 +211,8 @@ test('handler: a trusted ECS query is asked in prefix mode and answered with sco
 });
 
 test('handler: our own NTSS v1 resolver (resolvers[].v1) is answered at once, TTL 0, without an NTS request', async () => {
-  const store = ZoneStore.open(join(dir, 'v1.db'));
-  after(() => store.close());
-  store.seedZone('home.example.', [
-    'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
-    'home.example. 3600 IN NS ns1.home.example.',
-    `alice.home.example. 300 IN A ${ROUTER}`,
-  ].map(parseRecord));
   const r = rig();
-  const h = new DnsHandler({
-    zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
-    routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
-    responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
-  });
+  const h = handlerFor(r, 'v1.db');
   const ask = (from: string) => h.handle(encodeMessage(newMessage({
     id: 7, question: [{ name: 'alice.home.example.', type: RRType.A, class: RRClass.IN }],
   })), { transport: 'udp', remoteAddress: from, remotePort: 4000 }) as Promise<Buffer>;

@@ -6,16 +6,9 @@ import { parseHostPort, type HostPort } from '../util/addr.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
 import { serverConfigSchema } from './server-config.js';
-import { hostPort, ipAddress, listenHostPort, ms } from './values.js';
+import { hostPort, ipAddress, listenHostPort, ms, parsedBy } from './values.js';
 
-const prefix = z.string().transform((s, ctx): Prefix => {
-  const p = parsePrefix(s);
-  if (typeof p === 'string') {
-    ctx.addIssue({ code: 'custom', message: p });
-    return z.NEVER;
-  }
-  return p;
-});
+const prefix = parsedBy<Prefix>(parsePrefix);
 
 export const resolverConfigSchema = z
   .object({

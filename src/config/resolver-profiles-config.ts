@@ -1,19 +1,13 @@
 // The server's `resolvers:` section: which profile (src/server/profiles.ts) applies to the
 // resolvers at given source prefixes. Validated with the rest of the server config.
 import { z } from 'zod';
+import { parsedBy } from './values.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../server/prefix-table.js';
 import {
   BUILTIN_PROFILE_NAMES, isBuiltinProfileName, profileWith, type BuiltinProfileName, type ResolverProfile,
 } from '../server/profiles.js';
 
-const prefixText = z.string().transform((s, ctx): Prefix => {
-  const p = parsePrefix(s);
-  if (typeof p === 'string') {
-    ctx.addIssue({ code: 'custom', message: p });
-    return z.NEVER;
-  }
-  return p;
-});
+const prefixText = parsedBy<Prefix>(parsePrefix);
 
 const patienceMs = z.number().int().min(100).max(30_000);
 // A lease blocks the address for other names that long: minutes would starve everyone else.

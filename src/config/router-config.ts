@@ -6,23 +6,14 @@ import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { parseService } from '../router/claims.js';
 import { readYaml, validate } from './load.js';
-import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms } from './values.js';
+import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms, parsedBy } from './values.js';
 
 const hostName = domainName({ absolute: false }); // a PHL entry is always absolute
 const secret = base64Secret(16, " (e.g. \"openssl rand -base64 32\"), the same as the server's routers[].key");
 const ip = ipAddress;
 
-/** A string parsed by `parse`, which returns the value or an error message. */
-const parsed = <T>(parse: (s: string) => T | string) => z.string().transform((s, ctx) => {
-  const r = parse(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
-const portSpec = parsed(parsePortSpec);
-const serviceSpec = parsed(parseService);
+const portSpec = parsedBy(parsePortSpec);
+const serviceSpec = parsedBy(parseService);
 
 const userspace = z.object({
   type: z.literal('userspace'),

@@ -56,3 +56,13 @@ export const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'exp
 export const u32 = z.number().int().min(0).max(0xffffffff);
 
 export const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** A string read by `parse`, which returns the value or an error message (the issue's text). */
+export const parsedBy = <T>(parse: (s: string) => T | string) => z.string().transform((s, ctx): T => {
+  const r = parse(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
