@@ -21,27 +21,31 @@ function assertGone(prefix: string): void {
   assert.deepEqual(processesMentioning(`/run/ntss-lab/${prefix}/`), [], 'no lab process may remain');
 }
 
-for (const resolver of RESOLVER_KINDS) {
-  for (const sc of ZOO_SCENARIOS) {
-    test(`lab run ${sc.name} --resolver ${resolver}`, { timeout: 90_000 }, async (t) => {
-      if (!labReady(t, resolver)) return;
-      const prefix = nextPrefix();
-      const r = await lab(['run', sc.name, '--resolver', resolver, '--prefix', prefix], 80_000, undefined, SHORT);
-      for (const l of r.out.trimEnd().split('\n')) console.log(`# ${l}`);
-      assertGone(prefix);
-      // The scenario ran and counted every connection (a run that made none proves nothing).
-      const m = new RegExp(`${sc.name} under (.+?), 1 global address\\(es\\): right (\\d+), wrong (\\d+), refused (\\d+)`).exec(r.out);
-      assert.ok(m, `no counts in the output of ntss lab run ${sc.name}:\n${r.out}`);
-      const [right, wrong, refused] = [m[2], m[3], m[4]].map(Number);
-      assert.ok(right + wrong + refused >= MIN_CONNECTIONS[sc.name], `only ${right + wrong + refused} connections`);
-      if (sc.name === 'zoo') assert.equal(right + wrong + refused, MIN_CONNECTIONS.zoo);
-      assert.match(m[1], new RegExp({ unbound: 'Unbound', bind: 'BIND', knot: 'Knot Resolver', powerdns: 'PowerDNS Recursor' }[resolver]));
-      // The verdict: never the wrong host.
-      assert.equal(wrong, 0, `${sc.name} under ${m[1]}: ${wrong} connection(s) reached the wrong host (right ${right}, refused ${refused})`);
-      assert.equal(r.code, 0, `ntss lab run ${sc.name} --resolver ${resolver} failed:\n${r.out}`);
-      assert.match(r.out, new RegExp(`PASS ${sc.name} `));
-    });
-  }
+// Every resolver x every zoo scenario; plus zoo with a trusted ECS where the resolver sends it
+// (RCs keyed on the client subnet; a subnet cache keeps TTL-0 answers for up to a second).
+const RUNS: Array<{ resolver: (typeof RESOLVER_KINDS)[number]; sc: (typeof ZOO_SCENARIOS)[number]; flags: string[] }> = [
+  ...RESOLVER_KINDS.flatMap((resolver) => ZOO_SCENARIOS.map((sc) => ({ resolver, sc, flags: [] as string[] }))),
+  ...(['unbound', 'powerdns'] as const).map((resolver) => ({ resolver, sc: ZOO_SCENARIOS.find((s) => s.name === 'zoo')!, flags: ['--ecs'] })),
+];
+for (const { resolver, sc, flags } of RUNS) {
+  test(`lab run ${sc.name} --resolver ${resolver}${flags.map((f) => ` ${f}`).join('')}`, { timeout: 90_000 }, async (t) => {
+    if (!labReady(t, resolver)) return;
+    const prefix = nextPrefix();
+    const r = await lab(['run', sc.name, '--resolver', resolver, ...flags, '--prefix', prefix], 80_000, undefined, SHORT);
+    for (const l of r.out.trimEnd().split('\n')) console.log(`# ${l}`);
+    assertGone(prefix);
+    // The scenario ran and counted every connection (a run that made none proves nothing).
+    const m = new RegExp(`${sc.name} under (.+?), 1 global address\\(es\\)(?:, ECS)?: right (\\d+), wrong (\\d+), refused (\\d+)`).exec(r.out);
+    assert.ok(m, `no counts in the output of ntss lab run ${sc.name}:\n${r.out}`);
+    const [right, wrong, refused] = [m[2], m[3], m[4]].map(Number);
+    assert.ok(right + wrong + refused >= MIN_CONNECTIONS[sc.name], `only ${right + wrong + refused} connections`);
+    if (sc.name === 'zoo') assert.equal(right + wrong + refused, MIN_CONNECTIONS.zoo);
+    assert.match(m[1], new RegExp({ unbound: 'Unbound', bind: 'BIND', knot: 'Knot Resolver', powerdns: 'PowerDNS Recursor' }[resolver]));
+    // The verdict: never the wrong host.
+    assert.equal(wrong, 0, `${sc.name} under ${m[1]}: ${wrong} connection(s) reached the wrong host (right ${right}, refused ${refused})`);
+    assert.equal(r.code, 0, `ntss lab run ${sc.name} --resolver ${resolver} failed:\n${r.out}`);
+    assert.match(r.out, new RegExp(`PASS ${sc.name} `));
+  });
 }
 
 test('lab up --resolver powerdns --global-addresses 3 --ecs: status, wan0, ECS on the wire', { timeout: 60_000 }, async (t) => {

@@ -226,3 +226,16 @@ test('handler: our own NTSS v1 resolver (resolvers[].v1) is answered at once, TT
   r.sent[0].answer(READY);
   await other;
 });
+
+test('an ECS-scoped answer gets a lease even with a TTL floor of 0: subnet caches keep TTL 0 for the rest of the second', () => {
+  const sent: Array<{ leaseMs?: number; mode: string }> = [];
+  const p = new ResolverProfiles({ rules: [{ prefixes: [prefix('192.0.2.53/32')], profile: profileWith('unbound', { ecs: 'trusted' }) }] });
+  const g = new NtsGateway(
+    [{ id: 'gw1', addresses: [ROUTER], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
+    { request: (_r, _k, params) => { sent.push(params); return new Promise(() => {}); } },
+    { profiles: p, marginMs: 150, refusalHoldMs: 0, enCacheMs: 0, ecsMinPrefix: 16 }, new Counters(), memoryLogger(), () => NOW,
+  );
+  void g.resolve(q('192.0.2.53', { clientSubnet: { address: '198.51.100.11', family: 1, prefixLength: 32 } }));
+  void g.resolve(q('192.0.2.53', { fqdn: 'bob.home.example.' })); // no ECS: mode any, no lease
+  assert.deepEqual(sent.map((s) => [s.mode, s.leaseMs]), [['prefix', 1000], ['any', undefined]]);
+});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Issue 7's table: every resolver of the lab zoo x the scenarios zoo, browser, scanner x the
-// policies one address / a pool of 3 / trusted ECS (where the resolver can send it), plus the
-// NTSS v1 scenario. Each cell is one `ntss lab run` in labs of its own (root, Linux); the
+// policies one address / a pool of 3 / the server left to recognise the resolver by its
+// fingerprint / trusted ECS (where the resolver can send it), plus the NTSS v1 scenario. Each cell is one `ntss lab run` in labs of its own (root, Linux); the
 // numbers come from the scenarios' own summary lines (what the inside hosts saw).
 //   node bench/lab-matrix/matrix.mjs [--seconds 10] [--resolvers unbound,bind,knot,powerdns] > table.md
 import { spawnSync } from 'node:child_process';
@@ -40,7 +40,7 @@ function parse(out) {
 
 const rows = [];
 for (const resolver of resolvers) {
-  const policies = [['one address', []], ['3 addresses', ['--global-addresses', '3']]];
+  const policies = [['one address', []], ['3 addresses', ['--global-addresses', '3']], ['fingerprinted, one address', ['--profiles', 'fingerprint']]];
   if (SENDS_ECS.has(resolver)) policies.push(['trusted ECS (/32)', ['--ecs']]);
   for (const [policy, flags] of policies) {
     const cells = parse(run(['zoo,browser,scanner', '--resolver', resolver, ...flags]));
