@@ -215,12 +215,17 @@ function checkInvariants(w: Workload, events: RouterEvent[]): void {
   assert.equal(rcs.size, 0, 'every RC ends');
   assert.equal(leases.size, 0, 'every lease ends');
   for (const id of deadline.keys()) assert.equal(answered.get(id), 1, `request ${id} answered exactly once`);
-  // Strict FIFO in the paper's setting (one address, all ports, no leases). With more addresses
-  // a later request may share an RC on another address than the one an earlier request waits
-  // for: it does not delay that one, so it may go first.
+  // FIFO per resolver in the paper's setting (one address, all ports, no leases); resolvers
+  // take turns (queue.ts). With more addresses a later request may share an RC on another
+  // address than the one an earlier request waits for: it does not delay that one, so it may go first.
   if (!w.leases && c.globalAddresses.length === 1) {
-    const order = queuedOrder.filter((id) => servedFromQueue.includes(id));
-    assert.deepEqual(servedFromQueue, order, 'served in FIFO order');
+    const resolverOf = new Map<string, string>();
+    for (const op of w.ops) if (op.kind === 'req' && !resolverOf.has(op.req.id)) resolverOf.set(op.req.id, op.req.resolver);
+    for (const r of new Set(resolverOf.values())) {
+      const mine = (ids: string[]) => ids.filter((id) => resolverOf.get(id) === r);
+      const order = mine(queuedOrder).filter((id) => servedFromQueue.includes(id));
+      assert.deepEqual(mine(servedFromQueue), order, `served in FIFO order within resolver ${r}`);
+    }
   }
 }
 

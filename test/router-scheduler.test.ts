@@ -388,3 +388,27 @@ test('v1 beside v2 for the same host: a source RC in the other map is made at on
   assert.equal(r.pkt(10, EN1, 40001), 'alice');
   assert.equal(r.pkt(11, EN2, 40002), 'alice');
 });
+
+test('fair between resolvers: a flooding resolver\'s queued requests do not go before another resolver\'s one', () => {
+  const r = new Run({ rcTimeoutMs: 1000 });
+  // The attacker (RES1) asks for all three names and never connects; its requests queue up.
+  r.ask(0, 'a1', ALICE, RES1);
+  assert.deepEqual(r.ask(1, 'a2', BOB, RES1), ['1 queued a2 pos1 wait599']);
+  assert.deepEqual(r.ask(2, 'a3', CAROL, RES1), ['2 queued a3 pos2 wait1198']);
+  // A good resolver's request: the attacker was served already (a1), so its turn is next.
+  assert.deepEqual(r.ask(3, 'g1', CAROL, RES2), ['3 queued g1 pos3 wait597']);
+  const served = () => r.events.flatMap((e) => (e.type === 'respond' && e.status === 'READY' ? [...e.requestIds] : []));
+  r.poll(1000); // a1's RC expires unused: FIFO would serve the attacker's a2 now
+  assert.deepEqual(served(), ['a1', 'g1']);
+  r.poll(3000);
+  assert.deepEqual(served(), ['a1', 'g1', 'a2', 'a3'], 'the attacker\'s own requests stay in their order');
+  // Asking for the host whose RC is active, a good resolver shares it at once: the attacker's
+  // queued requests are not ahead of it in the fair order.
+  assert.deepEqual(r.ask(3001, 'g2', CAROL, RES2), ['3001 rc-renewed rc4 exp4001', '3001 respond READY [g2] GA2 rc4 exp4001']);
+  // And one resolver may hold only its share of the queue (a quarter of queueLimit).
+  const s = new Run({ queueLimit: 4 });
+  s.ask(0, 'x0', ALICE, RES1);
+  assert.deepEqual(s.ask(1, 'x1', BOB, RES1), ['1 queued x1 pos1 wait599']);
+  assert.deepEqual(s.ask(2, 'x2', CAROL, RES1), ['2 respond QUEUE_FULL [x2] resolver-queue-full']);
+  assert.deepEqual(s.ask(3, 'y1', CAROL, RES2), ['3 queued y1 pos2 wait597']); // ahead of x1 in the fair order
+});

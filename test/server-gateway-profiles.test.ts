@@ -239,3 +239,23 @@ test('an ECS-scoped answer gets a lease even with a TTL floor of 0: subnet cache
   void g.resolve(q('192.0.2.53', { fqdn: 'bob.home.example.' })); // no ECS: mode any, no lease
   assert.deepEqual(sent.map((s) => [s.mode, s.leaseMs]), [['prefix', 1000], ['any', undefined]]);
 });
+
+test('one resolver may have only maxPendingPerResolver NTS requests in flight; others are not affected', async () => {
+  const sent: string[] = [];
+  const answers: Array<(r: NtsResult) => void> = [];
+  const g = new NtsGateway(
+    [{ id: 'gw1', addresses: [ROUTER], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }],
+    { request: (_r, _k, params) => { sent.push(params.fqdn); return new Promise<NtsResult>((answer) => answers.push(answer)); } },
+    { profiles: new ResolverProfiles({ rules: [] }), marginMs: 150, refusalHoldMs: 0, enCacheMs: 0, ecsMinPrefix: 16, maxPendingPerResolver: 2 },
+    new Counters(), memoryLogger(), () => NOW,
+  );
+  const flood = ['a', 'b', 'c', 'd'].map((n) => g.resolve(q('203.0.113.66', { fqdn: `${n}.home.example.` })));
+  assert.deepEqual(sent, ['a.home.example.', 'b.home.example.'], 'two reach the router');
+  assert.deepEqual((await Promise.all(flood.slice(2))).map((o) => o.status === 'FAILED' && o.reason), ['resolver-limit', 'resolver-limit']);
+  void g.resolve(q('198.51.100.77', { fqdn: 'a.home.example.' }));
+  assert.equal(sent.length, 3, 'another resolver is not limited by the first one\'s flood');
+  answers[0](READY);
+  await flood[0];
+  void g.resolve(q('203.0.113.66', { fqdn: 'e.home.example.' }));
+  assert.equal(sent.at(-1), 'e.home.example.', 'a finished request frees its place');
+});

@@ -63,6 +63,8 @@ const scheduler = z.object({
   holdMs: ms(0, 60_000).default(d.holdMs),
   rcTimeoutMs: ms(1, 600_000).default(d.rcTimeoutMs),
   queueLimit: z.number().int().min(0).max(100_000).default(d.queueLimit),
+  // One resolver's share of the queue (fair queuing, issue 8); default: a quarter of queueLimit.
+  resolverQueueLimit: z.number().int().min(1).max(100_000).optional(),
   serviceEstimateMs: ms(0, 60_000).default(d.serviceEstimateMs),
   safetyMarginMs: ms(0, 60_000).default(d.safetyMarginMs),
   serviceEwmaAlpha: z.number().gt(0).max(1).default(d.serviceEwmaAlpha),

@@ -101,11 +101,14 @@ export const serverConfigSchema = z
         fingerprint: z.boolean().default(true),
         // Shortest IPv4 ECS source prefix that keys an RC (mode prefix) for ECS-trusting resolvers.
         ecsMinPrefix: z.number().int().min(1).max(32).default(16),
+        // NTS requests one resolver address may have in flight (distinct names; retries join):
+        // a flood from one source reaches the router as at most this many (issue 8).
+        maxPendingPerResolver: z.number().int().min(1).max(100_000).default(32),
       })
       .strict()
       .default({
         listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000,
-        enCacheMs: 60_000, fingerprint: true, ecsMinPrefix: 16,
+        enCacheMs: 60_000, fingerprint: true, ecsMinPrefix: 16, maxPendingPerResolver: 32,
       }),
     // The resolvers we know: their profile by source prefix, longest prefix wins.
     resolvers: z.array(resolverEntry).default([]).superRefine(resolversUnique),

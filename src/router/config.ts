@@ -12,6 +12,8 @@ export interface SchedulerConfig {
   readonly rcTimeoutMs: number;
   /** Most requests that may wait for a lock (coalesced retries count once). */
   readonly queueLimit: number;
+  /** Most of them from one resolver (fair share; issue 8). Default: a quarter of queueLimit, at least 1. */
+  readonly resolverQueueLimit?: number;
   /** Initial guess of the time from READY to the EN's first packet (about one RTT, paper's t). */
   readonly serviceEstimateMs: number;
   /** Time the NTSv2 server needs to turn a response into a DNS answer the resolver still accepts. */
@@ -29,6 +31,8 @@ export interface SchedulerConfig {
 
 export type ResolvedSchedulerConfig = Required<SchedulerConfig>;
 
+const defaultResolverQueueLimit = (queueLimit: number) => Math.max(1, Math.ceil(queueLimit / 4));
+
 export const SCHEDULER_DEFAULTS = { serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 } as const;
 
 function bad(key: string, expected: string): never {
@@ -36,7 +40,9 @@ function bad(key: string, expected: string): never {
 }
 
 export function resolveSchedulerConfig(c: SchedulerConfig): ResolvedSchedulerConfig {
-  const r: ResolvedSchedulerConfig = { ...SCHEDULER_DEFAULTS, ...c, globalAddresses: [...c.globalAddresses] };
+  const r: ResolvedSchedulerConfig = {
+    ...SCHEDULER_DEFAULTS, resolverQueueLimit: defaultResolverQueueLimit(c.queueLimit), ...c, globalAddresses: [...c.globalAddresses],
+  };
   if (r.globalAddresses.length === 0) bad('globalAddresses', 'at least one address');
   for (const a of r.globalAddresses) if (!isIPv4(a)) bad('globalAddresses', `not an IPv4 address: ${JSON.stringify(a)}`);
   if (new Set(r.globalAddresses).size !== r.globalAddresses.length) bad('globalAddresses', 'addresses must be distinct');
@@ -44,6 +50,7 @@ export function resolveSchedulerConfig(c: SchedulerConfig): ResolvedSchedulerCon
   for (const k of nonNeg) if (!Number.isFinite(r[k]) || r[k] < 0) bad(k, 'a finite number >= 0');
   if (!Number.isFinite(r.rcTimeoutMs) || r.rcTimeoutMs <= 0) bad('rcTimeoutMs', 'a finite number > 0');
   if (!Number.isInteger(r.queueLimit) || r.queueLimit < 0) bad('queueLimit', 'an integer >= 0');
+  if (!Number.isInteger(r.resolverQueueLimit) || r.resolverQueueLimit < 1) bad('resolverQueueLimit', 'an integer >= 1');
   if (!(r.serviceEwmaAlpha > 0 && r.serviceEwmaAlpha <= 1)) bad('serviceEwmaAlpha', 'a number in (0, 1]');
   return r;
 }

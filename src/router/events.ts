@@ -18,6 +18,7 @@ export type RejectReason =
   | 'unknown-host'          // name not in the PHL at request time
   | 'host-removed'          // name left the PHL while the request waited
   | 'queue-full'            // queueLimit waiting entries already
+  | 'resolver-queue-full'   // resolverQueueLimit waiting entries of this resolver already
   | 'wait-exceeds-deadline' // admission: expected wait does not fit in the time left
   | 'deadline-in-queue'     // waited until deadline - safetyMargin without being served
   | 'bad-source';           // mode 'source' without an IPv4 EN address: nothing to key the RC on

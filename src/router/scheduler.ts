@@ -102,12 +102,16 @@ export class RcScheduler {
 
     const p: PendingRequest = {
       dupKey, ids: [req.id], fqdn, qtype: req.qtype, resolver: req.resolver, ecs: req.ecs, mode, source,
-      leaseMs: Math.max(0, req.leaseMs ?? 0), arrivedAt: now, deadlineMs: req.deadlineMs, state: 'queued', rcId: null,
+      leaseMs: Math.max(0, req.leaseMs ?? 0), arrivedAt: now, deadlineMs: req.deadlineMs, state: 'queued', rcId: null, tag: 0,
     };
-    // Later requests may not overtake queued ones they conflict with (FIFO fairness).
-    const place = this.place(now, p, host, this.reservations(now));
+    // A request may not overtake queued ones ahead of it in the fair order that it conflicts with.
+    const place = this.place(now, p, host, this.reservations(now, this.pending.nextTag(req.resolver)));
     if (place.blocked && this.pending.queueLength >= this.config.queueLimit) {
       out.push(rejected(now, [req.id], 'QUEUE_FULL', 'queue-full'));
+      return out;
+    }
+    if (place.blocked && this.pending.queuedFor(req.resolver) >= this.config.resolverQueueLimit) {
+      out.push(rejected(now, [req.id], 'QUEUE_FULL', 'resolver-queue-full'));
       return out;
     }
     const waitMs = place.blocked ? this.expectedWaitMs(now, p, host) : 0;
@@ -176,7 +180,7 @@ export class RcScheduler {
   nextWakeupMs(): number | undefined {
     let t = this.bindings.nextEnd() ?? Infinity;
     for (const a of this.active.values()) t = Math.min(t, a.rc.releaseAt ?? a.rc.expiresAt);
-    for (const p of this.pending.queued()) t = Math.min(t, p.deadlineMs - this.config.safetyMarginMs);
+    for (const p of this.pending.waiting()) t = Math.min(t, p.deadlineMs - this.config.safetyMarginMs);
     return t === Infinity ? undefined : t;
   }
 
@@ -234,7 +238,7 @@ export class RcScheduler {
     const ended = this.bindings.expire(t);
     for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
     for (const sticky of ended.stickies) out.push({ type: 'sticky-ended', at: t, sticky });
-    for (const p of [...this.pending.queued()]) {
+    for (const p of [...this.pending.waiting()]) {
       if (t < p.deadlineMs - this.config.safetyMarginMs) continue;
       this.pending.settle(p);
       out.push(rejected(t, p.ids, 'TOO_LATE', 'deadline-in-queue'));
@@ -262,10 +266,11 @@ export class RcScheduler {
     }
   }
 
-  /** Reservations of every queued request (their best address), for a newcomer. */
-  private reservations(now: number): Reservation[] {
+  /** Reservations of the queued requests served before a newcomer with this tag (their best address). */
+  private reservations(now: number, tag: number): Reservation[] {
     const out: Reservation[] = [];
     for (const p of this.pending.queued()) {
+      if (p.tag > tag) break; // queued() is in service order
       const host = this.phl.lookup(p.fqdn);
       if (host) out.push({ privateAddress: host.address, keys: this.place(now, p, host, out).keys });
     }
@@ -333,6 +338,7 @@ export class RcScheduler {
       out.push({ type: 'rc-created', at: now, rc });
     }
     a.reqs.add(p);
+    this.pending.served(p);
     p.state = 'active';
     p.rcId = a.rc.id;
     if (p.leaseMs > 0) {
@@ -400,7 +406,10 @@ export class RcScheduler {
   private expectedWaitMs(now: number, p: PendingRequest, host: PhlEntry): number {
     let place = this.place(now, p, host, []);
     let ahead = 0;
-    for (const q of this.pending.queued()) {
+    // The new request's turn (queue.ts): after every waiting request with a tag up to its own.
+    const mine = this.pending.nextTag(p.resolver);
+    for (const q of this.pending.waiting()) {
+      if (q.tag > mine) continue;
       const h = this.phl.lookup(q.fqdn);
       if (h && anyOverlap(keysFor(q.source, place.globalAddress, h.services), place.keys)) ahead++;
     }

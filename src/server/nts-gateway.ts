@@ -43,6 +43,8 @@ export interface NtsGatewayOptions {
   enCacheMs: number;
   /** Shortest IPv4 ECS source prefix that keys the RC, for resolvers whose ECS is trusted. */
   ecsMinPrefix: number;
+  /** NTS requests one resolver address may have in flight; more are SERVFAIL at once. Default 32. */
+  maxPendingPerResolver?: number;
 }
 
 /** What one NTS request asks for, derived from the profile. */
@@ -67,6 +69,8 @@ export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 export class NtsGateway {
   private readonly byAddress = new Map<string, RouterEntry>();
   private readonly pending = new Map<string, Promise<NtsOutcome>>();
+  /** NTS requests in flight per resolver address: one resolver may hold only its share (issue 8). */
+  private readonly inFlight = new Map<string, number>();
   /** Recent refusals: a resolver's retries in flight would each cost the router a request. */
   private readonly refused = new Map<string, { until: number; reason: string }>();
 
@@ -129,6 +133,13 @@ export class NtsGateway {
       return Promise.resolve({ status: 'FAILED', reason: refusal.reason });
     }
     this.refused.delete(key);
+    const mine = this.inFlight.get(q.resolver.address) ?? 0;
+    if (mine >= (this.opts.maxPendingPerResolver ?? 32)) {
+      // A flood of distinct names from one source must not reach the router as a flood.
+      this.counters.inc('nts_resolver_limit');
+      return Promise.resolve({ status: 'FAILED', reason: 'resolver-limit' });
+    }
+    this.inFlight.set(q.resolver.address, mine + 1);
     this.noteHeld(now, q);
     const p = this.send(q, plan).then((o) => {
       if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
@@ -138,6 +149,9 @@ export class NtsGateway {
       return o;
     }).finally(() => {
       this.pending.delete(key);
+      const n = (this.inFlight.get(q.resolver.address) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(q.resolver.address, n);
+      else this.inFlight.delete(q.resolver.address);
       this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
     });
     this.pending.set(key, p);

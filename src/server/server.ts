@@ -124,8 +124,8 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
     onError: (e) => log.warn('nts-socket-error', { error: e.message }),
   });
   const profiles = resolverProfiles(cfg);
-  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix } = cfg.nts;
-  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix }, counters, log, now);
+  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver } = cfg.nts;
+  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver }, counters, log, now);
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
   log.info('resolver-profiles', {
