@@ -1,6 +1,9 @@
 // TSIG (RFC 8945): signing and verifying DNS messages with shared-secret HMACs.
 // Verification always works on the RAW received bytes (msg.tsig.offset marks where the TSIG RR
-// starts), never on a re-encoding. Single messages only (no TCP multi-message continuation, 4.3.2).
+// starts), never on a re-encoding. Every request is one message, also when several are pipelined
+// on one TCP connection (RFC 7766): each is verified on its own and each response is signed over
+// its own request MAC. Multi-message responses (zone transfers, 4.3.2/5.3.1) are not produced:
+// ntss serves no AXFR/IXFR.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Rcode, RRClass, RRType } from './constants.js';
 import { canonicalName, nameToLabels } from './name.js';
@@ -13,6 +16,9 @@ export interface TsigKey {
   name: string;
   algorithm: TsigAlgorithm;
   secret: Buffer;
+  /** Local truncation policy for this key (RFC 8945 5.2.4): shortest MAC accepted in a request.
+   *  Default: the full length (a truncated, otherwise valid MAC gets BADTRUNC). */
+  minMacLength?: number;
 }
 
 const HASHES: Record<TsigAlgorithm, { hash: string; len: number }> = {
@@ -42,6 +48,11 @@ export function algorithmWireName(alg: TsigAlgorithm): string {
 /** Full HMAC output length in octets. */
 export function macLength(alg: TsigAlgorithm): number {
   return HASHES[alg].len;
+}
+
+/** RFC 8945 5.2.2.1 rule 3: the shortest MAC anyone may send, max(10, half the output length). */
+export function minAllowedMacLength(alg: TsigAlgorithm): number {
+  return Math.max(10, Math.ceil(HASHES[alg].len / 2));
 }
 
 // ---- wire helpers ------------------------------------------------------------------------------
@@ -200,6 +211,9 @@ export type TsigVerification =
   | { status: 'ok'; key: TsigKey; requestMac: Buffer; timeSigned: number; fudge: number }
   | {
       status: 'error';
+      /** Which check failed; names the counter (tsig_<kind>). 'replay' is a BADTIME from the
+       *  last-time-signed check (5.2.3), 'formerr' a malformed TSIG or a too short MAC (5.2.2.1). */
+      kind: TsigErrorKind;
       /** TSIG error (BADSIG 16, BADKEY 17, BADTIME 18, BADTRUNC 22); 0 when the TSIG is malformed. */
       error: number;
       /** Header rcode to answer with: NOTAUTH for TSIG errors, FORMERR for a malformed TSIG. */
@@ -215,17 +229,24 @@ export type TsigVerification =
       fudge?: number;
     };
 
+export type TsigErrorKind = 'formerr' | 'badkey' | 'badsig' | 'badtime' | 'replay' | 'badtrunc';
+
 export interface VerifyOptions {
   /** hmac-sha1 is refused (BADKEY) unless set. */
   allowSha1?: boolean;
-  /** Local truncation policy (5.2.4): shortest accepted MAC, default the full hash length. */
+  /** Local truncation policy (5.2.4): shortest accepted MAC, default the full hash length.
+   *  The key's own minMacLength, when set, wins. */
   minMacLength?: number;
+  /** RFC 8945 5.2.3 (SHOULD): the Time Signed of the last message accepted with this key. A
+   *  message signed strictly earlier is answered BADTIME (a replay); an equal time is accepted,
+   *  since one client may sign several messages within a second (and retransmit one). */
+  lastTimeSigned?: (key: TsigKey) => number | undefined;
 }
 
 type TsigRR = NonNullable<Message['tsig']>['rr'];
 
 function formErr(reason: string): TsigVerification {
-  return { status: 'error', error: 0, rcode: Rcode.FORMERR, signResponse: false, reason };
+  return { status: 'error', kind: 'formerr', error: 0, rcode: Rcode.FORMERR, signResponse: false, reason };
 }
 
 function hasStrayTsig(msg: Message): boolean {
@@ -268,34 +289,48 @@ export function verifyRequest(
   const { rr, offset } = msg.tsig;
   const d = rr.rdata;
   const echo = { keyName: rr.name, algorithmName: d.algorithm, timeSigned: d.timeSigned, fudge: d.fudge };
-  const unsignedErr = (error: number, reason: string): TsigVerification =>
-    ({ status: 'error', error, rcode: Rcode.NOTAUTH, signResponse: false, reason, ...echo });
+  const unsignedErr = (kind: TsigErrorKind, error: number, reason: string): TsigVerification =>
+    ({ status: 'error', kind, error, rcode: Rcode.NOTAUTH, signResponse: false, reason, ...echo });
 
+  // 5.2.1 key check
   const alg = algorithmFromName(d.algorithm);
-  if (!alg || (alg === 'hmac-sha1' && !opts.allowSha1)) return unsignedErr(Rcode.BADKEY, `unsupported algorithm ${d.algorithm}`);
+  if (!alg || (alg === 'hmac-sha1' && !opts.allowSha1)) return unsignedErr('badkey', Rcode.BADKEY, `unsupported algorithm ${d.algorithm}`);
   const key = findKey(canonicalName(rr.name));
-  if (!key) return unsignedErr(Rcode.BADKEY, `unknown key ${rr.name}`);
-  if (key.algorithm !== alg) return unsignedErr(Rcode.BADKEY, `key ${rr.name} is not ${d.algorithm}`);
+  if (!key) return unsignedErr('badkey', Rcode.BADKEY, `unknown key ${rr.name}`);
+  if (key.algorithm !== alg) return unsignedErr('badkey', Rcode.BADKEY, `key ${rr.name} is not ${d.algorithm}`);
 
+  // 5.2.2.1 MAC size: rule 1 (longer than the hash) and rule 3 (shorter than max(10, half the
+  // hash); the zero-length exception is for error responses only) "MUST cause the DNS message to
+  // be dropped and RCODE 1 (FORMERR) to be returned": unsigned, since nothing was verified.
   const full = HASHES[alg].len;
   const size = d.mac.length;
-  if (size > full) return formErr(`MAC size ${size} > ${full}`);
-  if (size < Math.max(10, Math.ceil(full / 2))) return formErr(`MAC size ${size} below the RFC 8945 5.2.2.1 minimum`);
+  if (size > full) return formErr(`MAC size ${size} > ${full} (RFC 8945 5.2.2.1 rule 1)`);
+  if (size < minAllowedMacLength(alg)) return formErr(`MAC size ${size} below the RFC 8945 5.2.2.1 minimum ${minAllowedMacLength(alg)}`);
 
-  if (!macMatches(raw, offset, rr, key)) return unsignedErr(Rcode.BADSIG, `bad MAC for key ${key.name}`);
+  // 5.2.2 / 5.2.2.1 rule 4: a truncated MAC is compared with the same first octets of ours.
+  if (!macMatches(raw, offset, rr, key)) return unsignedErr('badsig', Rcode.BADSIG, `bad MAC for key ${key.name}`);
 
-  // From here the MAC is verified: error answers are signed and include the request MAC.
-  const signedErr = (error: number, reason: string): TsigVerification =>
-    ({ status: 'error', error, rcode: Rcode.NOTAUTH, signResponse: true, reason, key, requestMac: d.mac, ...echo });
+  // From here the MAC is verified: error answers are signed and include the request MAC as
+  // received (truncated if it was: 5.2.2.1 rule 4).
+  const signedErr = (kind: TsigErrorKind, error: number, reason: string): TsigVerification =>
+    ({ status: 'error', kind, error, rcode: Rcode.NOTAUTH, signResponse: true, reason, key, requestMac: d.mac, ...echo });
+  // 5.2.3 time check: outside the fudge, then the last-time-signed replay check.
   if (Math.abs(nowSeconds - d.timeSigned) > d.fudge) {
-    return signedErr(Rcode.BADTIME, `time signed ${d.timeSigned} outside ${nowSeconds}±${d.fudge}`);
+    return signedErr('badtime', Rcode.BADTIME, `time signed ${d.timeSigned} outside ${nowSeconds}±${d.fudge}`);
   }
-  if (size < Math.min(full, opts.minMacLength ?? full)) return signedErr(Rcode.BADTRUNC, `MAC truncated to ${size} octets`);
+  const last = opts.lastTimeSigned?.(key);
+  if (last !== undefined && d.timeSigned < last) {
+    return signedErr('replay', Rcode.BADTIME, `time signed ${d.timeSigned} earlier than the last accepted ${last} for key ${key.name} (replay)`);
+  }
+  // 5.2.4 truncation policy: allowed by 5.2.2.1 but shorter than we accept -> BADTRUNC, signed.
+  const policy = Math.min(full, Math.max(minAllowedMacLength(alg), key.minMacLength ?? opts.minMacLength ?? full));
+  if (size < policy) return signedErr('badtrunc', Rcode.BADTRUNC, `MAC truncated to ${size} octets, key ${key.name} needs ${policy}`);
   return { status: 'ok', key, requestMac: d.mac, timeSigned: d.timeSigned, fudge: d.fudge };
 }
 
 /** Adds the TSIG the response to a request verified as `v` needs (the caller has already set the
- *  header rcode to v.rcode for errors): ok -> signed; BADTIME -> signed, Time Signed = the
+ *  header rcode to v.rcode for errors). Signed responses carry the full MAC (5.2.2.1 rule 2: never
+ *  shorter than a truncated request's) over the request MAC as received (rule 4). ok -> signed; BADTIME -> signed, Time Signed = the
  *  request's, Other Data = our time; BADTRUNC -> signed; BADKEY/BADSIG -> unsigned error TSIG;
  *  malformed TSIG (FORMERR) and unsigned requests -> unchanged. */
 export function tsigForResponse(unsigned: Buffer, v: TsigVerification, nowSeconds: number, fudge = DEFAULT_FUDGE): Buffer {
@@ -344,7 +379,7 @@ export function verifyResponse(
       : { status: 'bad', reason: 'empty MAC' };
   }
   const full = HASHES[key.algorithm].len;
-  if (d.mac.length > full || d.mac.length < Math.max(10, Math.ceil(full / 2))) {
+  if (d.mac.length > full || d.mac.length < minAllowedMacLength(key.algorithm)) {
     return { status: 'bad', reason: `MAC size ${d.mac.length} invalid` };
   }
   if (!macMatches(raw, offset, rr, key, requestMac)) return { status: 'bad', reason: 'bad MAC' };

@@ -5,7 +5,8 @@ import { decodeMessage, encodeMessage } from '../dns/codec.js';
 import { EdnsOptionCode, Opcode, RRType, Rcode, rcodeToString, tsigErrorToString, typeToString } from '../dns/constants.js';
 import { encodeClientSubnet, parseClientSubnet } from '../dns/edns.js';
 import { canonicalName } from '../dns/name.js';
-import { signMessage, tsigForResponse, verifyRequest, type TsigKey } from '../dns/tsig.js';
+import { signMessage, tsigForResponse, verifyRequest, type TsigKey, type TsigVerification } from '../dns/tsig.js';
+import { LastTimeSigned } from '../dns/tsig-replay.js';
 import { DnsFormatError, newMessage, type ClientSubnet, type Edns, type Message, type ResourceRecord } from '../dns/types.js';
 import { applyChangeset, evaluateUpdate } from '../dns/update.js';
 import type { Zone } from '../dns/zone.js';
@@ -54,13 +55,17 @@ export interface HandlerDeps {
   log: Logger;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** RFC 8945 5.2.3 last-time-signed per key; default a fresh in-memory one. */
+  lastTimeSigned?: LastTimeSigned;
 }
 
 export class DnsHandler {
   private readonly cache: ResponseCache;
+  private readonly lastSigned: LastTimeSigned;
 
   constructor(private readonly d: HandlerDeps) {
     this.cache = new ResponseCache(d.responseCacheSize);
+    this.lastSigned = d.lastTimeSigned ?? new LastTimeSigned();
   }
 
   /** Synchronous except for queries held for an NTS router (a Promise then). */
@@ -133,7 +138,7 @@ export class DnsHandler {
     let key: TsigKey | undefined;
     let requestMac: Buffer | undefined;
     if (req.tsig) {
-      const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds(), { allowSha1: true });
+      const v = this.verifyTsig(raw, req);
       if (v.status === 'error') return this.tsigError(req, v, ctx);
       if (v.status === 'ok') ({ key, requestMac } = v);
     }
@@ -227,8 +232,7 @@ export class DnsHandler {
 
   private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
     const { counters, log, zone } = this.d;
-    // A configured hmac-sha1 key is the operator's consent to SHA-1 for that key.
-    const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds(), { allowSha1: true });
+    const v = this.verifyTsig(raw, req);
     const zoneName = req.question[0]?.name;
     if (v.status === 'error') {
       counters.inc('updates_bad_tsig');
@@ -271,9 +275,24 @@ export class DnsHandler {
     return this.finish(res, req, ctx, v.key, v.requestMac);
   }
 
-  private tsigError(req: Message, v: Extract<ReturnType<typeof verifyRequest>, { status: 'error' }>, ctx: RequestContext): Buffer {
+  /** RFC 8945 5.2 on the bytes as received. Each message stands alone, also when several are
+   *  pipelined on one TCP connection. A verified message advances its key's last time signed. */
+  private verifyTsig(raw: Buffer, req: Message): TsigVerification {
+    // A configured hmac-sha1 key is the operator's consent to SHA-1 for that key.
+    const v = verifyRequest(raw, req, (n) => this.d.keys.get(canonicalName(n))?.key, this.nowSeconds(), {
+      allowSha1: true, lastTimeSigned: (k) => this.lastSigned.get(k),
+    });
+    if (v.status === 'ok') this.lastSigned.accept(v.key, v.timeSigned);
+    return v;
+  }
+
+  private tsigError(req: Message, v: Extract<TsigVerification, { status: 'error' }>, ctx: RequestContext): Buffer {
     this.d.counters.inc('tsig_errors');
-    this.d.log.warn('tsig-error', { from: ctx.remoteAddress, key: req.tsig?.rr.name, error: tsigErrorToString(v.error), reason: v.reason });
+    this.d.counters.inc(`tsig_${v.kind}`); // tsig_badkey, _badsig, _badtime, _replay, _badtrunc, _formerr
+    this.d.log.warn('tsig-error', {
+      from: ctx.remoteAddress, transport: ctx.transport, key: req.tsig?.rr.name, opcode: req.opcode,
+      error: v.error === 0 ? 'FORMERR' : tsigErrorToString(v.error), check: v.kind, reason: v.reason,
+    });
     const res = this.reply(req, v.rcode);
     const bytes = encodeMessage(res);
     return tsigForResponse(bytes, v, this.nowSeconds(), this.d.tsigFudge);
