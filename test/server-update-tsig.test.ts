@@ -364,3 +364,15 @@ describe('server process: replays and pipelined TCP', () => {
     }
   });
 });
+
+test('config: tsig[].minMacLength reaches the verifier; below the RFC minimum is refused with the key named', async () => {
+  const { serverConfigSchema } = await import('../src/config/server-config.js');
+  const base = {
+    storage: 'x.db',
+    zone: { name: 'home.example.', soa: { mname: 'ns1.home.example.', rname: 'h.home.example.', refresh: 1, retry: 1, expire: 1, minimum: 0 }, ns: ['ns1.home.example.'] },
+  };
+  const key = { name: 'k.', algorithm: 'hmac-sha256', secret: Buffer.alloc(32, 1).toString('base64') };
+  assert.equal(serverConfigSchema.parse({ ...base, tsig: [{ ...key, minMacLength: 16 }] }).tsig[0].minMacLength, 16);
+  const bad = serverConfigSchema.safeParse({ ...base, tsig: [{ ...key, minMacLength: 8 }] });
+  assert.ok(!bad.success && bad.error.issues[0].path.join('.') === 'tsig.0.minMacLength');
+});

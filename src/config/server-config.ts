@@ -65,6 +65,9 @@ export const serverConfigSchema = z
             allow: z.array(allowPattern).default([]),
             // The key's hosts sit behind this NTS router: their A records become its address.
             router: z.string().optional(),
+            // Accept MACs truncated to this many octets (RFC 8945 5.2.2.1: at least 10 and half
+            // the hash; the verifier raises a lower value to that). Default: full length only.
+            minMacLength: z.number().int().min(10).max(64).optional(),
           })
           .strict(),
       )

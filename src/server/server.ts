@@ -53,7 +53,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     log.info('zone-loaded', { zone: zone.origin, serial: zone.serial(), records: records.length, storage: cfg.storage });
     const keys = new Map<string, KeyEntry>(
       cfg.tsig.map((k) => [k.name, {
-        key: { name: k.name, algorithm: k.algorithm, secret: k.secret }, allow: k.allow,
+        key: { name: k.name, algorithm: k.algorithm, secret: k.secret, ...(k.minMacLength === undefined ? {} : { minMacLength: k.minMacLength }) }, allow: k.allow,
         routerAddress: cfg.routers.find((r) => r.id === k.router)?.addresses[0],
       }]),
     );
