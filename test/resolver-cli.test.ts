@@ -13,6 +13,7 @@ import { ConfigError } from '../src/util/errors.js';
 import { baseConfig, MAIN_JS, run, startServer } from './helpers/server-proc.js';
 import { digAt } from './helpers/resolver.js';
 import { needTools } from './helpers/tools.js';
+import { formatPrefix } from '../src/server/prefix-table.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ntss-resolver-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ describe('resolver configuration', () => {
     assert.deepEqual(c.listen, [{ host: '127.0.0.1', port: 53, family: 4 }]);
     assert.deepEqual(c.forward, { timeoutMs: 1000, rounds: 2, tcpTimeoutMs: 2000 });
     assert.deepEqual(c.cache, { entries: 10_000, maxBytes: 32 << 20, maxTtl: 86_400, maxNegativeTtl: 3_600 });
-    assert.deepEqual(c.allow.map((p) => `${p.address}/${p.length}`), ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
+    assert.deepEqual(c.allow.map(formatPrefix), ['127.0.0.0/8', '0:0:0:0:0:0:0:1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
     assert.deepEqual({ ...c.nts, listen: undefined }, { listen: undefined, clientPatienceMs: 4500, marginMs: 150, enCacheMs: 60_000 });
     assert.deepEqual(c.routers, []);
     assert.equal(c.udp.maxPayload, 1232);

@@ -1,41 +1,24 @@
 // Which clients the resolver answers. An open resolver is a traffic amplifier, so only the
-// configured prefixes get answers; everyone else gets REFUSED (RFC 5358).
-import { BlockList, isIP } from 'node:net';
+// configured prefixes get answers; everyone else gets REFUSED (RFC 5358). Prefixes are the
+// server's (src/server/prefix-table.ts): one parser, one matcher for both daemons.
+import { isIP } from 'node:net';
+import { PrefixTable, parsePrefix, type Prefix } from '../server/prefix-table.js';
+
+export { parsePrefix, type Prefix };
 
 /** RFC 1918 plus loopback: a home or office LAN out of the box, nothing from outside. */
 export const DEFAULT_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 
-export interface Prefix {
-  address: string;
-  length: number;
-  family: 4 | 6;
-}
-
-/** "ADDR/LEN" (or a bare address: one host). Returns an error string when malformed. */
-export function parsePrefix(s: string): Prefix | string {
-  const slash = s.indexOf('/');
-  const address = slash < 0 ? s : s.slice(0, slash);
-  const family = isIP(address);
-  if (family === 0) return `expected "ADDRESS/LENGTH" with an IPv4 or IPv6 address, got ${JSON.stringify(s)}`;
-  const max = family === 4 ? 32 : 128;
-  const text = slash < 0 ? String(max) : s.slice(slash + 1);
-  const length = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(length >= 0 && length <= max)) return `prefix length must be 0..${max}, got ${JSON.stringify(text)}`;
-  return { address, length, family: family as 4 | 6 };
-}
-
 export class ClientAcl {
-  private readonly list = new BlockList();
+  private readonly table = new PrefixTable<true>();
 
   constructor(prefixes: readonly Prefix[]) {
-    for (const p of prefixes) this.list.addSubnet(p.address, p.length, p.family === 4 ? 'ipv4' : 'ipv6');
+    for (const p of prefixes) this.table.add(p, true);
   }
 
   /** IPv4-mapped IPv6 sources (a dual-stack "::" listener) match the IPv4 prefixes too. */
   allows(address: string): boolean {
-    const family = isIP(address);
-    if (family === 0) return false;
-    return this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    return this.table.lookup(address) === true;
   }
 }
 
