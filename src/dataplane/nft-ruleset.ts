@@ -2,13 +2,13 @@
 // router runs, shared/design/dataplane.md) and the typed commands that change state, which are
 // only map elements. Commands are values so the fake (nft-fake.ts) can validate them like the
 // kernel does; the real runner renders them with renderCommand() into `nft` syntax.
-import type { ClaimKey, Proto } from '../router/index.js';
+import type { ClaimKey } from '../router/index.js';
 import type { PortSpec } from './types.js';
 
 // The three maps, looked up in this order by `prerouting` (the first that has the key wins):
 export const RC_MAP = 'rc';         // source-specific RCs: NTS v1 (EN/32) and ECS-prefix RCs
 export const RC_ANY_MAP = 'rc_any'; // at most one `any` RC per global address (the kernel refuses overlaps)
-export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: where that EN went last, when no RC is active
+export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: the scheduler's sticky entries (docs/leases.md)
 /** The DNAT maps in lookup order. */
 export const LOOKUP_ORDER = [RC_MAP, RC_ANY_MAP, STICKY_MAP] as const;
 
@@ -63,8 +63,8 @@ export function staticRuleset(o: RulesetOptions): string[] {
     // Trap 3: an any/any RC would capture the router's own ports; accepting here skips the DNAT.
     ...services.map((s) => `add rule ${t} prerouting iifname ${wan} ${s} accept`),
     // Trap 1: `th dport` needs the protocol known first. Trap 2: overlapping keys cannot share
-    // a map, hence one map per kind, tried in order. An active `any` RC is a fresh lookup, so
-    // it wins over an EN's sticky element; stickiness only applies while no RC is active.
+    // a map, hence one map per kind, tried in order. The order decides nothing: the scheduler
+    // keeps the keys of different hosts disjoint (docs/leases.md).
     ...LOOKUP_ORDER.map((m) => `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${m}`),
   ];
   if (o.dnsRedirect) {
@@ -105,14 +105,6 @@ export function installCommands(o: RulesetOptions): NftCommand[] {
 
 export function anyKey(globalAddress: string): RcKey {
   return { source: '0.0.0.0/0', dst: globalAddress, proto: 'any', ports: [0, 65535] };
-}
-
-/**
- * The sticky element of one EN (map `sticky`): while no RC is active on GA, its further new
- * connections to GA:proto/port reach the IN of its last RC first packet.
- */
-export function stickyKey(en: string, globalAddress: string, proto: Proto, port: number): RcKey {
-  return { source: en, dst: globalAddress, proto, ports: [port, port] };
 }
 
 export function formatKey(k: RcKey): string {

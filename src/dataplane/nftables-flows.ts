@@ -114,9 +114,6 @@ export class FlowTracker {
     return [...this.flows.values()].sort((a, b) => a.seq - b.seq).map((t) => t.mapping);
   }
 
-  /** Nothing to forget any more: kept for the plane's periodic call. */
-  prune(): void {}
-
   closeAll(reason: string): void {
     const all = [...this.flows.values()];
     this.flows.clear();

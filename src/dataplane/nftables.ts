@@ -307,7 +307,6 @@ export class NftablesDataPlane implements DataPlane {
       } catch (e) {
         this.failed('reconcile', e as Error);
       }
-      this.flows.prune();
       if (this.state === 'started') this.repeat(ms, f);
     });
   }
