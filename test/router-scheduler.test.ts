@@ -412,3 +412,13 @@ test('fair between resolvers: a flooding resolver\'s queued requests do not go b
   assert.deepEqual(s.ask(2, 'x2', CAROL, RES1), ['2 respond QUEUE_FULL [x2] resolver-queue-full']);
   assert.deepEqual(s.ask(3, 'y1', CAROL, RES2), ['3 queued y1 pos2 wait597']); // ahead of x1 in the fair order
 });
+
+test('sharing re-arms an RC but never shortens it; a request without a source to key on is DENIED', () => {
+  const r = new Run({ holdMs: 5000, rcTimeoutMs: 1000 });
+  r.ask(0, 'q1', ALICE, RES1);
+  assert.equal(r.pkt(100, EN1, 40001), 'alice'); // hold until 5100
+  assert.deepEqual(r.ask(200, 'q2', ALICE, RES2), ['200 rc-renewed rc1 exp5100', '200 respond READY [q2] GA2 rc1 exp5100']);
+  assert.equal(r.pkt(4000, EN2, 40002), 'alice', 'an EN of the first hold still gets in');
+  const denied = r.s.request(4001, { id: 'q3', fqdn: ALICE, qtype: 1, resolver: RES3, deadlineMs: 9000, mode: 'source' });
+  assert.deepEqual(r.take(denied), ['4001 respond DENIED [q3] bad-source']);
+});

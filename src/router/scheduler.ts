@@ -89,7 +89,7 @@ export class RcScheduler {
     const mode = req.mode ?? 'any';
     const source = rcSource(req);
     if (source === undefined) {
-      out.push(rejected(now, [req.id], 'UNKNOWN_HOST', 'bad-source'));
+      out.push(rejected(now, [req.id], 'DENIED', 'bad-source'));
       return out;
     }
 
@@ -326,7 +326,9 @@ export class RcScheduler {
   private grant(now: number, place: Placement, p: PendingRequest, host: PhlEntry, out: RouterEvent[]): void {
     let a = place.share;
     if (a) {
-      a.rc = Object.freeze({ ...a.rc, armedAt: now, expiresAt: Math.max(a.rc.expiresAt, now + this.config.rcTimeoutMs), firstPacketAt: null, releaseAt: null });
+      // Re-armed, never shortened: an EN of the hold in progress may still be on its way.
+      const expiresAt = Math.max(a.rc.expiresAt, a.rc.releaseAt ?? -Infinity, now + this.config.rcTimeoutMs);
+      a.rc = Object.freeze({ ...a.rc, armedAt: now, expiresAt, firstPacketAt: null, releaseAt: null });
       out.push({ type: 'rc-renewed', at: now, rc: a.rc });
     } else {
       const rc: Rc = Object.freeze({
