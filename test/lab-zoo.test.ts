@@ -16,6 +16,13 @@ const SHORT = { NTSS_LAB_BROWSER_SECONDS: '10', NTSS_LAB_SCANNER_SECONDS: '10', 
 /** Connections each scenario makes at least (zoo: exactly 4 rounds x 3). */
 const MIN_CONNECTIONS: Record<string, number> = { zoo: 12, browser: 5, scanner: 6 };
 
+/** en1 looks up alice; the first query that reaches the NTSv2 server, as tcpdump -vv prints it. */
+function queryAtServer(prefix: string): string {
+  return spawnSync('ip', ['netns', 'exec', `${prefix}-server`, 'sh', '-c',
+    'timeout 6 tcpdump -ni eth0 -vv -c 1 "udp dst port 53 and dst host 192.0.2.53" 2>/dev/null & sleep 1; '
+    + `ip netns exec ${prefix}-en1 dig +time=3 +tries=1 +short alice.home.example A >/dev/null; wait`], { encoding: 'utf8', timeout: 20_000 }).stdout;
+}
+
 function assertGone(prefix: string): void {
   assert.deepEqual(namespacesOf(prefix), [], 'no namespace of the lab may remain');
   assert.deepEqual(processesMentioning(`/run/ntss-lab/${prefix}/`), [], 'no lab process may remain');
@@ -60,10 +67,8 @@ test('lab up --resolver powerdns --global-addresses 3 --ecs: status, wan0, ECS o
       assert.match(st.out, new RegExp(`resolver ${resolver} \\(.+\\), sends ECS; global addresses 203\\.0\\.113\\.2, 203\\.0\\.113\\.3, 203\\.0\\.113\\.4`));
       const wan = spawnSync('ip', ['-n', `${prefix}-router`, '-4', 'addr', 'show', 'wan0'], { encoding: 'utf8' }).stdout;
       assert.deepEqual([...wan.matchAll(/inet (\S+)/g)].map((x) => x[1]), ['203.0.113.2/24', '203.0.113.3/24', '203.0.113.4/24']);
-      // What the NTSv2 server receives: ECS with en1's /24 (the resolver's default source prefix).
-      const cap = spawnSync('ip', ['netns', 'exec', `${prefix}-server`, 'sh', '-c',
-        'timeout 6 tcpdump -ni eth0 -vv -c 1 "udp dst port 53 and dst host 192.0.2.53" 2>/dev/null & sleep 1; '
-        + `ip netns exec ${prefix}-en1 dig +time=3 +tries=1 +short alice.home.example A >/dev/null; wait`], { encoding: 'utf8', timeout: 20_000 });
+      // What the NTSv2 server receives: ECS with en1's whole address (the lab sets /32: its ENs share a /24).
+      const cap = { stdout: queryAtServer(prefix) };
       assert.match(cap.stdout, /A\? alice\.home\.example\. .*\[ECS 198\.51\.100\.11\/32\/0\]/i, `${resolver}: no ECS in the captured query:\n${cap.stdout}`);
     } finally {
       const down = await lab(['down', '--prefix', prefix], 20_000);
@@ -80,9 +85,7 @@ test('lab up --ecs with BIND: said not to be sent, and not sent', { timeout: 60_
     const up = await lab(['up', '--prefix', prefix, '--resolver', 'bind', '--ecs'], 40_000);
     assert.equal(up.code, 0, up.out);
     assert.match(up.out, /BIND cannot send ECS as a recursive resolver/);
-    const cap = spawnSync('ip', ['netns', 'exec', `${prefix}-server`, 'sh', '-c',
-      'timeout 6 tcpdump -ni eth0 -vv -c 1 "udp dst port 53 and dst host 192.0.2.53" 2>/dev/null & sleep 1; '
-      + `ip netns exec ${prefix}-en1 dig +time=3 +tries=1 +short alice.home.example A >/dev/null; wait`], { encoding: 'utf8', timeout: 20_000 });
+    const cap = { stdout: queryAtServer(prefix) };
     assert.match(cap.stdout, /A\? alice\.home\.example\./i, cap.stdout);
     assert.doesNotMatch(cap.stdout, /ECS/);
   } finally {
