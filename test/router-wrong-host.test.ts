@@ -11,6 +11,7 @@ import { RcScheduler } from '../src/router/scheduler.js';
 import type { RouterEvent } from '../src/router/events.js';
 import type { Service } from '../src/router/claims.js';
 import { prng } from './helpers/prng.js';
+import { answerLeaseMs } from '../src/server/nts-gateway.js';
 
 interface Resolver { name: string; addr: string; floorMs: number; ecs: boolean }
 const RESOLVERS: Resolver[] = [
@@ -87,14 +88,15 @@ export function world(o: Options): Outcome {
     if (hit && hit.until > now) return gotAnswer(hit.ga);
     const id = `q${nextId++}`;
     waiting.set(id, (ga) => {
-      // Caches count in whole seconds (Knot served a 5 s floor for 5.5 s): until the end of the second.
-      if (res.floorMs > 0) cache.set(`${name} ${prefix}`, { ga, until: (Math.floor(now / 1000) + 1) * 1000 + res.floorMs });
+      // Caches count in whole seconds (Knot served a 5 s floor for 5.5 s): until the end of the
+      // second; a subnet cache keeps even TTL 0 that long (Unbound's subnetcache, measured).
+      if (res.floorMs > 0 || res.ecs) cache.set(`${name} ${prefix}`, { ga, until: (Math.floor(now / 1000) + 1) * 1000 + res.floorMs });
       gotAnswer(ga);
     });
     handle(s.request(now, {
       id, fqdn: name, qtype: 1, resolver: res.addr, deadlineMs: now + 1800,
       mode: res.ecs ? 'prefix' : 'any', ecs: res.ecs ? prefix : undefined,
-      leaseMs: o.leases && res.floorMs + o.enCacheMs > 0 ? res.floorMs + o.enCacheMs + 1000 : 0, // as the server's gateway
+      leaseMs: o.leases ? answerLeaseMs(res.floorMs + o.enCacheMs, res.ecs) : 0, // as the server's gateway
     }));
   };
 

@@ -4,7 +4,7 @@
 // READY. Unlike the NTSv2 server (server/nts-gateway.ts), the deadline is the client's, counted
 // from when its query arrived (the upstream lookup already spent part of it), and nothing is
 // remembered after a request ends: each lookup is one request, because the RC is per EN.
-import { TTL_ROUNDING_MS } from '../server/nts-gateway.js';
+import { answerLeaseMs } from '../server/nts-gateway.js';
 import { RRType } from '../dns/constants.js';
 import type { NtsOutcome, NtsTransport, RouterEntry } from '../server/nts-gateway.js';
 import type { Peer } from '../nts/index.js';
@@ -74,7 +74,7 @@ export class SourceRcRequester {
     try {
       const res = await this.transport.request(router.nts, { id: router.id, secret: router.key }, {
         fqdn: r.fqdn, qtype: RRType.A, mode: 'source', enAddress: r.enAddress, resolver: this.self(),
-        ...(this.enCacheMs > 0 ? { leaseMs: this.enCacheMs + TTL_ROUNDING_MS } : {}),
+        ...(this.enCacheMs > 0 ? { leaseMs: answerLeaseMs(this.enCacheMs) } : {}),
       }, { deadlineMs: r.deadlineMs });
       const waitedMs = this.now() - sentAt;
       if (res.status === 'READY' && res.answerAddress !== undefined && res.rcId !== undefined) {

@@ -57,11 +57,16 @@ export interface RequestPlan {
 }
 
 /**
- * Caches count TTLs in whole seconds: Knot Resolver (cache.min_ttl 5) handed out a TTL-0
- * answer 5.5 s after it was cached (measured in `ntss lab run zoo --resolver knot`). Any lease
- * gets this much more.
+ * The answer lease (docs/leases.md) for an answer that caches may keep `cachedMs` (resolver
+ * floor + EN caches). Caches count TTLs in whole seconds: Knot Resolver (cache.min_ttl 5)
+ * handed out a TTL-0 answer 5.5 s after caching it (`ntss lab run zoo --resolver knot`), so a
+ * lease gets a second more. An answer with an ECS scope goes into a subnet cache, which kept
+ * even TTL 0 for the rest of the second (Unbound's subnetcache: 3 queries reached us for 12
+ * lookups 0.4 s apart; `zoo --ecs` reached the wrong host without it): it always gets that second.
  */
-export const TTL_ROUNDING_MS = 1000;
+export function answerLeaseMs(cachedMs: number, scoped = false): number {
+  return cachedMs > 0 || scoped ? cachedMs + 1000 : 0;
+}
 
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
 export type NtsTransport = Pick<NtsUdpClient, 'request'>;
@@ -103,14 +108,10 @@ export class NtsGateway {
     // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
     const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
       && ecs.prefixLength >= this.opts.ecsMinPrefix;
-    const cached = p.ttlFloorMs + this.opts.enCacheMs;
-    // An answer with an ECS scope goes into the resolver's subnet cache, which keeps even TTL 0
-    // for the rest of the second (Unbound's subnetcache: 3 queries reached us for 12 lookups
-    // 0.4 s apart, and `zoo --ecs` reached the wrong host without this).
     return {
       choice, mode: byPrefix ? 'prefix' : 'any',
       timeLeftMs: p.patienceMs - this.opts.marginMs,
-      leaseMs: cached > 0 || byPrefix ? cached + TTL_ROUNDING_MS : 0,
+      leaseMs: answerLeaseMs(p.ttlFloorMs + this.opts.enCacheMs, byPrefix),
     };
   }
 
