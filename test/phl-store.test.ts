@@ -90,3 +90,27 @@ test('config: a relative storage path is relative to the config file', () => {
   writeFileSync(file, yaml('/srv/ntss/router.db'));
   assert.equal(loadRouterConfig(file).storage, '/srv/ntss/router.db');
 });
+
+test('the lease horizon survives a reopen; a version-1 file gains it on open', () => {
+  const p = freshPath();
+  const s = PhlStore.open(p);
+  assert.equal(s.leaseHorizon(), 0);
+  s.setLeaseHorizon(1_800_000_000_000.5);
+  s.save('alice.home.example.', '192.168.50.10', 1);
+  s.close();
+  const again = PhlStore.open(p);
+  assert.equal(again.leaseHorizon(), 1_800_000_000_001);
+  again.close();
+  // A file written by the release before leases (schema 1): migrated, entries kept.
+  const old = freshPath();
+  mkdirSync(join(old, '..'), { recursive: true });
+  const db = new Database(old);
+  db.exec("CREATE TABLE phl_schema_version (version INTEGER NOT NULL); INSERT INTO phl_schema_version VALUES (1); CREATE TABLE learned (fqdn TEXT PRIMARY KEY, address TEXT NOT NULL, learned_at INTEGER NOT NULL); INSERT INTO learned VALUES ('bob.home.example.', '192.168.50.11', 5);");
+  db.close();
+  const migrated = PhlStore.open(old);
+  assert.deepEqual(migrated.all().map((e) => e.fqdn), ['bob.home.example.']);
+  assert.equal(migrated.leaseHorizon(), 0);
+  migrated.setLeaseHorizon(7);
+  assert.equal(migrated.leaseHorizon(), 7);
+  migrated.close();
+});

@@ -422,3 +422,13 @@ test('sharing re-arms an RC but never shortens it; a request without a source to
   const denied = r.s.request(4001, { id: 'q3', fqdn: ALICE, qtype: 1, resolver: RES3, deadlineMs: 9000, mode: 'source' });
   assert.deepEqual(r.take(denied), ['4001 respond DENIED [q3] bad-source']);
 });
+
+test('after a restart, no address for anyone until the previous run\'s leases have all ended', () => {
+  const r = new Run();
+  r.s.blockUntil(2000);
+  assert.deepEqual(r.ask(0, 'q1', ALICE, RES1, UNBOUND_PATIENCE), ['0 respond TOO_LATE [q1] wait-exceeds-deadline wait2000']);
+  assert.deepEqual(r.ask(100, 'q2', BOB, RES2, BIND_PATIENCE), ['100 queued q2 pos1 wait1900']);
+  assert.equal(r.pkt(200, EN1, 40001), 'no-rc');
+  assert.deepEqual(r.poll(2000), ['2000 rc-created rc1 GA2 any -> bob exp5000', '2000 respond READY [q2] GA2 rc1 exp5000']);
+  assert.deepEqual(r.ask(2100, 'q3', BOB, RES3), ['2100 rc-renewed rc1 exp5100', '2100 respond READY [q3] GA2 rc1 exp5100']);
+});

@@ -9,6 +9,9 @@ import type { RouterConfig } from '../src/config/router-config.js';
 import { NtsUdpClient, type NtsRequestFields, type NtsResult } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
 import { memoryLogger } from '../src/util/log.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const KEY = randomBytes(32);
 const GA = '127.0.0.2';
@@ -215,4 +218,35 @@ test('REGISTER at start, then KEEPALIVEs to the configured server', T, async (t)
     ['REGISTER', 0, [GA]], ['KEEPALIVE', 1, [GA]], ['KEEPALIVE', 2, [GA]],
   ]);
   await waitFor(() => router.counters.get('announce.ack.ACCEPTED') >= 2, 'acks');
+});
+
+test('leases survive a restart through the store: no address for another host before the last one ends', T, async (t) => {
+  const svc = await services(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ntss-horizon-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let skew = 0;
+  const now = () => Date.now() + skew;
+  const cfg = { ...config(svc.port), storage: join(dir, 'router.db') };
+  const client = await NtsUdpClient.open({ host: '127.0.0.1' });
+  t.after(() => client.close());
+  const ask = (port: number, fqdn: string) => client.request(
+    { host: '127.0.0.1', port }, { id: 'gw1', secret: KEY },
+    { fqdn, qtype: 1, mode: 'any', resolver: { address: '127.0.0.1', port: 5353 }, leaseMs: 2000 }, { deadlineMs: Date.now() + 1500 },
+  );
+  const first = await startRouter(cfg, memoryLogger('info'), now);
+  assert.equal((await ask(first.nts.port, 'alice.home.example.')).status, 'READY'); // alice's answer may be used ~2.5 s
+  await first.close();
+  // Restarted at once: it does not know alice's lease, only when every lease ends.
+  const log = memoryLogger('info');
+  const second = await startRouter(cfg, log, now);
+  const bob = await ask(second.nts.port, 'bob.home.example.');
+  assert.equal(bob.status, 'TOO_LATE', 'bob may not take the address alice\'s answer names');
+  assert.equal(logged(log, 'lease-horizon').length, 1);
+  assert.deepEqual(second.scheduler.activeRcs(), []);
+  await second.close();
+  // Past the horizon (lease end + the 10 s write step): served again.
+  skew += 20_000;
+  const third = await startRouter(cfg, memoryLogger('info'), now);
+  t.after(() => third.close());
+  assert.equal((await ask(third.nts.port, 'bob.home.example.')).status, 'READY');
 });

@@ -60,6 +60,8 @@ export class RcScheduler {
   private readonly ids: RecentIds;
   private readonly estimator: ServiceEstimator;
   private lastNow = -Infinity;
+  /** No RC for anyone before this (leases of a previous run may still live: blockUntil). */
+  private blockedUntil = -Infinity;
   private nextRcId = 1;
   private nextMappingId = 1;
 
@@ -179,9 +181,19 @@ export class RcScheduler {
   /** When poll() next has work; undefined when nothing is scheduled. */
   nextWakeupMs(): number | undefined {
     let t = this.bindings.nextEnd() ?? Infinity;
+    if (this.pending.queueLength > 0 && this.blockedUntil > -Infinity) t = Math.min(t, this.blockedUntil);
     for (const a of this.active.values()) t = Math.min(t, a.rc.releaseAt ?? a.rc.expiresAt);
     for (const p of this.pending.waiting()) t = Math.min(t, p.deadlineMs - this.config.safetyMarginMs);
     return t === Infinity ? undefined : t;
+  }
+
+  /**
+   * Gives no address to anyone before `untilMs`: a restarted router does not know the leases
+   * its previous run granted, only (from its store) when the last of them ends. Requests wait
+   * or are refused meanwhile (fail closed).
+   */
+  blockUntil(untilMs: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, untilMs);
   }
 
   /** RCs that exist now, oldest first. */
@@ -227,6 +239,7 @@ export class RcScheduler {
 
   /** Everything due at t, in a fixed order: RC removals, binding ends, queue deadlines, hand-over. */
   private fire(t: number, out: RouterEvent[]): void {
+    if (t >= this.blockedUntil) this.blockedUntil = -Infinity; // the previous run's leases have all ended
     for (const [id, a] of this.active) {
       const holding = a.rc.releaseAt !== null;
       if ((holding ? a.rc.releaseAt! : a.rc.expiresAt) > t) continue;
@@ -289,7 +302,8 @@ export class RcScheduler {
     for (const ga of this.config.globalAddresses) {
       const keys = keysFor(p.source, ga, host.services);
       let freeAt = now;
-      let blocked = false;
+      let blocked = now < this.blockedUntil;
+      if (blocked) freeAt = this.blockedUntil;
       let share: Active | undefined;
       for (const a of this.active.values()) {
         if (!anyOverlap(a.rc.keys, keys)) continue;

@@ -46,6 +46,8 @@ export interface RunningRouter {
 }
 
 const A = 1; // DNS TYPE A
+/** The stored lease horizon runs this far ahead of the latest lease: one write per step, not per lease. */
+const HORIZON_STEP_MS = 10_000;
 
 /** `router`: the whole config, needed by the nftables plane (NTS port, scheduler times, learning redirect). */
 export function createDataPlane(cfg: RouterDataPlaneConfig, globalAddresses: readonly string[], classify: ClassifyFirstPacket, log: Logger, router?: RouterConfig): DataPlane {
@@ -69,6 +71,8 @@ class RouterDaemon {
   announcer?: Announcer;
   learning?: UpdateProxy;
   store?: PhlStore;
+  /** The lease horizon on disk (PhlStore): moved ahead in steps, so most leases write nothing. */
+  private horizon = 0;
   private timer: NodeJS.Timeout | undefined;
   private armedFor: number | undefined;
   /** Data plane changes in event order; READYs wait behind their RC's activation. */
@@ -123,8 +127,39 @@ class RouterDaemon {
           break;
         }
         case 'sticky-created': this.dataplane.addSticky?.(e.sticky, e.replaced); break;
+        case 'lease-created': this.recordLease(e.lease.until); break;
         default: break; // mapping-created, queued, joined, hold: logged and counted only
       }
+    }
+  }
+
+  /**
+   * Every lease ends by the stored horizon, written (durably) before the READY that grants the
+   * lease can leave: a router restarted on this store gives no address away before it.
+   */
+  private recordLease(until: number): void {
+    if (!this.store || until <= this.horizon) return;
+    const next = until + HORIZON_STEP_MS;
+    try {
+      this.store.setLeaseHorizon(next);
+      this.horizon = next;
+    } catch (err) {
+      this.own.inc('lease-horizon-error');
+      this.log.error('lease-horizon-error', { error: (err as Error).message });
+    }
+  }
+
+  /** Resumes the previous run's lease horizon from the store (see recordLease). */
+  resumeLeases(): void {
+    if (!this.store) {
+      this.log.warn('leases-not-persisted', { reason: 'no "storage" key: after a restart, answers of the previous run may still name an address this run gives to another host' });
+      return;
+    }
+    this.horizon = this.store.leaseHorizon();
+    const now = this.now();
+    if (this.horizon > now) {
+      this.scheduler.blockUntil(this.horizon);
+      this.log.warn('lease-horizon', { until: this.horizon, waitMs: this.horizon - now, reason: 'leases of the previous run may live until then: no new RC before' });
     }
   }
 
@@ -227,9 +262,11 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
       d.store = PhlStore.open(cfg.storage);
       const r = d.store.loadInto(d.phl);
       log.info('phl-loaded', { storage: cfg.storage, learned: r.loaded, skipped: r.skipped.length || undefined });
+      d.resumeLeases();
       for (const x of r.skipped) log.warn('phl-row-skipped', x);
     } else {
       log.info('phl-not-persisted', { reason: 'no "storage" key: learned PHL entries live in memory only and are lost at restart' });
+      d.resumeLeases();
     }
     if (cfg.learning) d.learning = await UpdateProxy.start({ ...cfg.learning, phl: d.phl, store: d.store, log, now });
   } catch (e) {

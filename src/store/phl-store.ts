@@ -1,18 +1,27 @@
 // The router's learned PHL entries in SQLite, so they survive restarts. Configured entries are
-// not stored: they come from the configuration at every start.
+// not stored: they come from the configuration at every start. Also the lease horizon: a time
+// by which every answer lease the router granted has ended (docs/leases.md), so a restarted
+// router gives no address away while an answer naming it may still be used.
 // Same settings as the zone store (WAL, synchronous=FULL, exclusive lock): save() returning
 // means on disk, and a second router on the same file fails at start.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
   CREATE TABLE learned (
     fqdn TEXT PRIMARY KEY,            -- canonical: lowercase, trailing dot
     address TEXT NOT NULL,
     learned_at INTEGER NOT NULL       -- ms since the epoch, the router's clock
+  );
+`;
+
+const SCHEMA_V2 = `
+  CREATE TABLE lease_horizon (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    until INTEGER NOT NULL            -- ms since the epoch: every lease granted ends by then
   );
 `;
 
@@ -36,6 +45,8 @@ export class PhlStore {
       all: db.prepare<[], { fqdn: string; address: string; learned_at: number }>('SELECT fqdn, address, learned_at FROM learned ORDER BY fqdn'),
       put: db.prepare('INSERT INTO learned (fqdn, address, learned_at) VALUES (?, ?, ?) ON CONFLICT (fqdn) DO UPDATE SET address = excluded.address, learned_at = excluded.learned_at'),
       remove: db.prepare('DELETE FROM learned WHERE fqdn = ?'),
+      horizon: db.prepare<[], { until: number }>('SELECT until FROM lease_horizon WHERE id = 1'),
+      setHorizon: db.prepare('INSERT INTO lease_horizon (id, until) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until'),
     };
   }
 
@@ -91,6 +102,16 @@ export class PhlStore {
     return this.st.remove.run(fqdn).changes > 0;
   }
 
+  /** When every lease granted so far has ended (0: none was ever recorded). */
+  leaseHorizon(): number {
+    return this.st.horizon.get()?.until ?? 0;
+  }
+
+  /** Durable when it returns (synchronous=FULL). */
+  setLeaseHorizon(until: number): void {
+    this.st.setHorizon.run(Math.ceil(until));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -105,9 +126,13 @@ function migrate(db: Database.Database): void {
     const row = db.prepare<[], { version: number }>('SELECT version FROM phl_schema_version').get();
     if (!row) {
       db.exec(SCHEMA_V1);
+      db.exec(SCHEMA_V2);
       db.prepare('INSERT INTO phl_schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
     } else if (row.version > SCHEMA_VERSION) {
       throw new Error(`PHL schema version ${row.version} is newer than this ntss supports (${SCHEMA_VERSION})`);
+    } else if (row.version === 1) {
+      db.exec(SCHEMA_V2);
+      db.prepare('UPDATE phl_schema_version SET version = ?').run(SCHEMA_VERSION);
     }
   }).immediate();
 }
