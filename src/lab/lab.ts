@@ -230,6 +230,12 @@ export class Lab {
     startNtss(this.s, 'router', 'router', 'router', this.file('router.yaml'));
   }
 
+  /** A signal to one daemon, not waited on (SIGSTOP: frozen, its sockets still take datagrams). */
+  signal(name: string, signal: NodeJS.Signals): void {
+    const pid = this.s.pids[name];
+    if (pid) process.kill(pid, signal);
+  }
+
   /** Stops `ntss router` and leaves it stopped (faults: the router is gone); `startRouterAgain` ends that. */
   async stopRouter(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     await stopDaemon(this.s, 'router', signal);

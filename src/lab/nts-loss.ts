@@ -20,14 +20,15 @@ export class NtsLoss {
   static install(lab: Lab, pct: number): NtsLoss {
     if (!Number.isInteger(pct) || pct < 0 || pct > 100) throw new LabError(`NTS loss must be an integer percentage 0..100, got ${pct}`, 'LAB_USAGE');
     const r = ADDR.routerWan;
-    // numgen is drawn per rule: each direction gets its own independent pct %.
+    // numgen is drawn per rule: each direction gets its own independent pct %. nft refuses "< 100".
+    const draw = pct >= 100 ? '' : ` numgen random mod 100 < ${pct}`;
     const ruleset = [
       `table ip ${TABLE} {`,
       '  chain forward {',
       '    type filter hook forward priority filter - 10; policy accept;',
-      `    ip daddr ${r} udp dport ${NTS_PORT} numgen random mod 100 < ${pct} counter drop comment "to-router-dropped"`,
+      `    ip daddr ${r} udp dport ${NTS_PORT}${draw} counter drop comment "to-router-dropped"`,
       `    ip daddr ${r} udp dport ${NTS_PORT} counter comment "to-router-passed"`,
-      `    ip saddr ${r} udp sport ${NTS_PORT} numgen random mod 100 < ${pct} counter drop comment "from-router-dropped"`,
+      `    ip saddr ${r} udp sport ${NTS_PORT}${draw} counter drop comment "from-router-dropped"`,
       `    ip saddr ${r} udp sport ${NTS_PORT} counter comment "from-router-passed"`,
       '  }',
       '}',
