@@ -94,7 +94,7 @@ export function auditServer(events: readonly DaemonEvent[]): ServerAudit {
 }
 
 /** Prints both audits since `mark` and checks: no duplicate RC, nothing left queued. */
-export function checkChannel(ctx: ScenarioContext, mark: LogMark, label: string): { router: RouterAudit; server: ServerAudit } {
+export function checkChannel(ctx: ScenarioContext, mark: LogMark, label: string, key: string): { router: RouterAudit; server: ServerAudit } {
   const router = auditRouter(ctx.lab.events('router').slice(mark.router));
   const server = auditServer(ctx.lab.events('server').slice(mark.server));
   ctx.note(`${label}: router saw ${router.requests} NTS requests, created ${router.rcsCreated} RCs, answered READY ${router.ready}x;`
@@ -103,5 +103,16 @@ export function checkChannel(ctx: ScenarioContext, mark: LogMark, label: string)
   ctx.check(router.unanswered.length === 0, `${label}: no request left queued at the router`, router.unanswered.slice(0, 5).join('; '));
   ctx.check(server.pending === 0, `${label}: every NTS request of the server ended (READY or failed)`, `${server.pending} open`);
   ctx.check(router.rcsCreated <= router.requests, `${label}: no more RCs than requests`, `${router.rcsCreated} RCs, ${router.requests} requests`);
+  measured(ctx, `${key}.ntsRequests`, server.requests, 'NTS requests sent by the server');
+  measured(ctx, `${key}.ntsFailed`, server.failed, 'of them failed (SERVFAIL to the resolver)');
+  measured(ctx, `${key}.rcs`, router.rcsCreated, 'RCs created');
+  measured(ctx, `${key}.duplicateRcs`, router.duplicates.length, 'requests with a second RESPONSE or RC');
+  measured(ctx, `${key}.leftQueued`, router.unanswered.length + server.pending, 'requests left without an answer');
   return { router, server };
+}
+
+/** One measured number: kept in the results and printed as `MEASURED key = value unit` (test/lab-faults.test.ts reads these). */
+export function measured(ctx: ScenarioContext, key: string, value: number, unit: string): void {
+  ctx.results[key] = value;
+  ctx.note(`MEASURED ${key} = ${value} ${unit}`);
 }

@@ -5,7 +5,7 @@
 import { NtsLoss } from '../nts-loss.js';
 import type { ExternalNode, InsideHost } from '../topology.js';
 import { tag, type Scenario, type ScenarioContext } from './context.js';
-import { checkChannel, markLogs } from './fault-audit.js';
+import { checkChannel, markLogs, measured } from './fault-audit.js';
 import { Tally, record } from './outcomes.js';
 
 const ATTEMPTS = Math.max(4, Number(process.env.NTSS_LAB_LOSS_ATTEMPTS ?? 40));
@@ -36,16 +36,19 @@ async function underLoss(ctx: ScenarioContext, pct: number): Promise<void> {
   ctx.note(`${s}: NTS datagrams to the router ${counts.toRouter.passed} passed, ${counts.toRouter.dropped} dropped; from the router ${counts.fromRouter.passed} passed, ${counts.fromRouter.dropped} dropped`);
   ctx.check(counts.toRouter.dropped + counts.fromRouter.dropped > 0, `${s}: the fault was real (datagrams were dropped)`);
   await ctx.quiet(); // every RC, hold and queued request of the run has ended by now
-  const { router, server } = checkChannel(ctx, mark, s);
+  const key = `loss${pct}`;
+  const { router, server } = checkChannel(ctx, mark, s, key);
   // Datagrams that reached the router beyond one per request: retransmissions (and a few KEEPALIVE ACKs).
   const resent = counts.toRouter.passed - router.requests;
   ctx.note(`${s}: about ${resent} retransmitted REQUESTs reached the router (absorbed by its server core)`);
   ctx.check(tally.wrong === 0, `${s}: never the wrong host -- ${tally.text()}`, tally.wrongs.join('; '));
   ctx.check(tally.right > 0, `${s}: some connections got through`, `${tally.right}/${tally.total}`);
-  ctx.results[`loss${pct}.right`] = tally.right;
-  ctx.results[`loss${pct}.refused`] = tally.refused;
-  ctx.results[`loss${pct}.wrong`] = tally.wrong;
-  ctx.results[`loss${pct}.ntsFailed`] = server.failed;
+  measured(ctx, `${key}.attempts`, tally.total, 'lookups+connections');
+  measured(ctx, `${key}.right`, tally.right, 'reached their host');
+  measured(ctx, `${key}.wrong`, tally.wrong, 'reached another host');
+  measured(ctx, `${key}.successPct`, Math.round((1000 * tally.right) / tally.total) / 10, '%');
+  measured(ctx, `${key}.droppedDatagrams`, counts.toRouter.dropped + counts.fromRouter.dropped, 'NTS datagrams dropped');
+  measured(ctx, `${key}.retransmissionsAtRouter`, resent, 'REQUESTs beyond one per request (approx.)');
   ctx.note(`RESULT nts-loss ${pct}%: success ${tally.right}/${tally.total} (${((100 * tally.right) / tally.total).toFixed(0)}%), wrong ${tally.wrong}, `
     + `NTS requests failed at the server ${server.failed}/${server.requests}, duplicate RCs ${router.duplicates.length}, left queued ${router.unanswered.length}`);
 }

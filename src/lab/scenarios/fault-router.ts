@@ -8,7 +8,7 @@ import type { DaemonEvent } from '../daemons.js';
 import { nsExecArgs, run } from '../shell.js';
 import { NTS_PORT } from '../topology.js';
 import { describe, tag, type Scenario, type ScenarioContext } from './context.js';
-import { checkChannel, markLogs } from './fault-audit.js';
+import { checkChannel, markLogs, measured } from './fault-audit.js';
 import { startFlows } from './flows.js';
 import { Tally, record } from './outcomes.js';
 
@@ -56,15 +56,15 @@ export const routerKill: Scenario = {
     ctx.note('ntss router frozen (SIGSTOP) 300 ms, then killed (SIGKILL); not started again yet');
     const a = await inFlight;
     ctx.check(a.status === 'SERVFAIL' && a.ms < FAIL_FAST_MS, `the lookup in flight at the kill failed fast: ${a.status} after ${a.ms} ms (limit ${FAIL_FAST_MS})`);
-    ctx.results['routerKill.inFlightMs'] = a.ms;
+    measured(ctx, 'routerKill.inFlightServfailMs', a.ms, 'ms (lookup unread in the killed router\'s socket)');
     const d = await ctx.dig('en1', 'alice.home.example', 'A', { timeS: 10 });
     ctx.check(d.status === 'SERVFAIL' && d.ms < FAIL_FAST_MS, `a lookup while the router is down fails fast: ${d.status} after ${d.ms} ms (limit ${FAIL_FAST_MS})`);
-    ctx.results['routerKill.downLookupMs'] = d.ms;
+    measured(ctx, 'routerKill.downServfailMs', d.ms, 'ms (lookup while the router is down)');
     await flows.flowing('while the router is down');
 
     await ctx.lab.startRouterAgain();
     const restartedAt = Date.now();
-    ctx.note(`ntss router started again after ${((restartedAt - killedAt) / 1000).toFixed(1)} s down`);
+    measured(ctx, 'routerKill.downMs', restartedAt - killedAt, 'ms the router was down');
     const log = ctx.lab.events('router').slice(mark.router);
     const started = log.map((e) => e.event).lastIndexOf('router-started');
     const phl = lastOf(log, 'phl-loaded');
@@ -82,8 +82,9 @@ export const routerKill: Scenario = {
     const rcAt = firstRc ? Number(firstRc.at) : undefined;
     ctx.check(horizon === undefined || (rcAt !== undefined && rcAt >= Number(horizon.until)), 'no RC before the lease horizon',
       rcAt === undefined ? 'no RC' : `first RC ${rcAt - (horizon ? Number(horizon.until) : 0)} ms after the horizon`);
-    ctx.results['routerKill.horizonMs'] = Math.round(horizonMs);
-    if (ms !== undefined) ctx.results['routerKill.firstSuccessMs'] = ms;
+    measured(ctx, 'routerKill.horizonMs', Math.round(horizonMs), 'ms from the restart to the lease horizon');
+    if (ms !== undefined) measured(ctx, 'routerKill.firstSuccessMs', ms, 'ms from the restart to the first successful lookup+connection');
+    if (rcAt !== undefined && horizon) measured(ctx, 'routerKill.firstRcAfterHorizonMs', rcAt - Number(horizon.until), 'ms (negative: an RC before the horizon)');
 
     // alice: after bob's lease, by the restored PHL as well.
     await ctx.sleep(EN_CACHE_MS + 500);
@@ -96,7 +97,8 @@ export const routerKill: Scenario = {
 
     await flows.finish();
     await ctx.quiet();
-    checkChannel(ctx, mark, 'router-kill');
+    checkChannel(ctx, mark, 'router-kill', 'routerKill');
+    measured(ctx, 'routerKill.wrong', tally.wrong, 'connections to another host');
     ctx.note(`RESULT router-kill: lookup in flight at the kill SERVFAIL after ${a.ms} ms; lookup while down SERVFAIL after ${d.ms} ms; `
       + `lease horizon ${(horizonMs / 1000).toFixed(1)} s after the restart; first success ${ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`} after the restart`);
   },

@@ -5,6 +5,7 @@
 // nsupdate saw acknowledged must be in the zone (ZoneStore commits before the NOERROR leaves).
 import { ADDR, ZONE, fqdn } from '../topology.js';
 import type { Scenario } from './context.js';
+import { measured } from './fault-audit.js';
 
 const UPDATES = Math.max(10, Number(process.env.NTSS_LAB_UPDATES ?? 60));
 const KILL_AFTER = Math.floor(UPDATES / 4);
@@ -66,9 +67,11 @@ export const serverKill: Scenario = {
     const learned = learnedAlice() - learnedBefore;
     // The proxy learns from the server's NOERROR, so it counts the acknowledged updates it relayed.
     ctx.check(learned >= acked.length, `the router's learning proxy relayed every acknowledged update (${learned} learned from NOERROR)`);
-    ctx.results['serverKill.acked'] = acked.length;
-    ctx.results['serverKill.failed'] = failed.length;
-    ctx.results['serverKill.lost'] = lost.length;
+    measured(ctx, 'serverKill.updates', results.size, 'nsupdate runs');
+    measured(ctx, 'serverKill.acked', acked.length, 'acknowledged (NOERROR)');
+    measured(ctx, 'serverKill.failed', failed.length, 'failed (no answer)');
+    measured(ctx, 'serverKill.lost', lost.length, 'acknowledged but not in the zone');
+    measured(ctx, 'serverKill.failedButCommitted', committedUnacked.length, 'failed at nsupdate but in the zone (answer lost)');
     ctx.note(`RESULT server-kill: ${UPDATES} updates, ${acked.length} acknowledged, ${failed.length} failed (${failed.join(',')}); `
       + `acknowledged but lost ${lost.length}; failed but committed ${committedUnacked.length}`);
   },

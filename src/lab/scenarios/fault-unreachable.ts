@@ -5,7 +5,7 @@
 import { NtsLoss } from '../nts-loss.js';
 import type { ExternalNode, InsideHost } from '../topology.js';
 import { tag, type Scenario } from './context.js';
-import { checkChannel, markLogs } from './fault-audit.js';
+import { checkChannel, markLogs, measured } from './fault-audit.js';
 import { Tally, record } from './outcomes.js';
 
 const LOOKUPS: Array<[ExternalNode, InsideHost]> = [['en1', 'alice'], ['en2', 'bob'], ['en1', 'alice'], ['en2', 'bob']];
@@ -59,9 +59,11 @@ export const routerUnreachable: Scenario = {
     ctx.check(recoveredMs !== undefined, `after the path returned ${en} reaches ${host} again`, recoveredMs === undefined ? after.text() : `${recoveredMs} ms after the path returned`);
     ctx.check(after.wrong === 0, `during recovery never the wrong host -- ${after.text()}`, after.wrongs.join('; '));
     await ctx.quiet();
-    checkChannel(ctx, mark, 'router-unreachable');
-    ctx.results['unreachable.servfailMaxMs'] = Math.max(...times);
-    if (recoveredMs !== undefined) ctx.results['unreachable.recoveryMs'] = recoveredMs;
+    checkChannel(ctx, mark, 'router-unreachable', 'unreachable');
+    for (const [i, ms] of times.entries()) measured(ctx, `unreachable.servfail${i + 1}Ms`, ms, `ms (${LOOKUPS[i][0]} dig ${LOOKUPS[i][1]})`);
+    measured(ctx, 'unreachable.wrong', tally.wrong + after.wrong, 'connections to another host');
+    if (recoveredMs !== undefined) measured(ctx, 'unreachable.recoveryMs', recoveredMs, 'ms from the path\'s return to the first successful connection');
+    measured(ctx, 'unreachable.servfailAgeAtReturnMs', back - (fresh[host] ?? back), `ms since ${host}'s last SERVFAIL from the server when the path returned`);
     ctx.note(`RESULT router-unreachable: SERVFAIL after ${times.join(', ')} ms; first success ${recoveredMs === undefined ? 'never' : `${(recoveredMs / 1000).toFixed(2)} s`} after the path returned`
       + ` (${since} s after ${host}'s last SERVFAIL from the server)`);
   },
