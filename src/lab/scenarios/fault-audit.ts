@@ -16,6 +16,14 @@ export function markLogs(ctx: ScenarioContext): LogMark {
   return { router: ctx.lab.events('router').length, server: ctx.lab.events('server').length };
 }
 
+/**
+ * The first line of a router run that precedes any NTS request: the PHL is loaded synchronously
+ * after the NTS socket opened (routerd/router.ts), `router-started` comes later, after awaits.
+ */
+export function isRouterRunStart(e: DaemonEvent): boolean {
+  return e.event === 'phl-loaded' || e.event === 'phl-not-persisted';
+}
+
 export interface RouterAudit {
   /** NTS requests the scheduler saw (per router run; a restarted router starts a new run). */
   requests: number;
@@ -36,7 +44,7 @@ export function auditRouter(events: readonly DaemonEvent[]): RouterAudit {
     for (const [id, rs] of answered) if (rs.size > 1 || [...rs].some((r) => r.endsWith('#2'))) a.duplicates.push(`${id}: responses ${[...rs].join(' ')}`);
   };
   for (const e of events) {
-    if (e.event === 'router-started') {
+    if (isRouterRunStart(e)) {
       closeRun();
       seen = new Map();
       answered = new Map();
