@@ -3,6 +3,7 @@
 // the core's forward hook, so neither daemon learns of a loss: a drop in the router's own output
 // hook would fail its sendto() with EPERM, which real loss never does. Counters per direction.
 import type { Lab } from './lab.js';
+import { DELAY_TUN } from './netns.js';
 import { LabError, nsExecArgs, run } from './shell.js';
 import { ADDR, NTS_PORT } from './topology.js';
 
@@ -22,14 +23,17 @@ export class NtsLoss {
     const r = ADDR.routerWan;
     // numgen is drawn per rule: each direction gets its own independent pct %. nft refuses "< 100".
     const draw = pct >= 100 ? '' : ` numgen random mod 100 < ${pct}`;
+    // With the TUN delay line (--delay/--loss without netem) a datagram is forwarded twice, into
+    // the line and out of it: only the first pass counts.
+    const once = `iifname != "${DELAY_TUN}"`;
     const ruleset = [
       `table ip ${TABLE} {`,
       '  chain forward {',
       '    type filter hook forward priority filter - 10; policy accept;',
-      `    ip daddr ${r} udp dport ${NTS_PORT}${draw} counter drop comment "to-router-dropped"`,
-      `    ip daddr ${r} udp dport ${NTS_PORT} counter comment "to-router-passed"`,
-      `    ip saddr ${r} udp sport ${NTS_PORT}${draw} counter drop comment "from-router-dropped"`,
-      `    ip saddr ${r} udp sport ${NTS_PORT} counter comment "from-router-passed"`,
+      `    ${once} ip daddr ${r} udp dport ${NTS_PORT}${draw} counter drop comment "to-router-dropped"`,
+      `    ${once} ip daddr ${r} udp dport ${NTS_PORT} counter comment "to-router-passed"`,
+      `    ${once} ip saddr ${r} udp sport ${NTS_PORT}${draw} counter drop comment "from-router-dropped"`,
+      `    ${once} ip saddr ${r} udp sport ${NTS_PORT} counter comment "from-router-passed"`,
       '  }',
       '}',
       '',
@@ -42,7 +46,7 @@ export class NtsLoss {
 
   counts(): NtsLossCounts {
     const out = run('ip', nsExecArgs(this.lab.ns('inet'), 'nft', ['list', 'table', 'ip', TABLE]), { allowFail: true }).stdout;
-    const n = (c: string) => Number(new RegExp(`packets (\\d+) bytes \\d+ (?:drop |accept )?comment "${c}"`).exec(out)?.[1] ?? 0);
+    const n = (c: string) => Number(new RegExp(`packets (\\d+) bytes \\d+ (?:drop )?comment "${c}"`).exec(out)?.[1] ?? 0);
     return {
       toRouter: { passed: n('to-router-passed'), dropped: n('to-router-dropped') },
       fromRouter: { passed: n('from-router-passed'), dropped: n('from-router-dropped') },
