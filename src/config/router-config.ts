@@ -67,7 +67,6 @@ const count = (dflt: number) => z.number().int().min(1).max(1_000_000).default(d
 const reputation = z.object({
   enabled: z.boolean().default(r.enabled),
   initialCredit: count(r.initialCredit),
-  provenCredit: count(r.provenCredit),
   maxCredit: count(r.maxCredit),
   usedCredit: count(r.usedCredit),
   unusedCost: count(r.unusedCost),
@@ -79,7 +78,7 @@ const reputation = z.object({
   // Resolvers the operator vouches for (their ISP's, say): proven from the start, never penalised.
   trusted: z.array(parsedBy<Prefix>(parsePrefix)).default([]),
 }).strict()
-  .refine((v) => v.maxCredit >= v.initialCredit && v.maxCredit >= v.provenCredit, { path: ['maxCredit'], message: 'must be at least initialCredit and provenCredit' })
+  .refine((v) => v.maxCredit >= v.initialCredit, { path: ['maxCredit'], message: 'must be at least initialCredit' })
   .refine((v) => v.maxPenaltyMs >= v.penaltyMs, { path: ['maxPenaltyMs'], message: 'must be at least penaltyMs' });
 
 const d = ROUTER_SCHEDULER_DEFAULTS;

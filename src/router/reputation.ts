@@ -4,14 +4,18 @@
 // used keeps its turn. Pure: the clock is an argument; the scheduler reports each RC's end.
 //
 // Credit per resolver address: a newcomer starts on probation with `initialCredit`; an RC it
-// asked for that saw its first packet gives `usedCredit` (up to `maxCredit`), one that expired
-// unused costs `unusedCost`. At `provenCredit` and above a resolver is proven; at 0 it is
-// penalised for `penaltyMs`, doubled for every repeat offence (up to `maxPenaltyMs`), then
-// back on probation. What each standing may do is the scheduler's business (docs/reputation.md).
+// asked for that saw its first packet gives `usedCredit` (up to `maxCredit`) and makes it
+// proven; one that expired unused costs `unusedCost`. At 0 it is penalised for `penaltyMs`,
+// doubled for every repeat offence (up to `maxPenaltyMs`), then suspect until an RC of its is
+// used again. What each standing may do is the scheduler's business (docs/reputation.md).
 // Trusted resolvers (the operator's configuration) start at maxCredit, and are never penalised.
 import { NtssError } from '../util/errors.js';
 
-export type Standing = 'trusted' | 'proven' | 'probation' | 'penalised';
+/**
+ * trusted: configured; proven: an RC of its was used since its last penalty; probation: a
+ * newcomer; suspect: back from a penalty, nothing used since; penalised: DENIED meanwhile.
+ */
+export type Standing = 'trusted' | 'proven' | 'probation' | 'suspect' | 'penalised';
 
 export interface ReputationConfig {
   /** Off: every resolver counts as proven (the behaviour before issue 8). Default true. */
@@ -35,7 +39,6 @@ export type TrustedResolver = (resolver: string) => boolean;
 export const REPUTATION_DEFAULTS = {
   enabled: true,
   initialCredit: 1,
-  provenCredit: 2,
   maxCredit: 8,
   // A used RC outweighs two unused ones: real resolvers make some RCs nobody uses (Unbound's
   // A query before an AAAA lookup, Knot Resolver's background refreshes; src/lab/README.md).
@@ -54,6 +57,8 @@ export type ResolvedReputationConfig = { readonly enabled: boolean } & { readonl
 
 interface Entry {
   credit: number;
+  /** An RC of its saw a packet since its last penalty. */
+  proven: boolean;
   /** Penalised until then (-Infinity: not penalised). */
   penalisedUntil: number;
   /** Times it ran out of credit: each doubles the next penalty. */
@@ -79,10 +84,10 @@ export function resolveReputationConfig(c: ReputationConfig = {}): ResolvedReput
   const bad = (key: string, expected: string): never => {
     throw new NtssError('ROUTER_CONFIG', `scheduler config: reputation.${key}: ${expected}`);
   };
-  for (const k of ['initialCredit', 'provenCredit', 'maxCredit', 'usedCredit', 'unusedCost'] as const) {
+  for (const k of ['initialCredit', 'maxCredit', 'usedCredit', 'unusedCost'] as const) {
     if (!Number.isInteger(r[k]) || r[k] < 1) bad(k, 'an integer >= 1');
   }
-  if (!(r.initialCredit <= r.maxCredit && r.provenCredit <= r.maxCredit)) bad('maxCredit', 'at least initialCredit and provenCredit');
+  if (r.initialCredit > r.maxCredit) bad('maxCredit', 'at least initialCredit');
   for (const k of ['penaltyMs', 'maxPenaltyMs', 'forgetMs', 'demandWindowMs'] as const) if (!Number.isFinite(r[k]) || r[k] <= 0) bad(k, 'a finite number > 0');
   if (r.maxPenaltyMs < r.penaltyMs) bad('maxPenaltyMs', 'at least penaltyMs');
   if (!Number.isInteger(r.maxResolvers) || r.maxResolvers < 1) bad('maxResolvers', 'an integer >= 1');
@@ -106,7 +111,7 @@ export class ResolverReputation {
     const e = this.table.get(resolver);
     if (!e || now - e.lastSeen > this.config.forgetMs) return 'probation';
     if (e.penalisedUntil > now) return 'penalised';
-    return e.credit >= this.config.provenCredit ? 'proven' : 'probation';
+    return e.proven ? 'proven' : e.offences > 0 ? 'suspect' : 'probation';
   }
 
   /** True for trusted and proven resolvers: their requests wait their fair turn. */
@@ -119,10 +124,10 @@ export class ResolverReputation {
   used(now: number, resolver: string): ReputationChange | undefined {
     if (!this.config.enabled || this.isTrusted(resolver)) return undefined;
     const e = this.entry(now, resolver);
-    const before = e.credit;
     e.credit = Math.min(this.config.maxCredit, e.credit + this.config.usedCredit);
-    if (before < this.config.provenCredit && e.credit >= this.config.provenCredit) return { type: 'proven', resolver, credit: e.credit };
-    return undefined;
+    if (e.proven || e.penalisedUntil > now) return undefined;
+    e.proven = true;
+    return { type: 'proven', resolver, credit: e.credit };
   }
 
   /** An RC this resolver asked for ended without a packet. */
@@ -135,6 +140,7 @@ export class ResolverReputation {
     e.offences++;
     e.penalisedUntil = now + Math.min(this.config.maxPenaltyMs, this.config.penaltyMs * 2 ** (e.offences - 1));
     e.credit = this.config.initialCredit; // after the penalty: probation again
+    e.proven = false;
     return { type: 'penalised', resolver, until: e.penalisedUntil, offences: e.offences };
   }
 
@@ -165,7 +171,7 @@ export class ResolverReputation {
     if (e && now - e.lastSeen > this.config.forgetMs) e = undefined;
     this.table.delete(resolver);
     if (!e) {
-      e = { credit: this.config.initialCredit, penalisedUntil: -Infinity, offences: 0, lastSeen: now };
+      e = { credit: this.config.initialCredit, proven: false, penalisedUntil: -Infinity, offences: 0, lastSeen: now };
       this.makeRoom(now);
     }
     e.lastSeen = now;

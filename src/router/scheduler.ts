@@ -123,7 +123,7 @@ export class RcScheduler {
       out.push(rejected(now, [req.id], 'DENIED', 'reputation'));
       return out;
     }
-    const good = standing !== 'probation';
+    const good = standing === 'trusted' || standing === 'proven';
     if (good && this.config.reputation.enabled) this.noteDemand(now, host.address);
 
     const p: PendingRequest = {
@@ -132,7 +132,12 @@ export class RcScheduler {
     };
     // A request may not overtake queued ones ahead of it in the fair order that it conflicts with.
     const place = this.place(now, p, host, this.reservations(now, this.pending.nextTag(req.resolver), good));
-    if (!good && !place.blocked && !this.spare(now, host.address, place.globalAddress)) {
+    // Probation: idle capacity only (it may queue, behind everyone in good standing). Suspect
+    // (back from a penalty, nothing used since): an idle address or nothing, so it cannot keep
+    // extending a lease while a newcomer waits for that address.
+    const spare = () => this.spare(now, host.address, place.globalAddress);
+    if ((standing === 'probation' && !place.blocked && !spare())
+      || (standing === 'suspect' && (place.blocked || !this.idle(place.globalAddress) || !spare()))) {
       out.push(rejected(now, [req.id], 'DENIED', 'probation'));
       return out;
     }
@@ -279,9 +284,9 @@ export class RcScheduler {
       this.active.delete(id);
       this.estimator.observe(t - a.rc.armedAt);
       for (const p of a.reqs) this.pending.settle(p);
+      out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
       // Asked for and never used (a.reqs empties at the first packet): each asker pays once.
       if (!holding) for (const r of resolversOf(a.reqs)) this.noteStanding(t, this.reputation.unused(t, r), out);
-      out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
     }
     const ended = this.bindings.expire(t);
     for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
@@ -302,6 +307,11 @@ export class RcScheduler {
       if (!host) {
         this.pending.settle(p);
         out.push(rejected(t, p.ids, 'UNKNOWN_HOST', 'host-removed'));
+        continue;
+      }
+      if (this.reputation.standing(t, p.resolver) === 'penalised') { // since it queued
+        this.pending.settle(p);
+        out.push(rejected(t, p.ids, 'DENIED', 'reputation'));
         continue;
       }
       const place = this.place(t, p, host, reserved);
@@ -466,6 +476,12 @@ export class RcScheduler {
   private ahead(now: number, q: PendingRequest, tag: number, good: boolean): boolean {
     if (!this.config.reputation.enabled) return q.tag <= tag;
     return this.reputation.inGoodStanding(now, q.resolver) ? (!good || q.tag <= tag) : (!good && q.tag <= tag);
+  }
+
+  /** No RC and no lease of any host on this address. */
+  private idle(globalAddress: string): boolean {
+    for (const a of this.active.values()) if (a.rc.globalAddress === globalAddress) return false;
+    return !this.bindings.listLeases().some((l) => l.globalAddress === globalAddress);
   }
 
   private noteDemand(now: number, privateAddress: string): void {
