@@ -24,7 +24,7 @@ const label = (a: string): string => LABELS.get(a) ?? a;
 
 const BASE: SchedulerConfig = {
   globalAddresses: [GA2], holdMs: 500, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100,
-  reputation: { enabled: true },
+  reputation: { enabled: true, initialCredit: 1 },
 };
 
 function scheduler(over: Partial<SchedulerConfig> = {}, trusted?: (r: string) => boolean): RcScheduler {
@@ -47,7 +47,7 @@ const connect = (s: RcScheduler, t: number, ga = GA2, src = '198.51.100.12', por
   s.packet(t, { src, srcPort: port, dst: ga, dstPort: 80, proto: 'tcp' });
 
 test('the record: probation, proven by use, penalised by waste with a doubling penalty, then suspect; trusted never', () => {
-  const r = new ResolverReputation({ penaltyMs: 1000, maxPenaltyMs: 3000 }, (a) => a === GOOD);
+  const r = new ResolverReputation({ penaltyMs: 1000, maxPenaltyMs: 3000, initialCredit: 1 }, (a) => a === GOOD);
   assert.equal(r.standing(0, BAD), 'probation', 'a newcomer');
   assert.equal(r.standing(0, GOOD), 'trusted');
   assert.equal(r.unused(0, GOOD), undefined, 'trusted resolvers are never penalised');
@@ -73,7 +73,7 @@ test('the record: probation, proven by use, penalised by waste with a doubling p
 });
 
 test('the record is bounded: the least recently seen non-penalised resolver is forgotten first', () => {
-  const r = new ResolverReputation({ maxResolvers: 3 });
+  const r = new ResolverReputation({ maxResolvers: 3, initialCredit: 1 });
   r.unused(0, 'a'); // penalised
   r.used(1, 'b');
   r.used(2, 'c');
@@ -92,7 +92,7 @@ test('bad numbers are refused with the key named', () => {
 });
 
 test('a resolver whose RC expired unused is DENIED until its penalty ends', () => {
-  const s = scheduler({ reputation: { enabled: true, penaltyMs: 10_000 } });
+  const s = scheduler({ reputation: { enabled: true, initialCredit: 1, penaltyMs: 10_000 } });
   assert.equal(status(ask(s, 0, ALICE, BAD)), 'READY');
   const evs = s.poll(3000);
   assert.deepEqual(lines(evs), ['3000 rc-removed rc1 expired', '3000 reputation BAD penalised until13000']);
@@ -110,7 +110,7 @@ test('a resolver whose RC expired unused is DENIED until its penalty ends', () =
 test('a queued request on probation reserves nothing against one in good standing', () => {
   const GOOD2 = '198.51.100.54';
   for (const enabled of [true, false]) {
-    const s = scheduler({ reputation: { enabled } }, (r) => r === GOOD2);
+    const s = scheduler({ reputation: { enabled, initialCredit: 1 } }, (r) => r === GOOD2);
     assert.equal(status(ask(s, 0, BOB, GOOD)), 'READY');
     assert.equal(connect(s, 5).verdict, 'mapped'); // GOOD proven; the hold ends at 505
     assert.equal(status(ask(s, 1000, BOB, GOOD)), 'READY'); // bob's RC waits for its packet
@@ -178,7 +178,8 @@ function flood(o: {
   rate: number; attackers: number; reputation: boolean; attackFirst?: boolean; seconds?: number;
   addresses?: string[]; goodLeaseMs: number; attackLeaseMs: number;
 }): FloodResult {
-  const s = scheduler({ globalAddresses: o.addresses ?? [GA2], rcTimeoutMs: 1500, reputation: { enabled: o.reputation } });
+  // The daemon's defaults (initialCredit 3).
+  const s = scheduler({ globalAddresses: o.addresses ?? [GA2], rcTimeoutMs: 1500, reputation: { enabled: o.reputation, initialCredit: 3 } });
   const seconds = o.seconds ?? 120;
   const goodStart = o.attackFirst ? 5000 : 0;
   const attackStart = o.attackFirst ? 0 : 10_000;

@@ -38,7 +38,9 @@ export type TrustedResolver = (resolver: string) => boolean;
 
 export const REPUTATION_DEFAULTS = {
   enabled: true,
-  initialCredit: 1,
+  // Three unused RCs before a first penalty: a real resolver's first lookups may all be of the
+  // wasted kind (the lab's aaaa scenario: Unbound's A query before an AAAA lookup, first thing).
+  initialCredit: 3,
   maxCredit: 8,
   // A used RC outweighs two unused ones: real resolvers make some RCs nobody uses (Unbound's
   // A query before an AAAA lookup, Knot Resolver's background refreshes; src/lab/README.md).
