@@ -7,10 +7,10 @@
 import type { DaemonEvent } from '../daemons.js';
 import { nsExecArgs, run } from '../shell.js';
 import { NTS_PORT } from '../topology.js';
-import { describe, tag, type Scenario, type ScenarioContext } from './context.js';
+import { describe, tag, type Scenario } from './context.js';
 import { checkChannel, isRouterRunStart, markLogs, measured } from './fault-audit.js';
 import { startFlows } from './flows.js';
-import { Tally, record } from './outcomes.js';
+import { Tally, record, untilRight } from './outcomes.js';
 
 const STREAM_S = 12;
 /** Answers live this long in the ENs' caches (server nts.enCacheMs): leases, and so a horizon. */
@@ -21,17 +21,6 @@ const RETRY_MS = 500;
 
 function lastOf(events: readonly DaemonEvent[], name: string): DaemonEvent | undefined {
   return events.filter((e) => e.event === name).pop();
-}
-
-/** en2 looks up bob and connects every RETRY_MS until it works; returns ms since `from` or undefined. */
-async function firstSuccess(ctx: ScenarioContext, tally: Tally, from: number, giveUpAt: number): Promise<number | undefined> {
-  for (let k = 1; Date.now() < giveUpAt; k++) {
-    const t = Date.now();
-    const r = await ctx.curl('en2', `http://bob.home.example/?tag=${tag('after-restart')}`, { maxTimeS: 6 });
-    if (record(ctx, tally, r, 'bob', `after the restart #${k} en2 -> bob at +${((t - from) / 1000).toFixed(1)} s`) === 'right') return Date.now() - from;
-    await ctx.sleep(Math.max(0, t + RETRY_MS - Date.now()));
-  }
-  return undefined;
 }
 
 export const routerKill: Scenario = {
@@ -78,7 +67,7 @@ export const routerKill: Scenario = {
     await flows.flowing('after the router restart');
 
     const tally = new Tally();
-    const ms = await firstSuccess(ctx, tally, restartedAt, restartedAt + Math.max(0, horizonMs) + 15_000);
+    const ms = await untilRight(ctx, tally, { en: 'en2', host: 'bob', label: 'after-restart', from: restartedAt, everyMs: RETRY_MS, giveUpAt: restartedAt + Math.max(0, horizonMs) + 15_000 });
     ctx.check(ms !== undefined, 'after the restart en2 reaches bob by name without registering again', ms === undefined ? tally.text() : `${ms} ms after the restart`);
     const firstRc = ctx.lab.events('router').slice(mark.router + started).find((e) => e.event === 'rc-created');
     const rcAt = firstRc ? Number(firstRc.at) : undefined;

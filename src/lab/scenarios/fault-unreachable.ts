@@ -6,7 +6,7 @@ import { NtsLoss } from '../nts-loss.js';
 import type { ExternalNode, InsideHost } from '../topology.js';
 import { tag, type Scenario } from './context.js';
 import { checkChannel, markLogs, measured } from './fault-audit.js';
-import { Tally, record } from './outcomes.js';
+import { Tally, record, untilRight } from './outcomes.js';
 
 const LOOKUPS: Array<[ExternalNode, InsideHost]> = [['en1', 'alice'], ['en2', 'bob'], ['en1', 'alice'], ['en2', 'bob']];
 /** The server gives up at Unbound's patience (1750 ms); anything near the stub's timeout is a hang. */
@@ -45,17 +45,8 @@ export const routerUnreachable: Scenario = {
     const since = ((back - (fresh[host] ?? back)) / 1000).toFixed(1);
     ctx.note(`path back ${since} s after ${host}'s last SERVFAIL from the server (the resolver may still hold it)`);
 
-    let recoveredMs: number | undefined;
     const after = new Tally();
-    for (let k = 1; Date.now() - back < RECOVERY_LIMIT_MS; k++) {
-      const t = Date.now();
-      const r = await ctx.curl(en, `http://${host}.home.example/?tag=${tag('recover')}`, { maxTimeS: 6 });
-      if (record(ctx, after, r, host, `recovery #${k} ${en} -> ${host} at +${((t - back) / 1000).toFixed(2)} s`) === 'right') {
-        recoveredMs = Date.now() - back;
-        break;
-      }
-      await ctx.sleep(Math.max(0, t + RETRY_MS - Date.now()));
-    }
+    const recoveredMs = await untilRight(ctx, after, { en, host, label: 'recovery', from: back, everyMs: RETRY_MS, giveUpAt: back + RECOVERY_LIMIT_MS });
     ctx.check(recoveredMs !== undefined, `after the path returned ${en} reaches ${host} again`, recoveredMs === undefined ? after.text() : `${recoveredMs} ms after the path returned`);
     ctx.check(after.wrong === 0, `during recovery never the wrong host -- ${after.text()}`, after.wrongs.join('; '));
     await ctx.quiet();
