@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lab, labReady, namespacesOf, prefixes, processesMentioning } from './lab-cli.js';
 
-const nextPrefix = prefixes(`fx${process.pid}`); // not lf: lab-flood.test.ts uses it
+const nextPrefix = prefixes(`fx${process.pid}`); // fx: faults (lt, lz and lf belong to the other lab tests)
 
 async function runFault(name: string, timeoutMs: number): Promise<Map<string, number>> {
   const prefix = nextPrefix();
