@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { SCENARIOS, ZOO_SCENARIOS } from '../src/lab/scenarios/index.js';
+import { FAULT_SCENARIOS, SCENARIOS, ZOO_SCENARIOS } from '../src/lab/scenarios/index.js';
 import { MAIN, lab, labReady, namespacesOf, prefixes, processesMentioning } from './lab-cli.js';
 
 const nextPrefix = prefixes(`lt${process.pid}`);
-// The zoo scenarios run under every resolver in lab-zoo.test.ts; `profile` is a measurement (minutes).
-const HERE = SCENARIOS.filter((s) => !ZOO_SCENARIOS.includes(s) && s.name !== 'profile');
+// The zoo scenarios run under every resolver in lab-zoo.test.ts, the faults in lab-faults.test.ts;
+// `profile` is a measurement (minutes).
+const HERE = SCENARIOS.filter((s) => !ZOO_SCENARIOS.includes(s) && !FAULT_SCENARIOS.includes(s) && s.name !== 'profile');
 
 for (const sc of HERE) {
   test(`lab run ${sc.name}`, { timeout: 120_000 }, async (t) => {

@@ -48,9 +48,29 @@ export function startDaemon(s: LabState, name: string, host: string, cmd: string
   }
 }
 
-/** `ntss server|router` of this build, inside a namespace. */
+/** `ntss server|router` of this build, inside a namespace; JSON logs, so that scenarios can read their events. */
 export function startNtss(s: LabState, name: string, host: string, sub: 'server' | 'router', config: string): number {
-  return startDaemon(s, name, host, process.execPath, [MAIN_JS, sub, '--config', config]);
+  return startDaemon(s, name, host, process.execPath, [MAIN_JS, sub, '--config', config, '--log-format', 'json']);
+}
+
+/** One line of an ntss daemon's JSON log (util/log.ts). */
+export interface DaemonEvent {
+  time: string;
+  level: string;
+  event: string;
+  [field: string]: unknown;
+}
+
+/** The JSON events of an ntss daemon's log, across its restarts (other lines, e.g. a crash's stack, are skipped). */
+export function daemonEvents(s: LabState, name: string): DaemonEvent[] {
+  return readLog(s, name).split('\n').flatMap((l) => {
+    if (!l.startsWith('{')) return [];
+    try {
+      return [JSON.parse(l) as DaemonEvent];
+    } catch {
+      return []; // a line cut short by a SIGKILL
+    }
+  });
 }
 
 /** Waits until check() is true, failing early (with the log) when the daemon died. */

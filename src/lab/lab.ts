@@ -6,11 +6,11 @@ import {
   newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml, v1ResolverYaml,
   type DataPlaneKind, type LabMode, type ProfileSource,
 } from './configs.js';
-import { DELAY_CORE_JS, MAIN_JS, SERVICES_JS, countInLog, logTail, startDaemon, startNtss, stopDaemon, waitReady } from './daemons.js';
+import { DELAY_CORE_JS, MAIN_JS, SERVICES_JS, countInLog, daemonEvents, logTail, startDaemon, startNtss, stopDaemon, waitReady, type DaemonEvent } from './daemons.js';
 import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
 import { assertLabAvailable, labTools } from './preflight.js';
 import { DEFAULT_RESOLVER, RESOLVERS, resolverVersion, type ResolverKind, type ResolverOptions, type ResolverSpec } from './resolvers/index.js';
-import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
+import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, sleep, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
 import { loadState, saveState, stateDir, type LabState } from './state.js';
 import { ADDR, INSIDE_HOSTS, PROBE_ADDR, REGISTERED_AT_UP, WAN_IF, ZONE, globalAddresses, nsName, type InsideHost } from './topology.js';
 
@@ -230,16 +230,45 @@ export class Lab {
     startNtss(this.s, 'router', 'router', 'router', this.file('router.yaml'));
   }
 
+  /** A signal to one daemon, not waited on (SIGSTOP: frozen, its sockets still take datagrams). */
+  signal(name: string, signal: NodeJS.Signals): void {
+    const pid = this.s.pids[name];
+    if (pid) process.kill(pid, signal);
+  }
+
+  /** Stops `ntss router` and leaves it stopped (faults: the router is gone); `startRouterAgain` ends that. */
+  async stopRouter(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    await stopDaemon(this.s, 'router', signal);
+  }
+
+  async startRouterAgain(): Promise<void> {
+    const starts = countInLog(this.s, 'router', 'router-started');
+    this.startRouter();
+    await this.waitRouter(starts + 1);
+  }
+
+  /** Stops `ntss server` (KILL: a crash), waits downMs, starts it again on the same database. */
+  async restartServer(signal: 'SIGTERM' | 'SIGKILL', downMs = 0): Promise<void> {
+    await stopDaemon(this.s, 'server', signal);
+    await sleep(downMs);
+    startNtss(this.s, 'server', 'server', 'server', this.file('server.yaml'));
+    await waitReady(this.s, 'server', `${ZONE} SOA`, async () =>
+      answered((await this.exec('resolver', 'dig', ['+time=1', '+tries=1', '+short', `@${ADDR.server}`, ZONE, 'SOA'], { timeoutMs: 3000 })).stdout));
+  }
+
+  /** The JSON events of an ntss daemon ('router', 'server'), across restarts. */
+  events(name: 'router' | 'server'): DaemonEvent[] {
+    return daemonEvents(this.s, name);
+  }
+
   private async waitRouter(starts: number): Promise<void> {
     await waitReady(this.s, 'router', 'router-started', () => countInLog(this.s, 'router', 'router-started') >= starts);
   }
 
   /** Stops `ntss router` (TERM: clean stop; KILL: a crash) and starts it again. */
   async restartRouter(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    const starts = countInLog(this.s, 'router', 'router-started');
-    await stopDaemon(this.s, 'router', signal);
-    this.startRouter();
-    await this.waitRouter(starts + 1);
+    await this.stopRouter(signal);
+    await this.startRouterAgain();
   }
 
   /** The IN registers its name with BIND's nsupdate, TSIG-signed, to the server's address (through the router). */

@@ -82,11 +82,14 @@ export class ScenarioContext {
     return { run, reply: run.stdout.trim() };
   }
 
-  async dig(en: ExternalNode, name: string, type: string): Promise<{ status: string; answers: string[]; run: RunResult }> {
-    const run = await this.lab.exec(en, 'dig', ['+time=3', '+tries=1', name, type], { timeoutMs: 10_000 });
-    const status = /status: (\w+)/.exec(run.stdout)?.[1] ?? `exit ${run.code}`;
+  /** One query, one try; `ms`: dig's own "Query time", or the wall time when no answer came (timeS). */
+  async dig(en: ExternalNode, name: string, type: string, opts: { timeS?: number } = {}): Promise<{ status: string; answers: string[]; ms: number; run: RunResult }> {
+    const timeS = opts.timeS ?? 3;
+    const run = await this.lab.exec(en, 'dig', [`+time=${timeS}`, '+tries=1', name, type], { timeoutMs: (timeS + 7) * 1000 });
+    const status = /status: (\w+)/.exec(run.stdout)?.[1] ?? (/timed out/.test(run.stdout) ? 'TIMEOUT' : `exit ${run.code}`);
     const section = /;; ANSWER SECTION:\n([\s\S]*?)\n\n/.exec(run.stdout)?.[1] ?? '';
-    return { status, answers: section.split('\n').filter(Boolean), run };
+    const q = /;; Query time: (\d+) msec/.exec(run.stdout);
+    return { status, answers: section.split('\n').filter(Boolean), ms: q ? Number(q[1]) : run.ms, run };
   }
 
   /** The EN's stub resolver (glibc), as applications use it: A only. */

@@ -5,6 +5,10 @@ import { sleep } from '../shell.js';
 import { aaaa, basic, udp } from './basic.js';
 import { ScenarioContext, ScenarioFailed, type Scenario } from './context.js';
 import { established } from './established.js';
+import { ntsLoss } from './fault-loss.js';
+import { routerKill } from './fault-router.js';
+import { serverKill } from './fault-server.js';
+import { routerUnreachable } from './fault-unreachable.js';
 import { latency } from './latency.js';
 import { learning } from './learning.js';
 import { interference, simultaneous } from './paper.js';
@@ -16,7 +20,9 @@ import { switchHosts } from './switch.js';
 import { v1 } from './v1.js';
 import { zoo } from './zoo.js';
 
-export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, v1, zoo, browser, scanner, profile];
+/** Faults on the NTS channel and the daemons (test/lab-faults.test.ts). */
+export const FAULT_SCENARIOS: readonly Scenario[] = [ntsLoss, routerKill, serverKill, routerUnreachable];
+export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, v1, zoo, browser, scanner, profile, ...FAULT_SCENARIOS];
 /** "Never the wrong host" under every resolver (test/lab-zoo.test.ts). */
 export const ZOO_SCENARIOS: readonly Scenario[] = [zoo, browser, scanner];
 

@@ -2,8 +2,8 @@
 // answer names itself): the host whose name the EN looked up last (right), another one (wrong),
 // or none (refused: connection refused, reset, timeout or a failed lookup). Wrong is the one
 // outcome NTSSv2 must never produce; refusals are its accepted cost and are only counted.
-import type { InsideHost } from '../topology.js';
-import type { HttpResult, ScenarioContext } from './context.js';
+import type { ExternalNode, InsideHost } from '../topology.js';
+import { tag, type HttpResult, type ScenarioContext } from './context.js';
 
 export type Outcome = 'right' | 'wrong' | 'refused';
 
@@ -72,4 +72,18 @@ export function verdict(ctx: ScenarioContext, scenario: string, tallies: Partial
   ctx.check(all.right > 0, 'at least one connection reached its host (the lab works at all)', `${all.right}/${all.total}`);
   ctx.note(`${scenario} under ${ctx.lab.mode.resolverVersion ?? ctx.lab.mode.resolver}, ${ctx.lab.mode.globalAddresses.length} global address(es)`
     + `${ctx.lab.mode.ecs ? ', ECS' : ''}: right ${all.right}, wrong ${all.wrong}, refused ${all.refused}`);
+}
+
+/**
+ * After a fault: the EN looks up the host and connects every everyMs until it reaches it (each
+ * try recorded in the tally) or giveUpAt passes. Returns ms from `from` to the success.
+ */
+export async function untilRight(ctx: ScenarioContext, tally: Tally, o: { en: ExternalNode; host: InsideHost; label: string; from: number; everyMs: number; giveUpAt: number }): Promise<number | undefined> {
+  for (let k = 1; Date.now() < o.giveUpAt; k++) {
+    const t = Date.now();
+    const r = await ctx.curl(o.en, `http://${o.host}.home.example/?tag=${tag(o.label)}`, { maxTimeS: 6 });
+    if (record(ctx, tally, r, o.host, `${o.label} #${k} ${o.en} -> ${o.host} at +${((t - o.from) / 1000).toFixed(2)} s`) === 'right') return Date.now() - o.from;
+    await ctx.sleep(Math.max(0, t + o.everyMs - Date.now()));
+  }
+  return undefined;
 }
