@@ -19,6 +19,8 @@ import { configuredProfile } from '../config/resolver-profiles-config.js';
 import { Fingerprinter } from './fingerprint.js';
 import { profileWith } from './profiles.js';
 import { ResolverProfiles } from './resolver-profiles.js';
+import { ServerCookies } from './cookies.js';
+import { ResponseRateLimiter } from './rrl.js';
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -68,6 +70,9 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       udpMaxPayload: cfg.udp.maxPayload,
       tsigFudge: cfg.tsigFudge,
       responseCacheSize: cfg.responseCache,
+      cookies: new ServerCookies(cfg.cookies.secret),
+      verifySource: cfg.nts.verifySource,
+      rrl: new ResponseRateLimiter(cfg.rrl),
     });
     const handle = handler.handle.bind(handler);
     for (const at of cfg.listen) {
@@ -124,8 +129,8 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
     onError: (e) => log.warn('nts-socket-error', { error: e.message }),
   });
   const profiles = resolverProfiles(cfg);
-  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver } = cfg.nts;
-  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver }, counters, log, now);
+  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending } = cfg.nts;
+  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending }, counters, log, now);
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
   log.info('resolver-profiles', {
