@@ -76,8 +76,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     });
     const handle = handler.handle.bind(handler);
     for (const at of cfg.listen) {
-      sockets.push(await listenUdp(at, handle, counters, log));
-      servers.push(await listenTcp(at, handle, cfg.tcp, counters, log));
+      const u = await listenUdp(at, handle, counters, log);
+      sockets.push(u);
+      // Port 0: TCP on the port UDP got, so a resolver's TC -> TCP retry finds us (RFC 7766).
+      servers.push(await listenTcp({ ...at, port: u.address().port }, handle, cfg.tcp, counters, log));
     }
     const udp = sockets.map((s) => ({ host: s.address().address, port: s.address().port }));
     const tcp = servers.map((s) => {
