@@ -82,13 +82,13 @@ export class DnsHandler {
   readonly cookies: ServerCookies;
 
   constructor(private readonly d: HandlerDeps) {
-    this.cache = new ResponseCache(d.responseCacheSize);
+    this.cache = new ResponseCache(d.responseCacheSize, () => d.counters.inc('response_cache_cleared'));
     this.lastSigned = d.lastTimeSigned ?? new LastTimeSigned();
     this.cookies = d.cookies ?? new ServerCookies();
   }
 
   /** Sizes of the per-source and per-name tables on the query path (bounded-memory tests). */
-  tableSizes(): Record<string, number> {
+  tableSizes(): { responseCache: number; rrl: number } {
     return { responseCache: this.cache.size, rrl: this.d.rrl?.size ?? 0 };
   }
 

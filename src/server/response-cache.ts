@@ -12,10 +12,8 @@ export class ResponseCache {
   private readonly udp = new Map<string, { bytes: Buffer; rrl: string }>();
   private readonly tcp = new Map<string, { bytes: Buffer; rrl: string }>();
   private version = -1;
-  /** How often a full map was emptied to stay within capacity (a flood of distinct names). */
-  clears = 0;
-
-  constructor(private readonly capacity: number) {}
+  /** onClear: a full map was emptied to stay within capacity (a flood of distinct names). */
+  constructor(private readonly capacity: number, private readonly onClear: () => void = () => undefined) {}
 
   get size(): number {
     return this.udp.size + this.tcp.size;
@@ -53,7 +51,7 @@ export class ResponseCache {
     // Random names could grow it without bound; a full clear is cheap and bounds memory.
     if (m.size >= this.capacity) {
       m.clear();
-      this.clears++;
+      this.onClear();
     }
     m.set(ResponseCache.key(query), { bytes: Buffer.from(response), rrl });
   }

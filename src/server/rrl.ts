@@ -36,7 +36,8 @@ export class ResponseRateLimiter {
   private readonly exemptMemo = new Map<string, boolean>();
   evictions = 0;
 
-  constructor(private readonly o: RrlOptions) {
+  /** onEvict: a bucket was dropped to stay within maxEntries (the server counts it). */
+  constructor(private readonly o: RrlOptions, private readonly onEvict: () => void = () => undefined) {
     if (!(o.maxEntries >= 1)) throw new RangeError('rrl maxEntries must be >= 1');
     for (const p of o.exempt) this.exempt.add(p, true);
   }
@@ -75,6 +76,7 @@ export class ResponseRateLimiter {
       if (this.buckets.size >= this.o.maxEntries) {
         this.buckets.delete(this.buckets.keys().next().value!);
         this.evictions++;
+        this.onEvict();
       }
       b = { tokens: rate, last: now, over: 0 };
     }

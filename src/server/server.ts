@@ -72,7 +72,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       responseCacheSize: cfg.responseCache,
       cookies: new ServerCookies(cfg.cookies.secret),
       verifySource: cfg.nts.verifySource,
-      rrl: new ResponseRateLimiter(cfg.rrl),
+      rrl: new ResponseRateLimiter(cfg.rrl, () => counters.inc('rrl_evicted')),
     });
     const handle = handler.handle.bind(handler);
     for (const at of cfg.listen) {
