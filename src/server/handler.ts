@@ -324,7 +324,11 @@ export class DnsHandler {
       return null;
     }
     const res = { ...this.reply(req, Rcode.NOERROR), tc: true, aa: true, edns: this.responseEdns(req) };
-    return encodeMessage(res);
+    let cookie: CookieSeen | undefined;
+    try {
+      cookie = this.cookie(req, ctx);
+    } catch { /* it was answered, so the option parsed; nothing to add otherwise */ }
+    return this.finish(res, req, ctx, undefined, undefined, cookie);
   }
 
   private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
