@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { decodeMessage } from '../src/dns/codec.js';
 import { Rcode } from '../src/dns/constants.js';
 import { ServerCookies } from '../src/server/cookies.js';
+import { ResponseRateLimiter } from '../src/server/rrl.js';
 import { CLIENT, NOW, RESOLVER, ROUTER, ask, cookieIn, query, rig, udp } from './helpers/handler-rig.js';
 
 test('unverified UDP without a cookie: TC=1, no answer, no NTS request; over TCP the same query reaches the router', async () => {
@@ -104,6 +105,15 @@ test('nts.verifySource off: unverified UDP reaches the router as before', async 
   r.requests[0].answer({ status: 'READY', answerAddress: ROUTER, rcId: 1, rcLifetimeMs: 3000 });
   assert.equal(decodeMessage((await held)!).answer.length, 1);
   assert.equal(r.counters.get('nts_verified_off'), 1);
+});
+
+test('the answers to unverified lookups are rate limited like ordinary ones (no full reflection)', async () => {
+  const rrl = new ResponseRateLimiter({ responsesPerSecond: 2, slip: 2, exempt: [], maxEntries: 100, ipv4PrefixLength: 24, ipv6PrefixLength: 56 });
+  const r = rig({ rrl });
+  const outs = Array.from({ length: 6 }, (_, i) => r.h.handle(query('alice.home.example.', undefined, i), udp) as Buffer | null);
+  assert.deepEqual(outs.map((o) => (o ? (decodeMessage(o).tc ? 'tc' : 'other') : 'drop')), ['tc', 'tc', 'drop', 'tc', 'drop', 'tc']);
+  assert.equal(r.counters.get('rrl_dropped'), 2);
+  assert.equal(r.requests.length, 0);
 });
 
 test('a forged flood over UDP from 10,000 sources: not one NTS request', async () => {

@@ -219,7 +219,8 @@ export class DnsHandler {
           counters.inc(`nts_verified_${v.by}`);
           return this.queryViaRouter(req, res, viaRouter, info, key, requestMac, cookie);
         }
-        return this.unverified(req, v.verdict, info, cookie);
+        // Rate limited like ordinary answers: a forged flood must not reflect off us in full either.
+        return this.rateLimited(this.unverified(req, v.verdict, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
       }
       counters.inc('nts_v1_direct'); // answered as zone data (TTL 0); the v1 resolver asks the router
     }
