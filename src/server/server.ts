@@ -74,6 +74,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       verifySource: cfg.nts.verifySource,
       rrl: new ResponseRateLimiter(cfg.rrl, () => counters.inc('rrl_evicted')),
     });
+    log.info('query-policy', {
+      verifySource: cfg.nts.verifySource, cookieSecret: cfg.cookies.secret ? 'configured' : 'random (a restart invalidates cookies)',
+      rrl: cfg.rrl.responsesPerSecond > 0 ? `${cfg.rrl.responsesPerSecond}/s slip ${cfg.rrl.slip}, ${cfg.rrl.exempt.length} exempt prefixes` : 'off',
+    });
     const handle = handler.handle.bind(handler);
     for (const at of cfg.listen) {
       const u = await listenUdp(at, handle, counters, log);
