@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import type { RouterConfig } from '../src/config/router-config.js';
+import { schedulerSection, type RouterConfig } from '../src/config/router-config.js';
 import { ctFlow, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane } from '../src/dataplane/index.js';
 import { NtsUdpClient, type NtsResult } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
@@ -30,7 +30,7 @@ const config: RouterConfig = {
   nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
   globalAddresses: [GA],
   phl: [{ name: 'alice.home.example.', address: ALICE }, { name: 'bob.home.example.', address: BOB }],
-  scheduler: { holdMs: HOLD_MS, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 },
+  scheduler: schedulerSection({ holdMs: HOLD_MS, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 }),
   dataplane: { type: 'nftables', wan: 'wan0', lan: 'lan0', table: 'ntss', localServices: [], trustedInterfaces: [], reconcileMs: 0 },
 };
 

@@ -34,6 +34,8 @@ function workload(seed: number): Workload {
   // Half the workloads keep the paper's setting (all ports, `any` RCs, no leases), where
   // strict FIFO must hold; the rest add services, leases, ECS and v1 RCs.
   const rich = seed % 2 === 0;
+  // Rich workloads also run with resolver reputation (penalties, probation, suspects) half the time.
+  if (rich && seed % 4 === 0) Object.assign(config, { reputation: { enabled: true, penaltyMs: int(500, 20_000), demandWindowMs: int(1000, 60_000) }, minRcTimeoutMs: int(100, 1000) });
   const ops: Op[] = [];
   const ids: string[] = [];
   let t = 0;
@@ -143,7 +145,8 @@ function checkInvariants(w: Workload, events: RouterEvent[]): void {
     last = e.at;
     switch (e.type) {
       case 'rc-created':
-        assert.equal(e.rc.expiresAt, e.at + c.rcTimeoutMs);
+        // Adaptive RC life (connect-delays.ts): within [minRcTimeoutMs, rcTimeoutMs].
+        assert.ok(e.rc.expiresAt <= e.at + c.rcTimeoutMs && e.rc.expiresAt >= e.at + Math.min(c.minRcTimeoutMs ?? Infinity, c.rcTimeoutMs), 'RC life within its bounds');
         rcs.set(e.rc.id, e.rc);
         break;
       case 'rc-renewed':

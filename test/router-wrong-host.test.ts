@@ -29,7 +29,7 @@ const SERVICES: Record<string, Service[] | undefined> = {
 
 interface Outcome { right: number; wrong: number; refused: number; scannerMapped: number; answered: number }
 
-interface Options { seed: number; leases: boolean; services: boolean; addresses: number; enCacheMs: number }
+interface Options { seed: number; leases: boolean; services: boolean; addresses: number; enCacheMs: number; reputation?: boolean }
 
 export function world(o: Options): Outcome {
   const rnd = prng(o.seed);
@@ -40,6 +40,7 @@ export function world(o: Options): Outcome {
   const gas = ['203.0.113.2', '203.0.113.3', '203.0.113.4'].slice(0, o.addresses);
   const s = new RcScheduler({
     globalAddresses: gas, holdMs: 300, rcTimeoutMs: 1500, queueLimit: 50, serviceEstimateMs: 50, safetyMarginMs: 100, stickyMs: 30_000,
+    ...(o.reputation ? { reputation: { enabled: true }, minRcTimeoutMs: 300 } : {}),
   }, phl);
   const out: Outcome = { right: 0, wrong: 0, refused: 0, scannerMapped: 0, answered: 0 };
 
@@ -142,6 +143,17 @@ test('never the wrong host: caching resolvers, browsers, ECS, services, a pool, 
     assert.equal(o.wrong, 0, `seed ${seed}: ${JSON.stringify(o)}`);
     for (const k of Object.keys(total) as Array<keyof Outcome>) total[k] += o[k];
   }
+  assert.ok(total.right > 1000, `the worlds do connect: ${JSON.stringify(total)}`);
+});
+
+test('the same worlds with resolver reputation and adaptive RC ends: still never the wrong host', () => {
+  const total: Outcome = { right: 0, wrong: 0, refused: 0, scannerMapped: 0, answered: 0 };
+  for (let seed = 1; seed <= 60; seed++) {
+    const o = world({ seed, leases: true, services: seed % 3 === 0, addresses: 1 + (seed % 3), enCacheMs: seed % 2 ? 0 : 20_000, reputation: true });
+    assert.equal(o.wrong, 0, `seed ${seed}: ${JSON.stringify(o)}`);
+    for (const k of Object.keys(total) as Array<keyof Outcome>) total[k] += o[k];
+  }
+  console.log(`with reputation: ${JSON.stringify(total)}`);
   assert.ok(total.right > 1000, `the worlds do connect: ${JSON.stringify(total)}`);
 });
 

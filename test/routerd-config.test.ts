@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadRouterConfig, ROUTER_SCHEDULER_DEFAULTS } from '../src/config/router-config.js';
+import { REPUTATION_DEFAULTS } from '../src/router/reputation.js';
 import { loadServerConfig } from '../src/config/server-config.js';
 import { ConfigError } from '../src/util/errors.js';
 
@@ -59,8 +60,11 @@ test('examples/router.yaml loads and shares gw1\'s id and key with examples/serv
 
 test('defaults: scheduler from the paper, userspace data plane, NTS window and keepalive', () => {
   const c = loadRouterConfig(write(minimal));
-  assert.deepEqual(c.scheduler, { ...ROUTER_SCHEDULER_DEFAULTS });
+  const { reputation, ...times } = c.scheduler;
+  assert.deepEqual(times, { ...ROUTER_SCHEDULER_DEFAULTS });
   assert.equal(c.scheduler.queueLimit, 250);
+  // Resolver reputation is on in the daemon (docs/reputation.md), with the core's numbers.
+  assert.deepEqual(reputation, { ...REPUTATION_DEFAULTS, trusted: [] });
   assert.deepEqual(c.dataplane, { type: 'userspace', ports: [{ proto: 'tcp', port: 8080 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false });
   assert.deepEqual([c.nts.windowMs, c.nts.keepaliveIntervalMs, c.server, c.phl], [30_000, 30_000, undefined, []]);
   assert.equal(c.key.toString(), 'nts-router-key-for-gw1-example-only');
@@ -82,6 +86,9 @@ test('mistakes name the key', () => {
   expectError(minimal + 'phl:\n  - { name: a.example., address: 127.0.0.10 }\n  - { name: A.example, address: 127.0.0.11 }\n', 'phl[1].name', /listed twice/);
   expectError(minimal + 'scheduler: { queueLimit: -1 }\n', 'scheduler.queueLimit', /0|>=/);
   expectError(minimal + 'colour: blue\n', '', /unknown key\(s\) "colour"/);
+  expectError(minimal + 'scheduler: { reputation: { trusted: ["198.51.100.1/24"] } }\n', 'scheduler.reputation.trusted[0]', /198\.51\.100\.0\/24/);
+  expectError(minimal + 'scheduler: { reputation: { initialCredit: 9 } }\n', 'scheduler.reputation.maxCredit', /at least initialCredit/);
+  expectError(minimal + 'scheduler: { reputation: { penalty: 5 } }\n', 'scheduler.reputation', /unknown key\(s\) "penalty"/);
   expectError(edit('127.0.0.1:5301', '127.0.0.2:7007').replace('"tcp/8080"', '"tcp/8080", "udp/7007"'), 'dataplane.ports[1]', /is the NTS port/);
 });
 

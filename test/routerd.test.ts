@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { RouterConfig } from '../src/config/router-config.js';
+import { schedulerSection, type RouterConfig } from '../src/config/router-config.js';
 import { NtsUdpClient, type NtsRequestFields, type NtsResult } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
 import { memoryLogger } from '../src/util/log.js';
@@ -66,17 +66,17 @@ async function services(t: TestContext) {
   }
 }
 
-function config(port: number, over: { scheduler?: Partial<RouterConfig['scheduler']>; server?: RouterConfig['server']; keepaliveIntervalMs?: number } = {}): RouterConfig {
+function config(port: number, over: { scheduler?: Parameters<typeof schedulerSection>[0]; server?: RouterConfig['server']; keepaliveIntervalMs?: number } = {}): RouterConfig {
   return {
     file: '(test)', id: 'gw1', key: KEY,
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: over.keepaliveIntervalMs ?? 30_000 },
     server: over.server,
     globalAddresses: [GA],
     phl: [{ name: 'alice.home.example.', address: ALICE }, { name: 'bob.home.example.', address: BOB }],
-    scheduler: {
+    scheduler: schedulerSection({
       holdMs: HOLD_MS, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100,
       serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000, ...over.scheduler,
-    },
+    }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
 }

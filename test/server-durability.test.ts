@@ -116,3 +116,34 @@ test('kill -9 during a stream of updates loses no acknowledged update', { timeou
   }
   await srv.stop();
 });
+
+test('the last time signed survives kill -9: an older signed update replayed after the restart is BADTIME', { timeout: 30_000 }, async (t) => {
+  const cfg = baseConfig({ tsig: [{ name: KEY.name, algorithm: KEY.algorithm, secret: KEY.secret.toString('base64'), allow: ['*.home.example.'] }] });
+  const srv = await startServer(t, { config: cfg });
+  const now = Math.floor(Date.now() / 1000);
+  const at = (id: number, n: number, time: number) => {
+    const msg = newMessage({
+      id, opcode: Opcode.UPDATE,
+      question: [{ name: ZONE, type: RRType.SOA, class: RRClass.IN }],
+      authority: [{ name: nameOf(n), type: RRType.A, class: RRClass.IN, ttl: 60, rdata: { kind: 'A', address: addressOf(n) } }],
+    });
+    return signMessage(encodeMessage(msg), KEY, { nowSeconds: time }).message;
+  };
+  // Captured by an attacker: an update signed 20 s ago (inside the 300 s fudge), then a newer one.
+  const older = at(101, 9001, now - 20);
+  const newer = at(102, 9002, now);
+  let c = new UdpClient(srv.port);
+  assert.equal(decodeMessage(await c.exchange(older)).rcode, Rcode.NOERROR);
+  assert.equal(decodeMessage(await c.exchange(newer)).rcode, Rcode.NOERROR);
+  assert.equal(decodeMessage(await c.exchange(older)).rcode, Rcode.NOTAUTH, 'a replay before the restart: BADTIME (NOTAUTH + TSIG error)');
+  c.close();
+  await srv.kill9();
+  await srv.restart();
+  c = new UdpClient(srv.port);
+  const r = decodeMessage(await c.exchange(older));
+  c.close();
+  assert.equal(r.rcode, Rcode.NOTAUTH, 'the replay after the restart is refused too');
+  const tsig = r.tsig?.rr.rdata;
+  assert.equal(tsig?.error, Rcode.BADTIME, 'the TSIG error is BADTIME');
+  await srv.stop();
+});

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { validate } from '../src/config/load.js';
-import type { RouterConfig } from '../src/config/router-config.js';
+import { schedulerSection, type RouterConfig } from '../src/config/router-config.js';
 import { serverConfigSchema } from '../src/config/server-config.js';
 import { encodeMessage } from '../src/dns/codec.js';
 import { Opcode, RRClass, RRType, Rcode } from '../src/dns/constants.js';
@@ -54,7 +54,7 @@ describe('routerd: PHL learning through the DNS UPDATE proxy', () => {
       file: '(test)', id: 'gw1', key: Buffer.alloc(32, 7),
       nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
       globalAddresses: ['127.0.0.2'], phl: [],
-      scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 },
+      scheduler: schedulerSection({ holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 }),
       dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 1 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
       learning: {
         listen: { host: PROXY, port: 0, family: 4 }, server: { host: '127.0.0.1', port: serverPort, family: 4 },
@@ -237,7 +237,7 @@ test('the proxy cannot bind: the router does not start, naming learning.listen',
   const cfg: RouterConfig = {
     file: '(test)', id: 'gw1', key: Buffer.alloc(32, 7), phl: [], globalAddresses: ['127.0.0.2'],
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
-    scheduler: { holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 },
+    scheduler: schedulerSection({ holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000 }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 1 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
     storage: join(dir, 'bind-fail', 'router.db'),
     learning: {

@@ -5,6 +5,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { parseService } from '../router/claims.js';
+import { REPUTATION_DEFAULTS } from '../router/reputation.js';
+import { parsePrefix, type Prefix } from '../server/prefix-table.js';
 import { readYaml, validate } from './load.js';
 import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms, parsedBy } from './values.js';
 
@@ -56,7 +58,28 @@ export const ROUTER_SCHEDULER_DEFAULTS = {
   serviceEwmaAlpha: 0.125,
   idMemoryMs: 60_000,
   stickyMs: 30_000,       // upper bound; a sticky entry also ends with the host's answer lease
+  minRcTimeoutMs: 500,    // an unused RC of a resolver whose ENs connect fast ends this soon (issue 8)
 } as const;
+
+// Resolver reputation (docs/reputation.md): on by default in the daemon.
+const r = REPUTATION_DEFAULTS;
+const count = (dflt: number) => z.number().int().min(1).max(1_000_000).default(dflt);
+const reputation = z.object({
+  enabled: z.boolean().default(r.enabled),
+  initialCredit: count(r.initialCredit),
+  maxCredit: count(r.maxCredit),
+  usedCredit: count(r.usedCredit),
+  unusedCost: count(r.unusedCost),
+  penaltyMs: ms(1, 86_400_000).default(r.penaltyMs),
+  maxPenaltyMs: ms(1, 30 * 86_400_000).default(r.maxPenaltyMs),
+  forgetMs: ms(1, 30 * 86_400_000).default(r.forgetMs),
+  maxResolvers: count(r.maxResolvers),
+  demandWindowMs: ms(1, 86_400_000).default(r.demandWindowMs),
+  // Resolvers the operator vouches for (their ISP's, say): proven from the start, never penalised.
+  trusted: z.array(parsedBy<Prefix>(parsePrefix)).default([]),
+}).strict()
+  .refine((v) => v.maxCredit >= v.initialCredit, { path: ['maxCredit'], message: 'must be at least initialCredit' })
+  .refine((v) => v.maxPenaltyMs >= v.penaltyMs, { path: ['maxPenaltyMs'], message: 'must be at least penaltyMs' });
 
 const d = ROUTER_SCHEDULER_DEFAULTS;
 const scheduler = z.object({
@@ -70,6 +93,8 @@ const scheduler = z.object({
   serviceEwmaAlpha: z.number().gt(0).max(1).default(d.serviceEwmaAlpha),
   idMemoryMs: ms(0, 3_600_000).default(d.idMemoryMs),
   stickyMs: ms(0, 3_600_000).default(d.stickyMs),
+  minRcTimeoutMs: ms(1, 600_000).default(d.minRcTimeoutMs),
+  reputation: reputation.default(() => reputation.parse({})),
 }).strict();
 
 // PHL learning from DNS UPDATE (src/routerd/update-proxy.ts): LAN traffic for the NTSv2 server's
@@ -109,7 +134,7 @@ export const routerConfigSchema = z.object({
         seen.add(e.name);
       });
     }),
-  scheduler: scheduler.default({ ...d }),
+  scheduler: scheduler.default(() => scheduler.parse({})),
   dataplane,
 }).strict().superRefine((c, ctx) => {
   // A relay on the NTS port would swallow the NTS requests (dataplane.md, trap 3).
@@ -147,3 +172,8 @@ export function parseRouterConfig(data: unknown, file = '(inline)'): RouterConfi
   return { ...validate(file, routerConfigSchema, data), file };
 }
 
+
+/** The `scheduler` section with every default filled in (tests and programs building a config). */
+export function schedulerSection(input: Partial<z.input<typeof scheduler>> = {}): RouterConfig['scheduler'] {
+  return scheduler.parse(input);
+}

@@ -13,6 +13,12 @@ export class BindingTable {
   private readonly leases = new Map<number, Lease>();
   private readonly stickies = new Map<string, Sticky>();
   private nextId = 1;
+  /**
+   * nextEnd() without a scan of up to MAX_STICKIES entries on every scheduler call: adding
+   * can only lower the minimum; removing (expire) makes it stale, recomputed on the next ask.
+   */
+  private earliest: number | undefined = undefined;
+  private stale = false;
 
   constructor(private readonly maxStickies = MAX_STICKIES) {}
 
@@ -22,10 +28,12 @@ export class BindingTable {
       if (old.privateAddress !== l.privateAddress || old.fqdn !== l.fqdn || !sameKeys(old.keys, l.keys)) continue;
       const lease = Object.freeze({ ...old, until: Math.max(old.until, l.until) });
       this.leases.set(id, lease);
+      this.stale = true; // an extension may have moved the minimum up
       return { lease, extended: true };
     }
     const lease: Lease = Object.freeze({ ...l, id: this.nextId++, createdAt: now });
     this.leases.set(lease.id, lease);
+    this.added(lease.until);
     return { lease, extended: false };
   }
 
@@ -39,6 +47,8 @@ export class BindingTable {
     if (!old && this.stickies.size >= this.maxStickies) return undefined;
     const sticky: Sticky = Object.freeze({ ...s, id: old?.id ?? this.nextId++, createdAt: old?.createdAt ?? now, until: Math.max(old?.until ?? 0, s.until) });
     this.stickies.set(k, sticky);
+    if (old) this.stale = true;
+    else this.added(sticky.until);
     return { sticky, replaced: old !== undefined };
   }
 
@@ -76,18 +86,28 @@ export class BindingTable {
 
   /** Earliest end of anything here; undefined when empty. */
   nextEnd(): number | undefined {
-    let t = Infinity;
-    for (const l of this.leases.values()) t = Math.min(t, l.until);
-    for (const s of this.stickies.values()) t = Math.min(t, s.until);
-    return t === Infinity ? undefined : t;
+    if (this.stale) {
+      let t = Infinity;
+      for (const l of this.leases.values()) t = Math.min(t, l.until);
+      for (const s of this.stickies.values()) t = Math.min(t, s.until);
+      this.earliest = t === Infinity ? undefined : t;
+      this.stale = false;
+    }
+    return this.earliest;
+  }
+
+  private added(until: number): void {
+    if (!this.stale) this.earliest = this.earliest === undefined ? until : Math.min(this.earliest, until);
   }
 
   /** Removes and returns what ended by t. */
   expire(t: number): { leases: Lease[]; stickies: Sticky[] } {
     const leases: Lease[] = [];
     const stickies: Sticky[] = [];
+    if (this.earliest === undefined ? !this.stale : this.earliest > t && !this.stale) return { leases, stickies }; // nothing due
     for (const [id, l] of this.leases) if (l.until <= t) { this.leases.delete(id); leases.push(l); }
     for (const [k, s] of this.stickies) if (s.until <= t) { this.stickies.delete(k); stickies.push(s); }
+    if (leases.length + stickies.length > 0) this.stale = true;
     return { leases, stickies };
   }
 

@@ -21,7 +21,9 @@ export type RejectReason =
   | 'resolver-queue-full'   // resolverQueueLimit waiting entries of this resolver already
   | 'wait-exceeds-deadline' // admission: expected wait does not fit in the time left
   | 'deadline-in-queue'     // waited until deadline - safetyMargin without being served
-  | 'bad-source';           // mode 'source' without an IPv4 EN address: nothing to key the RC on
+  | 'bad-source'            // mode 'source' without an IPv4 EN address: nothing to key the RC on
+  | 'reputation'            // the resolver is penalised: its RCs went unused (reputation.ts)
+  | 'probation';            // a resolver not yet proven may not take an address others in good standing need
 
 export interface RespondRejected {
   readonly type: 'respond';
@@ -62,6 +64,11 @@ export type RouterEvent =
   | {
       readonly type: 'request-joined'; readonly at: number; readonly id: string;
       readonly joinedId: string; readonly state: 'queued' | 'active';
+    }
+  /** A resolver's standing changed (reputation.ts): penalised until `until`, or proven. */
+  | {
+      readonly type: 'reputation-changed'; readonly at: number; readonly resolver: string;
+      readonly standing: 'penalised' | 'proven'; readonly until?: number; readonly offences?: number;
     }
   /** An id seen before (NTS retransmission): no effect. Re-sending a lost response is the NTS layer's job. */
   | { readonly type: 'request-ignored'; readonly at: number; readonly id: string; readonly reason: 'duplicate-id' };

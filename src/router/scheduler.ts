@@ -12,6 +12,10 @@
 //
 // Lifetime of a request: UNKNOWN_HOST | QUEUE_FULL | TOO_LATE at once, or READY at once when an
 // address is compatible, or queued until one is (then READY, or TOO_LATE at deadline - margin).
+// With reputation on (reputation.ts, docs/reputation.md): a penalised resolver is DENIED at once;
+// one on probation is served from idle capacity only: it never makes a request in good standing
+// wait (it queues behind all of them and reserves nothing against them), and it may not take an
+// address that a host recently wanted by a resolver in good standing would then lack.
 // Lifetime of an RC: created (or re-armed) with READY; first packet -> held for holdMs, still
 // mapping every matching new flow to its host; removed at hold end ('hold-done') or, without
 // packet, at expiresAt ('expired'). Queued requests are placed again at every change.
@@ -24,6 +28,8 @@ import type { RejectReason, RespondRejected, RouterEvent } from './events.js';
 import { MappingTable } from './mappings.js';
 import { duplicateKey, PendingRequests, type PendingRequest } from './queue.js';
 import { RecentIds } from './recent-ids.js';
+import { ConnectDelays } from './connect-delays.js';
+import { ResolverReputation, type ReputationChange, type TrustedResolver } from './reputation.js';
 import type { FirstPacket, Lease, Mapping, NtsRequest, Rc, Sticky } from './types.js';
 
 export type PacketResult =
@@ -59,16 +65,27 @@ export class RcScheduler {
   private readonly pending = new PendingRequests();
   private readonly ids: RecentIds;
   private readonly estimator: ServiceEstimator;
+  readonly reputation: ResolverReputation;
+  private readonly delays: ConnectDelays;
+  /** Last time a resolver in good standing asked for each host (private address): the spare rule. */
+  private readonly demand = new Map<string, number>();
   private lastNow = -Infinity;
   /** No RC for anyone before this (leases of a previous run may still live: blockUntil). */
   private blockedUntil = -Infinity;
   private nextRcId = 1;
   private nextMappingId = 1;
 
-  constructor(config: SchedulerConfig, private readonly phl: PrivateHostList) {
+  constructor(config: SchedulerConfig, private readonly phl: PrivateHostList, trusted?: TrustedResolver) {
     this.config = resolveSchedulerConfig(config);
     this.ids = new RecentIds(this.config.idMemoryMs);
     this.estimator = new ServiceEstimator(this.config.serviceEstimateMs, this.config.holdMs, this.config.serviceEwmaAlpha);
+    this.reputation = new ResolverReputation(this.config.reputation, trusted);
+    this.delays = new ConnectDelays({
+      minMs: this.config.minRcTimeoutMs, maxMs: this.config.rcTimeoutMs,
+      // The slowest of a resolver's last 16 ENs, four times over, plus a quarter second: ENs
+      // behind one resolver differ (paths, a slow application start), and a late one is refused.
+      factor: 4, marginMs: 250, minSamples: 3, window: 16, maxResolvers: this.config.reputation.maxResolvers,
+    });
   }
 
   /** An authenticated NTS request arrived. */
@@ -101,13 +118,29 @@ export class RcScheduler {
       this.join(now, same, req, out);
       return out;
     }
+    const standing = this.reputation.standing(now, req.resolver);
+    if (standing === 'penalised') {
+      out.push(rejected(now, [req.id], 'DENIED', 'reputation'));
+      return out;
+    }
+    const good = standing === 'trusted' || standing === 'proven';
+    if (good && this.config.reputation.enabled) this.noteDemand(now, host.address);
 
     const p: PendingRequest = {
       dupKey, ids: [req.id], fqdn, qtype: req.qtype, resolver: req.resolver, ecs: req.ecs, mode, source,
       leaseMs: Math.max(0, req.leaseMs ?? 0), arrivedAt: now, deadlineMs: req.deadlineMs, state: 'queued', rcId: null, tag: 0,
     };
     // A request may not overtake queued ones ahead of it in the fair order that it conflicts with.
-    const place = this.place(now, p, host, this.reservations(now, this.pending.nextTag(req.resolver)));
+    const place = this.place(now, p, host, this.reservations(now, this.pending.nextTag(req.resolver), good));
+    // Probation: idle capacity only (it may queue, behind everyone in good standing). Suspect
+    // (back from a penalty, nothing used since): an idle address or nothing, so it cannot keep
+    // extending a lease while a newcomer waits for that address.
+    const spare = () => this.spare(now, host.address, place.globalAddress);
+    if ((standing === 'probation' && !place.blocked && !spare())
+      || (standing === 'suspect' && (place.blocked || !this.idle(place.globalAddress) || !spare()))) {
+      out.push(rejected(now, [req.id], 'DENIED', 'probation'));
+      return out;
+    }
     if (place.blocked && this.pending.queueLength >= this.config.queueLimit) {
       out.push(rejected(now, [req.id], 'QUEUE_FULL', 'queue-full'));
       return out;
@@ -116,7 +149,7 @@ export class RcScheduler {
       out.push(rejected(now, [req.id], 'QUEUE_FULL', 'resolver-queue-full'));
       return out;
     }
-    const waitMs = place.blocked ? this.expectedWaitMs(now, p, host) : 0;
+    const waitMs = place.blocked ? this.expectedWaitMs(now, p, host, good) : 0;
     if (!(now + waitMs < req.deadlineMs - this.config.safetyMarginMs)) { // also catches a NaN deadline
       out.push(rejected(now, [req.id], 'TOO_LATE', 'wait-exceeds-deadline', waitMs));
       return out;
@@ -161,9 +194,14 @@ export class RcScheduler {
     if (a.rc.firstPacketAt === null) {
       // Not deleted (paper 3.5): a third party's packet may have come first; the EN that asked
       // must still find the RC within the hold time.
+      const armedAt = a.rc.armedAt;
       a.rc = Object.freeze({ ...a.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
       a.starter = pkt.src;
       for (const p of a.reqs) this.pending.settle(p); // answered and used: the same question again is a new request
+      for (const r of resolversOf(a.reqs)) {
+        this.delays.observe(r, now - armedAt);
+        this.noteStanding(now, this.reputation.used(now, r), events);
+      }
       a.reqs.clear();
       events.push({ type: 'rc-hold-started', at: now, rc: a.rc });
     }
@@ -247,6 +285,8 @@ export class RcScheduler {
       this.estimator.observe(t - a.rc.armedAt);
       for (const p of a.reqs) this.pending.settle(p);
       out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
+      // Asked for and never used (a.reqs empties at the first packet): each asker pays once.
+      if (!holding) for (const r of resolversOf(a.reqs)) this.noteStanding(t, this.reputation.unused(t, r), out);
     }
     const ended = this.bindings.expire(t);
     for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
@@ -262,15 +302,21 @@ export class RcScheduler {
   /** Grants queued requests in FIFO order; one that must wait reserves its place against later ones. */
   private dispatch(t: number, out: RouterEvent[]): void {
     const reserved: Reservation[] = [];
-    for (const p of [...this.pending.queued()]) {
+    for (const p of this.serviceOrder(t)) {
       const host = this.phl.lookup(p.fqdn);
       if (!host) {
         this.pending.settle(p);
         out.push(rejected(t, p.ids, 'UNKNOWN_HOST', 'host-removed'));
         continue;
       }
+      if (this.reputation.standing(t, p.resolver) === 'penalised') { // since it queued
+        this.pending.settle(p);
+        out.push(rejected(t, p.ids, 'DENIED', 'reputation'));
+        continue;
+      }
       const place = this.place(t, p, host, reserved);
-      if (!place.blocked) {
+      const free = !place.blocked && (this.reputation.inGoodStanding(t, p.resolver) || this.spare(t, host.address, place.globalAddress));
+      if (free) {
         this.pending.unqueue(p);
         this.grant(t, place, p, host, out);
       } else {
@@ -280,10 +326,10 @@ export class RcScheduler {
   }
 
   /** Reservations of the queued requests served before a newcomer with this tag (their best address). */
-  private reservations(now: number, tag: number): Reservation[] {
+  private reservations(now: number, tag: number, good: boolean): Reservation[] {
     const out: Reservation[] = [];
-    for (const p of this.pending.queued()) {
-      if (p.tag > tag) break; // queued() is in service order
+    for (const p of this.serviceOrder(now)) {
+      if (!this.ahead(now, p, tag, good)) break; // in service order: nothing later is ahead either
       const host = this.phl.lookup(p.fqdn);
       if (host) out.push({ privateAddress: host.address, keys: this.place(now, p, host, out).keys });
     }
@@ -341,13 +387,13 @@ export class RcScheduler {
     let a = place.share;
     if (a) {
       // Re-armed, never shortened: an EN of the hold in progress may still be on its way.
-      const expiresAt = Math.max(a.rc.expiresAt, a.rc.releaseAt ?? -Infinity, now + this.config.rcTimeoutMs);
+      const expiresAt = Math.max(a.rc.expiresAt, a.rc.releaseAt ?? -Infinity, now + this.delays.rcLifeMs(p.resolver));
       a.rc = Object.freeze({ ...a.rc, armedAt: now, expiresAt, firstPacketAt: null, releaseAt: null });
       out.push({ type: 'rc-renewed', at: now, rc: a.rc });
     } else {
       const rc: Rc = Object.freeze({
         id: this.nextRcId++, keys: place.keys, globalAddress: place.globalAddress, privateAddress: host.address, fqdn: host.fqdn,
-        source: p.mode, createdAt: now, armedAt: now, expiresAt: now + this.config.rcTimeoutMs, firstPacketAt: null, releaseAt: null,
+        source: p.mode, createdAt: now, armedAt: now, expiresAt: now + this.delays.rcLifeMs(p.resolver), firstPacketAt: null, releaseAt: null,
       });
       a = { rc, reqs: new Set() };
       this.active.set(rc.id, a);
@@ -416,16 +462,75 @@ export class RcScheduler {
   }
 
   /**
+   * Queued requests in the order they are served: those of resolvers in good standing first
+   * (fair between resolvers, queue.ts), then those on probation, fair among themselves.
+   */
+  private serviceOrder(now: number): PendingRequest[] {
+    const q = this.pending.queued();
+    if (!this.config.reputation.enabled) return q;
+    const good = q.filter((p) => this.reputation.inGoodStanding(now, p.resolver));
+    return good.length === q.length ? q : [...good, ...q.filter((p) => !this.reputation.inGoodStanding(now, p.resolver))];
+  }
+
+  /** Is queued request q served before a newcomer with this tag and standing? */
+  private ahead(now: number, q: PendingRequest, tag: number, good: boolean): boolean {
+    if (!this.config.reputation.enabled) return q.tag <= tag;
+    return this.reputation.inGoodStanding(now, q.resolver) ? (!good || q.tag <= tag) : (!good && q.tag <= tag);
+  }
+
+  /** No RC and no lease of any host on this address. */
+  private idle(globalAddress: string): boolean {
+    for (const a of this.active.values()) if (a.rc.globalAddress === globalAddress) return false;
+    return !this.bindings.listLeases().some((l) => l.globalAddress === globalAddress);
+  }
+
+  private noteDemand(now: number, privateAddress: string): void {
+    this.demand.delete(privateAddress); // re-inserted last: the Map's order is recency
+    this.demand.set(privateAddress, now);
+    const horizon = now - this.config.reputation.demandWindowMs;
+    for (const [h, at] of this.demand) { // bounded by the PHL; stale entries go first
+      if (at >= horizon) break;
+      this.demand.delete(h);
+    }
+  }
+
+  /**
+   * The spare rule for a resolver on probation: it may take `globalAddress` for `host` only if
+   * every other host that a resolver in good standing wanted within demandWindowMs, and that
+   * holds no address now, still finds a free one without it. With one address and two wanted
+   * hosts that is never; with more addresses than wanted hosts it usually is.
+   */
+  private spare(now: number, host: string, globalAddress: string): boolean {
+    const horizon = now - this.config.reputation.demandWindowMs;
+    const holding = new Set<string>();
+    const busy = new Set<string>();
+    for (const a of this.active.values()) { holding.add(a.rc.privateAddress); busy.add(a.rc.globalAddress); }
+    for (const l of this.bindings.listLeases()) { holding.add(l.privateAddress); busy.add(l.globalAddress); }
+    let needy = 0;
+    for (const [h, at] of this.demand) if (at >= horizon && h !== host && !holding.has(h)) needy++;
+    if (needy === 0) return true;
+    const free = this.config.globalAddresses.filter((ga) => ga !== globalAddress && !busy.has(ga)).length;
+    return free >= needy;
+  }
+
+  private noteStanding(now: number, c: ReputationChange | undefined, out: RouterEvent[]): void {
+    if (!c) return;
+    out.push(c.type === 'penalised'
+      ? { type: 'reputation-changed', at: now, resolver: c.resolver, standing: 'penalised', until: c.until, offences: c.offences }
+      : { type: 'reputation-changed', at: now, resolver: c.resolver, standing: 'proven' });
+  }
+
+  /**
    * W (estimate.ts): when the best address frees, ignoring the queue, plus E for each queued
    * request ahead that conflicts with this one there.
    */
-  private expectedWaitMs(now: number, p: PendingRequest, host: PhlEntry): number {
+  private expectedWaitMs(now: number, p: PendingRequest, host: PhlEntry, good: boolean): number {
     let place = this.place(now, p, host, []);
     let ahead = 0;
     // The new request's turn (queue.ts): after every waiting request with a tag up to its own.
     const mine = this.pending.nextTag(p.resolver);
     for (const q of this.pending.waiting()) {
-      if (q.tag > mine) continue;
+      if (!this.ahead(now, q, mine, good)) continue;
       const h = this.phl.lookup(q.fqdn);
       if (h && anyOverlap(keysFor(q.source, place.globalAddress, h.services), place.keys)) ahead++;
     }
@@ -438,6 +543,11 @@ export class RcScheduler {
 interface Reservation {
   readonly privateAddress: string;
   readonly keys: readonly ClaimKey[];
+}
+
+/** The distinct resolvers among these requests. */
+function resolversOf(reqs: Iterable<PendingRequest>): Set<string> {
+  return new Set([...reqs].map((p) => p.resolver));
 }
 
 /** The RC's elements go to rc_any (source `any`), else to rc (dataplane/nftables.ts). */

@@ -42,5 +42,7 @@ export function formatEvent(e: RouterEvent, label: (address: string) => string =
       return `${at} sticky-refused ${label(e.src)} ${e.reason}`;
     case 'packet-ambiguous':
       return `${at} AMBIGUOUS ${label(e.src)} -> ${label(e.dst)} hosts ${e.hosts.map(label).join(',')}`;
+    case 'reputation-changed':
+      return `${at} reputation ${label(e.resolver)} ${e.standing}${e.until === undefined ? '' : ` until${e.until}`}`;
   }
 }

@@ -70,11 +70,14 @@ export function eventFields(e: RouterEvent): LogFields {
       return { at: e.at, en: e.src, reason: e.reason };
     case 'packet-ambiguous':
       return { at: e.at, en: e.src, address: e.dst, hosts: e.hosts.join(',') };
+    case 'reputation-changed':
+      return { at: e.at, resolver: e.resolver, standing: e.standing, until: e.until, offences: e.offences };
   }
 }
 
 /** Retransmitted ids are routine; everything else is worth an info line. */
 export function eventLevel(e: RouterEvent): LogLevel {
   if (e.type === 'packet-ambiguous') return 'error';
+  if (e.type === 'reputation-changed' && e.standing === 'penalised') return 'warn';
   return e.type === 'request-ignored' ? 'debug' : 'info';
 }

@@ -15,6 +15,7 @@ import { Counters } from '../util/counters.js';
 import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { PrefixTable } from '../server/prefix-table.js';
 import { Announcer } from './announcer.js';
 import { eventFields, eventLevel, ntsResponseFor } from './events.js';
 import { PhlStore } from '../store/phl-store.js';
@@ -82,7 +83,12 @@ class RouterDaemon {
 
   constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
     for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address, e.services);
-    this.scheduler = new RcScheduler({ globalAddresses: cfg.globalAddresses, ...cfg.scheduler }, this.phl);
+    const { trusted, ...reputation } = cfg.scheduler.reputation;
+    const vouched = new PrefixTable<true>();
+    for (const p of trusted) vouched.add(p, true);
+    this.scheduler = new RcScheduler(
+      { globalAddresses: cfg.globalAddresses, ...cfg.scheduler, reputation }, this.phl, (resolver) => vouched.lookup(resolver) === true,
+    );
   }
 
   readonly classify = (pkt: FirstPacket): PacketResult => {

@@ -6,6 +6,7 @@ import { RRClass, RRType } from '../dns/constants.js';
 import type { ResourceRecord } from '../dns/types.js';
 import { Zone } from '../dns/zone.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { LastTimeSigned } from '../dns/tsig-replay.js';
 import { ZoneStore } from '../store/zone-store.js';
 import { formatHostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
@@ -73,6 +74,8 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       cookies: new ServerCookies(cfg.cookies.secret),
       verifySource: cfg.nts.verifySource,
       rrl: new ResponseRateLimiter(cfg.rrl, () => counters.inc('rrl_evicted')),
+      // Kept in the store: a restart must not reopen the fudge window to replayed messages.
+      lastTimeSigned: new LastTimeSigned({ initial: store.lastSigned(), persist: (k, t) => store.setLastSigned(k, t) }),
     });
     log.info('query-policy', {
       verifySource: cfg.nts.verifySource, cookieSecret: cfg.cookies.secret ? 'configured' : 'random (a restart invalidates cookies)',

@@ -49,6 +49,8 @@ export class ZoneStore {
       insert: db.prepare('INSERT INTO records (zone, owner, owner_key, type, class, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM records WHERE zone = ? AND owner_key = ? AND type = ? AND rdata_key = ?'),
       removeType: db.prepare('DELETE FROM records WHERE zone = ? AND owner_key = ? AND type = ?'),
+      lastSigned: db.prepare<[], { key: string; time: number }>('SELECT key, time FROM tsig_last_signed'),
+      setLastSigned: db.prepare('INSERT INTO tsig_last_signed (key, time) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET time = max(time, excluded.time)'),
     };
   }
 
@@ -133,6 +135,16 @@ export class ZoneStore {
     }).immediate();
   }
 
+  /** RFC 8945 5.2.3 last Time Signed per key, as written by setLastSigned (dns/tsig-replay.ts). */
+  lastSigned(): Array<[string, number]> {
+    return this.st.lastSigned.all().map((r) => [r.key, r.time]);
+  }
+
+  /** Durable before it returns, like a commit: a restart must not accept an older message again. */
+  setLastSigned(keyName: string, timeSigned: number): void {
+    this.st.setLastSigned.run(keyName, timeSigned);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -156,5 +168,7 @@ function migrate(db: Database.Database): void {
     } else if (row.version > SCHEMA_VERSION) {
       throw new Error(`schema version ${row.version} is newer than this ntss supports (${SCHEMA_VERSION})`);
     }
+    // Added after v1 without a version step: an older ntss ignores the table, a newer one adds it.
+    db.exec('CREATE TABLE IF NOT EXISTS tsig_last_signed (key TEXT PRIMARY KEY, time INTEGER NOT NULL)');
   }).immediate();
 }
