@@ -78,6 +78,24 @@ test('mistakes name the key and what was expected', () => {
   expectError('listen: [\n', 'line 2 column 1', /invalid YAML/);
 });
 
+test('source verification, cookies and RRL: defaults, and mistakes name the key', () => {
+  const c = loadServerConfig(write('verify.yaml', good));
+  assert.equal(c.nts.verifySource, 'cookie-or-tcp');
+  assert.equal(c.nts.maxPending, 4096);
+  assert.equal(c.cookies.secret, undefined, 'random at start');
+  assert.deepEqual([c.rrl.responsesPerSecond, c.rrl.slip, c.rrl.maxEntries, c.rrl.ipv4PrefixLength, c.rrl.ipv6PrefixLength], [20, 1, 100_000, 24, 56]);
+  assert.deepEqual(c.rrl.exempt.map((p) => `${p.family}/${p.length}`), ['4/8', '6/128'], 'loopback exempt');
+  const d = loadServerConfig(write('verify2.yaml', good + 'cookies: { secret: "MDEyMzQ1Njc4OWFiY2RlZg==" }\nrrl: { responsesPerSecond: 0, exempt: [] }\n'));
+  assert.equal(d.cookies.secret?.toString(), '0123456789abcdef');
+  assert.equal(d.rrl.responsesPerSecond, 0);
+  assert.equal(d.rrl.slip, 1, 'the other keys keep their defaults');
+  expectError(good + 'cookies: { secret: "MDEyMzQ1Njc4OWFiY2RlZjA=" }\n', 'cookies.secret', /exactly 16 octets/);
+  expectError(good + 'cookies: { secret: "c2hvcnQ=" }\n', 'cookies.secret', /16 octets/);
+  expectError(good + 'rrl: { exempt: ["127.0.0.1/8"] }\n', 'rrl.exempt[0]', /bits set past/);
+  expectError(good + 'rrl: { slip: 11 }\n', 'rrl.slip', /10/);
+  expectError(good + 'rrl: { rate: 5 }\n', 'rrl', /unknown key.*rate/);
+});
+
 test('a missing file is a clear error', () => {
   assert.throws(() => loadServerConfig(join(dir, 'nope.yaml')), /nope\.yaml: \(top level\): cannot read/);
 });

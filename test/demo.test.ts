@@ -73,7 +73,10 @@ test('ntss demo --json: every flow as expected; Fig. 7 serializes, Fig. 8 lets b
   assert.ok(en1Mapping.i < en1RcGone.i && en1RcGone.i < bobRc.i && bobRc.i < en2Answer.i, 'mapping(EN1) < RC(alice) removed < RC(bob) created < answer(EN2)');
   assert.ok(en2Answer.t > en1Mapping.t, 'EN2\'s answer after EN1\'s mapping, on the clock too');
   assert.ok(en2Answer.t - en1Mapping.t >= 390, `the hold (400 ms) separates them: ${en2Answer.t - en1Mapping.t} ms`);
-  assert.ok(ev.some((e) => e.event === 'dns-retry' && e.data?.en === 'EN2'), 'the resolver retried while EN2\'s answer was held');
+  // The server verifies a resolver's address before it may cost the router an RC: the
+  // Unbound-like stub sends no cookie, gets TC=1 and waits for the held answer over TCP.
+  assert.ok(ev.some((e) => e.event === 'dns-truncated' && e.data?.en === 'EN2'), 'EN2\'s UDP query was answered TC=1 (source not verified)');
+  assert.ok(ev.some((e) => e.event === 'dns-answer' && e.data?.en === 'EN2' && e.data?.tcp === true), 'EN2\'s answer was held on TCP');
 
   // 3. interference (Fig. 8): EN3 first, then EN1, both mapped to alice by the same RC.
   const inter = verdict('interference');

@@ -74,6 +74,7 @@ function handlerFor(r: ReturnType<typeof rig>, db: string): DnsHandler {
     zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
     routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
     responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
+    verifySource: 'off', // about profiles; verification: server-verify.test.ts
   });
 }
 

@@ -53,6 +53,7 @@ function setup(storeOverride?: Partial<ZoneStore>, gateway?: (counters: Counters
     zone, store: Object.assign(store, storeOverride ?? {}), counters, log: memoryLogger(),
     keys: new Map([[key.name, { key, allow: [{ name: 'alice.home.example.', subtree: false }, { name: 'lab.home.example.', subtree: true }] }]]),
     routerAddresses: new Set(['203.0.113.2']), udpMaxPayload: 1232, tsigFudge: 300, responseCacheSize: 100, now: () => NOW,
+    verifySource: 'off', // these tests are about the gateway; verification: server-verify.test.ts
   });
   return { h, zone, counters };
 }

@@ -388,16 +388,27 @@ describe('server: queries (dig, kdig, raw sockets)', () => {
       const w = parseDig((await tool(port, ['www.home.example.', 'A'])).stdout);
       assert.deepEqual(w.answer, [{ name: 'www.home.example.', ttl: 300, class: 'IN', type: 'A', rdata: '192.0.2.80' }], w.raw);
     }
-    // Twice in a row over raw UDP: a response cache must not turn the TTL back into 300.
+    // Over plain UDP (no cookie) the source is not verified: TC=1, nothing answered, so the
+    // resolver retries over TCP (docs/verification.md). dig and kdig above did just that.
     const c = new UdpClient(port);
     try {
+      const m = decodeMessage(await c.exchange(rawQuery(0x7000, 'alice.home.example.', RRType.A)));
+      assert.ok(m.tc, 'TC=1 to an unverified UDP source');
+      assert.equal(m.answer.length, 0);
+    } finally {
+      c.close();
+    }
+    // Twice in a row over TCP: a response cache must not turn the TTL back into 300.
+    const tc = await TcpClient.connect(port);
+    try {
       for (const id of [0x7001, 0x7002]) {
-        const m = decodeMessage(await c.exchange(rawQuery(id, 'alice.home.example.', RRType.A)));
+        tc.write(TcpClient.frame([rawQuery(id, 'alice.home.example.', RRType.A)]));
+        const m = decodeMessage((await tc.read(1))[0]);
         assert.equal(m.answer.length, 1);
         assert.equal(m.answer[0].ttl, 0);
       }
     } finally {
-      c.close();
+      tc.close();
     }
   });
 

@@ -27,6 +27,8 @@ interface Opts {
   profiles: 'configured' | 'fingerprint';
   /** --en-cache; undefined: the scenario's (run) or 0 (up: the lab's ENs keep nothing). */
   enCacheMs: number | undefined;
+  /** --verify-source: the server's nts.verifySource. */
+  verifySource: 'cookie-or-tcp' | 'off';
 }
 
 function options(v: Record<string, string | boolean | undefined>, defaultPrefix: string): Opts {
@@ -47,7 +49,10 @@ function options(v: Record<string, string | boolean | undefined>, defaultPrefix:
   if (!Number.isInteger(ga) || ga < 1) throw new UsageError(`lab: --global-addresses must be a whole number from 1 to ${MAX_GLOBAL_ADDRESSES}, got "${String(v['global-addresses'])}"`);
   const profiles = (v.profiles ?? 'configured') as string;
   if (profiles !== 'configured' && profiles !== 'fingerprint') throw new UsageError(`lab: --profiles must be configured or fingerprint, got "${profiles}"`);
+  const verifySource = (v['verify-source'] ?? 'cookie-or-tcp') as string;
+  if (verifySource !== 'cookie-or-tcp' && verifySource !== 'off') throw new UsageError(`lab: --verify-source must be cookie-or-tcp or off, got "${verifySource}"`);
   return {
+    verifySource,
     prefix, delayMs: Math.round(num('delay', 5000, 0)), lossPct: num('loss', 100, 0), dataplane: dataplane as Opts['dataplane'],
     resolver, globalAddresses: ga, ecs: v.ecs === true, profiles,
     enCacheMs: v['en-cache'] === undefined ? undefined : Math.round(num('en-cache', 600_000, 0)),
@@ -168,7 +173,7 @@ function exec(prefix: string, host: string | undefined, cmd: string[]): number {
 const lab = {
   summary: 'the whole system in Linux network namespaces: a real resolver, NSD, nsupdate, curl against ntss (root)',
   usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace] '
-    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs] [--profiles configured|fingerprint] [--en-cache MS]`,
+    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs] [--profiles configured|fingerprint] [--en-cache MS] [--verify-source cookie-or-tcp|off]`,
   positionals: true,
   options: {
     prefix: { type: 'string', description: `name prefix of the lab's namespaces (default: ${FIXED_PREFIX}; for run: derived from the PID)` },
@@ -180,6 +185,7 @@ const lab = {
     ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS); the server trusts it' },
     profiles: { type: 'string', description: 'how the NTSv2 server knows the resolver: configured (by prefix, default) or fingerprint (recognition, else the conservative unknown profile)' },
     'en-cache': { type: 'string', description: 'ms EN-side caches (browsers) may keep an answer: the server\'s nts.enCacheMs (default: the scenario\'s, 60000 for browser; 0 otherwise: curl keeps nothing)' },
+    'verify-source': { type: 'string', description: 'the server\'s nts.verifySource: cookie-or-tcp (default: UDP lookups without a valid cookie get TC or BADCOOKIE) or off (to measure what it costs)' },
   },
   async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
     const [action, ...rest] = positionals;

@@ -10,6 +10,10 @@ import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, u32 } fr
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
 import { resolverEntry, resolversUnique, configuredProfile } from './resolver-profiles-config.js';
+import { parsePrefix, type Prefix } from '../server/prefix-table.js';
+import { parsedBy } from './values.js';
+
+const prefixText = parsedBy<Prefix>(parsePrefix);
 
 const recordText = z.string().transform((s, ctx): ResourceRecord => {
   try {
@@ -107,12 +111,38 @@ export const serverConfigSchema = z
         // NTS requests one resolver address may have in flight (distinct names; retries join):
         // a flood from one source reaches the router as at most this many (issue 8).
         maxPendingPerResolver: z.number().int().min(1).max(100_000).default(32),
+        // NTS requests in flight for all resolvers together: bounds the held answers and the
+        // per-resolver table however many sources a flood uses (issue 8, bounded memory).
+        maxPending: z.number().int().min(1).max(1_000_000).default(4096),
+        // Who may cost a router an RC: a resolver that proved its address (TCP, or a valid DNS
+        // server cookie over UDP); others get TC=1 or BADCOOKIE (docs/verification.md).
+        verifySource: z.enum(['cookie-or-tcp', 'off']).default('cookie-or-tcp'),
       })
       .strict()
       .default({
         listen: { host: '0.0.0.0', port: 0, family: 4 }, resolverPatienceMs: 1800, marginMs: 150, refusalHoldMs: 1000,
-        enCacheMs: 60_000, fingerprint: true, ecsMinPrefix: 16, maxPendingPerResolver: 32,
+        enCacheMs: 60_000, fingerprint: true, ecsMinPrefix: 16, maxPendingPerResolver: 32, maxPending: 4096,
+        verifySource: 'cookie-or-tcp' as const,
       }),
+    // DNS Cookies (RFC 7873, server cookies per RFC 9018). Without a secret a random one is made
+    // at start: a restart invalidates every cookie (clients recover through BADCOOKIE or TCP).
+    cookies: z
+      .object({ secret: base64Secret(16, ' (exactly 16 octets, RFC 9018 SipHash-2-4 key)').refine((b) => b.length === 16, 'expected exactly 16 octets (RFC 9018 SipHash-2-4 key)').optional() })
+      .strict()
+      .prefault({}),
+    // Response rate limiting of ordinary (non-NTS) UDP answers (docs/verification.md#rrl).
+    rrl: z
+      .object({
+        // Knot's rrl module default; 0 turns limiting off (BIND's default).
+        responsesPerSecond: z.number().int().min(0).max(1_000_000).default(20),
+        slip: z.number().int().min(0).max(10).default(1),
+        exempt: z.array(prefixText).default(['127.0.0.0/8', '::1/128'].map((s) => parsePrefix(s) as Prefix)),
+        maxEntries: z.number().int().min(1).max(10_000_000).default(100_000),
+        ipv4PrefixLength: z.number().int().min(1).max(32).default(24),
+        ipv6PrefixLength: z.number().int().min(1).max(128).default(56),
+      })
+      .strict()
+      .prefault({}),
     // The resolvers we know: their profile by source prefix, longest prefix wins.
     resolvers: z.array(resolverEntry).default([]).superRefine(resolversUnique),
     udp: z

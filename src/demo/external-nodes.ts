@@ -28,7 +28,9 @@ export async function lookup(ctx: EnContext, en: EnName, fqdn: string, onFirstQu
       if (e.attempt === 1) onFirstQuery?.();
     } else if (e.type === 'answer') {
       const rr = e.addresses.length > 0 ? `A ${e.addresses.join(', ')} TTL ${e.ttl}` : 'no address';
-      ctx.rec.emit('resolver', 'dns-answer', `answer to #${e.attempt} (id ${hex(e.id)}): ${e.rcode} ${rr} → ${en}`, data);
+      ctx.rec.emit('resolver', 'dns-answer', `answer to #${e.attempt}${e.tcp ? ' over TCP' : ''} (id ${hex(e.id)}): ${e.rcode} ${rr} → ${en}`, data);
+    } else if (e.type === 'truncated') {
+      ctx.rec.emit('resolver', 'dns-truncated', `TC=1 to #${e.attempt} (id ${hex(e.id)}): the server wants proof of our address, asking again over TCP`, data);
     } else {
       ctx.rec.emit('resolver', 'dns-timeout', `gave up after ${e.attempts} queries: ${en} gets no answer`, data);
     }

@@ -27,7 +27,7 @@ function introLines(sys: DemoSystem): string[] {
     `router    ${ROUTER.id}, global address ${ROUTER.globalAddress}: relays tcp/${ROUTER.tcpPort} udp/${ROUTER.udpPort} to the INs (PROXY v2 on TCP); hold ${ROUTER.holdMs} ms, RC timeout ${ROUTER.rcTimeoutMs} ms`,
     `INs       ${ALICE.name} ${ALICE.address}, ${BOB.name} ${BOB.address}: "hello" on tcp/${ROUTER.tcpPort}, echo on udp/${ROUTER.udpPort}; PHL ${ALICE.name} → ${ALICE.address}, ${BOB.name} → ${BOB.address}`,
     `resolver  ${RESOLVER_ADDRESS}, shared by ${ens}: the server sees only the resolver, never an EN`,
-    `          (Unbound-like: retries after ${UNBOUND_RETRY_INTERVALS_MS.slice(0, 3).join(', ')} ms with a new id and port, gives up at ${UNBOUND_GIVE_UP_MS} ms)`,
+    `          (Unbound-like: retries after ${UNBOUND_RETRY_INTERVALS_MS.slice(0, 3).join(', ')} ms with a new id and port, asks over TCP on TC=1, gives up at ${UNBOUND_GIVE_UP_MS} ms)`,
   ];
 }
 

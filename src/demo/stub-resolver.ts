@@ -3,8 +3,11 @@
 // NEW query id from a NEW source port, the old query abandoned (a late answer to it is never
 // read). It gives up at Unbound's discard-timeout. So the demo meets the server's hold logic
 // exactly as a real resolver would: a held answer must be sent for the latest id to count.
+// A truncated answer (TC=1) is asked again over TCP, as Unbound does: the server sends TC to
+// a resolver it cannot verify yet (docs/verification.md).
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { decodeMessage, encodeMessage } from '../dns/codec.js';
 import { Opcode, RRClass, RRType, rcodeToString } from '../dns/constants.js';
 import { canonicalName } from '../dns/name.js';
@@ -29,11 +32,12 @@ export function sendTimes(intervalsMs: readonly number[], giveUpMs: number): num
 
 export type StubEvent =
   | { type: 'query-sent'; attempt: number; id: number; from: string; port: number; elapsedMs: number }
-  | { type: 'answer'; attempt: number; id: number; rcode: string; addresses: string[]; ttl?: number; elapsedMs: number }
+  | { type: 'answer'; attempt: number; id: number; rcode: string; addresses: string[]; ttl?: number; elapsedMs: number; tcp?: boolean }
+  | { type: 'truncated'; attempt: number; id: number; elapsedMs: number }
   | { type: 'gave-up'; attempts: number; elapsedMs: number };
 
 export type LookupResult =
-  | { status: 'answer'; rcode: string; addresses: string[]; ttl?: number; attempt: number; elapsedMs: number }
+  | { status: 'answer'; rcode: string; addresses: string[]; ttl?: number; attempt: number; elapsedMs: number; tcp?: boolean }
   | { status: 'timeout'; attempts: number; elapsedMs: number };
 
 export interface StubResolverOptions {
@@ -62,6 +66,7 @@ export class StubResolver {
       const timers: NodeJS.Timeout[] = [];
       const usedIds = new Set<number>();
       let current: dgram.Socket | undefined;
+      let stream: net.Socket | undefined;
       let attempts = 0;
       let done = false;
       const finish = (r: LookupResult) => {
@@ -69,11 +74,44 @@ export class StubResolver {
         done = true;
         timers.forEach(clearTimeout);
         if (current) closeQuietly(current);
+        stream?.destroy();
         this.closers.delete(abort);
         resolve(r);
       };
       const abort = () => finish({ status: 'timeout', attempts, elapsedMs: elapsed() });
       this.closers.add(abort);
+
+      const answered = (msg: Message, attempt: number, tcp: boolean) => {
+        const a = msg.answer.filter((r) => r.type === RRType.A && r.rdata.kind === 'A');
+        const addresses = a.map((r) => (r.rdata.kind === 'A' ? r.rdata.address : ''));
+        const r = { rcode: rcodeToString(msg.rcode), addresses, ttl: a[0]?.ttl, attempt, elapsedMs: elapsed(), ...(tcp ? { tcp } : {}) };
+        opts.onEvent?.({ type: 'answer', id: msg.id, ...r });
+        finish({ status: 'answer', ...r });
+      };
+      // Over TCP the server holds the answer as long as it needs: no UDP retries from here on.
+      const overTcp = (attempt: number) => {
+        timers.splice(0).forEach(clearTimeout);
+        timers.push(setTimeout(() => {
+          opts.onEvent?.({ type: 'gave-up', attempts, elapsedMs: elapsed() });
+          finish({ status: 'timeout', attempts, elapsedMs: elapsed() });
+        }, Math.max(0, (opts.giveUpMs ?? UNBOUND_GIVE_UP_MS) - elapsed())));
+        const id = randomInt(0, 0x10000);
+        const query = encodeMessage(queryMessage(id, name, opts.udpSize ?? 1232));
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(query.length);
+        const sock = net.connect({ host: opts.server.host, port: opts.server.port, localAddress: opts.bindAddress, noDelay: true });
+        stream = sock;
+        let buf = Buffer.alloc(0);
+        sock.on('connect', () => sock.write(Buffer.concat([len, query])));
+        sock.on('data', (chunk) => {
+          buf = Buffer.concat([buf, chunk]);
+          if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+          const msg = tryDecode(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+          if (msg && msg.qr && msg.id === id && sameQuestion(msg, name)) answered(msg, attempt, true);
+          sock.destroy();
+        });
+        sock.on('error', () => {}); // the give-up timer reports it
+      };
 
       const send = (attempt: number) => {
         if (done) return;
@@ -88,11 +126,14 @@ export class StubResolver {
           if (done || rinfo.port !== opts.server.port || rinfo.address !== opts.server.host) return;
           const msg = tryDecode(raw);
           if (!msg || !msg.qr || msg.id !== id || !sameQuestion(msg, name)) return; // not our answer: keep waiting
-          const a = msg.answer.filter((r) => r.type === RRType.A && r.rdata.kind === 'A');
-          const addresses = a.map((r) => (r.rdata.kind === 'A' ? r.rdata.address : ''));
-          const r = { rcode: rcodeToString(msg.rcode), addresses, ttl: a[0]?.ttl, attempt, elapsedMs: elapsed() };
-          opts.onEvent?.({ type: 'answer', id, ...r });
-          finish({ status: 'answer', ...r });
+          if (msg.tc) {
+            if (stream) return; // already asking over TCP
+            opts.onEvent?.({ type: 'truncated', attempt, id, elapsedMs: elapsed() });
+            closeQuietly(sock);
+            current = undefined;
+            return overTcp(attempt);
+          }
+          answered(msg, attempt, false);
         });
         sock.bind(0, opts.bindAddress, () => {
           if (done) return closeQuietly(sock);

@@ -45,6 +45,8 @@ export interface LabMode {
   profiles?: ProfileSource;
   /** The server's nts.enCacheMs (browsers keeping answers). */
   enCacheMs?: number;
+  /** The server's nts.verifySource (default cookie-or-tcp); off only to measure what it costs. */
+  verifySource?: 'cookie-or-tcp' | 'off';
 }
 
 export type ProfileSource = 'configured' | 'fingerprint';
@@ -97,7 +99,7 @@ export function rootHints(): string {
   return `.  3600000 NS ${ROOT_NS}\n${ROOT_NS} 3600000 A ${ADDR.root}\n`;
 }
 
-export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddresses' | 'resolver' | 'ecs' | 'profiles' | 'enCacheMs'>): string {
+export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddresses' | 'resolver' | 'ecs' | 'profiles' | 'enCacheMs' | 'verifySource'>): string {
   const addresses = mode.globalAddresses;
   // As an operator who knows the big resolvers in front of its users would: the lab's resolver
   // by prefix, with its ECS trusted when it sends it (docs/resolver-profiles.md). `fingerprint`
@@ -122,7 +124,7 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
     // registers, the zone publishes gw1's global address.
     tsig: INSIDE_HOSTS.map((h) => ({ name: `${h}-key.`, algorithm: 'hmac-sha256', secret: secrets.tsig[h], allow: [fqdn(h)], router: ROUTER_ID })),
     routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
-    nts: { listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0 },
+    nts: { listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0, verifySource: mode.verifySource ?? 'cookie-or-tcp' },
     resolvers,
   });
 }

@@ -29,6 +29,8 @@ export interface UpOptions {
   profiles?: ProfileSource;
   /** The server's nts.enCacheMs: what EN-side caches (browsers) may add to an answer's life. */
   enCacheMs?: number;
+  /** The server's nts.verifySource (default cookie-or-tcp). */
+  verifySource?: 'cookie-or-tcp' | 'off';
   say?: (line: string) => void;
 }
 
@@ -83,7 +85,7 @@ export class Lab {
       mode: {
         dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct,
         resolver, resolverVersion: resolverVersion(spec), globalAddresses: addresses, ecs: (o.ecs ?? false) && spec.sendsEcs,
-        profiles: o.profiles ?? 'configured', enCacheMs: o.enCacheMs ?? 0,
+        profiles: o.profiles ?? 'configured', enCacheMs: o.enCacheMs ?? 0, verifySource: o.verifySource ?? 'cookie-or-tcp',
       },
       secrets: newSecrets(), pids: {}, hosts: {},
     };
@@ -93,7 +95,7 @@ export class Lab {
     try {
       say(`lab ${o.prefix}: data plane ${dataplane}, PHL ${s.mode.learning ? 'learned from DNS UPDATE' : 'configured'}, RTT +${o.delayMs} ms, loss ${o.lossPct}%`);
       say(`lab ${o.prefix}: resolver ${s.mode.resolverVersion}${s.mode.ecs ? ' sending ECS' : ''}, global addresses ${addresses.join(', ')}`);
-      say(`lab ${o.prefix}: the server knows it ${s.mode.profiles === 'configured' ? `by configuration (profile ${resolver}${s.mode.ecs ? ', ECS trusted' : ''})` : 'only by its fingerprint (else: the conservative unknown profile)'}; EN caches ${s.mode.enCacheMs} ms`);
+      say(`lab ${o.prefix}: the server knows it ${s.mode.profiles === 'configured' ? `by configuration (profile ${resolver}${s.mode.ecs ? ', ECS trusted' : ''})` : 'only by its fingerprint (else: the conservative unknown profile)'}; EN caches ${s.mode.enCacheMs} ms; source verification ${s.mode.verifySource}`);
       if (o.ecs && !spec.sendsEcs) say(`lab ${o.prefix}: --ecs: ${spec.product} cannot send ECS as a recursive resolver; it is not sent`);
       buildNetwork(o.prefix);
       lab.addAddresses();

@@ -18,6 +18,11 @@ import type { NtsGateway } from './nts-gateway.js';
 import type { ResolverProfiles } from './resolver-profiles.js';
 import type { Counters } from '../util/counters.js';
 import { ResponseCache } from './response-cache.js';
+import { cookieOf, encodeCookie, type CookieOption } from '../dns/cookie.js';
+import type { EdnsOption } from '../dns/types.js';
+import { ServerCookies } from './cookies.js';
+import { ResponseRateLimiter, rrlIdentity, type RrlKind } from './rrl.js';
+import { verifySource, type CookieState, type VerifyMode } from './verify-source.js';
 
 export interface RequestContext {
   transport: 'udp' | 'tcp';
@@ -57,15 +62,34 @@ export interface HandlerDeps {
   now: () => number;
   /** RFC 8945 5.2.3 last-time-signed per key; default a fresh in-memory one. */
   lastTimeSigned?: LastTimeSigned;
+  /** Server cookies (RFC 9018); default a random secret. */
+  cookies?: ServerCookies;
+  /** Who may reach the gateway (verify-source.ts); default cookie-or-tcp. */
+  verifySource?: VerifyMode;
+  /** Rate limits ordinary UDP answers; default none. */
+  rrl?: ResponseRateLimiter;
+}
+
+/** The COOKIE a query carried, what we made of it, and the option every response to it carries. */
+interface CookieSeen {
+  state: CookieState;
+  option: EdnsOption;
 }
 
 export class DnsHandler {
   private readonly cache: ResponseCache;
   private readonly lastSigned: LastTimeSigned;
+  readonly cookies: ServerCookies;
 
   constructor(private readonly d: HandlerDeps) {
-    this.cache = new ResponseCache(d.responseCacheSize);
+    this.cache = new ResponseCache(d.responseCacheSize, () => d.counters.inc('response_cache_cleared'));
     this.lastSigned = d.lastTimeSigned ?? new LastTimeSigned();
+    this.cookies = d.cookies ?? new ServerCookies();
+  }
+
+  /** Sizes of the per-source and per-name tables on the query path (bounded-memory tests). */
+  tableSizes(): { responseCache: number; rrl: number } {
+    return { responseCache: this.cache.size, rrl: this.d.rrl?.size ?? 0 };
   }
 
   /** Synchronous except for queries held for an NTS router (a Promise then). */
@@ -75,7 +99,7 @@ export class DnsHandler {
     const hit = this.cache.lookup(raw, tcp, this.d.zone.version);
     if (hit) {
       counters.inc('queries');
-      return hit;
+      return tcp ? hit.response : this.rateLimited(hit.response, hit.rrl, raw, ctx);
     }
     let msg: Message;
     try {
@@ -154,6 +178,17 @@ export class DnsHandler {
       counters.inc('badvers');
       return this.finish(res, req, ctx, key, requestMac);
     }
+    let cookie: CookieSeen | undefined;
+    try {
+      cookie = this.cookie(req, ctx);
+    } catch (e) {
+      if (!(e instanceof DnsFormatError)) throw e;
+      res.rcode = Rcode.FORMERR; // RFC 7873 5.2.2
+      res.edns = this.responseEdns(req);
+      counters.inc('formerr');
+      counters.inc('cookie_malformed');
+      return this.finish(res, req, ctx, key, requestMac);
+    }
     const info: QueryInfo = { ctx };
     const ecsOpt = req.edns?.options.find((o) => o.code === EdnsOptionCode.ECS);
     if (ecsOpt) {
@@ -164,7 +199,7 @@ export class DnsHandler {
         res.rcode = Rcode.FORMERR; // RFC 7871 7.1.2
         res.edns = this.responseEdns(req);
         counters.inc('formerr');
-        return this.finish(res, req, ctx, key, requestMac);
+        return this.finish(res, req, ctx, key, requestMac, cookie);
       }
     }
     const q = req.question[0];
@@ -178,7 +213,15 @@ export class DnsHandler {
     const managed = a.answer.some((r) => ntsManaged(canonicalName(r.name)));
     const viaRouter = this.d.gateway && q.type === RRType.A ? a.answer.filter((r) => r.rdata.kind === 'A' && this.d.routerAddresses.has(r.rdata.address)) : [];
     if (viaRouter.length > 0) {
-      if (!this.d.gateway!.answersDirectly(ctx.remoteAddress)) return this.queryViaRouter(req, res, viaRouter, info, key, requestMac);
+      if (!this.d.gateway!.answersDirectly(ctx.remoteAddress)) {
+        const v = verifySource(this.d.verifySource ?? 'cookie-or-tcp', ctx.transport, cookie?.state ?? 'none', key !== undefined);
+        if (v.verdict === 'verified') {
+          counters.inc(`nts_verified_${v.by}`);
+          return this.queryViaRouter(req, res, viaRouter, info, key, requestMac, cookie);
+        }
+        // Rate limited like ordinary answers: a forged flood must not reflect off us in full either.
+        return this.rateLimited(this.unverified(req, v.verdict, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
+      }
       counters.inc('nts_v1_direct'); // answered as zone data (TTL 0); the v1 resolver asks the router
     }
     res.edns = this.responseEdns(req, this.ecsOptions(info, managed));
@@ -189,11 +232,15 @@ export class DnsHandler {
         rcode: rcodeToString(res.rcode), answers: res.answer.length, ecs: info.clientSubnet && `${info.clientSubnet.address}/${info.clientSubnet.sourcePrefix}`,
       });
     }
-    const out = this.finish(res, req, ctx, key, requestMac);
-    if (!key && !managed && out && (res.rcode === Rcode.NOERROR || res.rcode === Rcode.NXDOMAIN || res.rcode === Rcode.REFUSED)) {
-      this.cache.store(raw, ctx.transport === 'tcp', this.d.zone.version, out);
+    const out = this.finish(res, req, ctx, key, requestMac, cookie);
+    const identity = rrlIdentity(rrlKind(res), canonicalName(q.name), q.type, this.d.zone.origin);
+    // A response with a cookie is made for one address: never replayed to another from the cache.
+    if (!key && !managed && !cookie && (res.rcode === Rcode.NOERROR || res.rcode === Rcode.NXDOMAIN || res.rcode === Rcode.REFUSED)) {
+      this.cache.store(raw, ctx.transport === 'tcp', this.d.zone.version, out, identity);
     }
-    return out;
+    // Not limited: TCP (cannot be forged), TSIG-signed, and UDP with a valid server cookie (as BIND).
+    if (ctx.transport === 'tcp' || key || cookie?.state === 'valid') return out;
+    return this.rateLimited(out, identity, raw, ctx);
   }
 
   /** ECS in the answer: scope 0 ("valid for everyone", RFC 7871 7.2.1) for ordinary data; the
@@ -208,7 +255,7 @@ export class DnsHandler {
    * router must hold an RC before the resolver learns it. Held until READY; SERVFAIL when the
    * router refuses or stays silent past the resolver's patience.
    */
-  private async queryViaRouter(req: Message, res: Message, viaRouter: ResourceRecord[], info: QueryInfo, key?: TsigKey, requestMac?: Buffer): Promise<Buffer> {
+  private async queryViaRouter(req: Message, res: Message, viaRouter: ResourceRecord[], info: QueryInfo, key?: TsigKey, requestMac?: Buffer, cookie?: CookieSeen): Promise<Buffer> {
     const first = viaRouter[0];
     const ecs = info.clientSubnet;
     const outcome = await this.d.gateway!.resolve({
@@ -227,7 +274,62 @@ export class DnsHandler {
       Object.assign(res, { rcode: Rcode.SERVFAIL, aa: false, answer: [], authority: [], additional: [] });
     }
     res.edns = this.responseEdns(req, this.ecsOptions(info, true));
-    return this.finish(res, req, info.ctx, key, requestMac);
+    return this.finish(res, req, info.ctx, key, requestMac, cookie);
+  }
+
+  /**
+   * The COOKIE option of a query (RFC 7873 5.2) and the one its response carries: the client
+   * cookie with our server cookie, the received one while it is fresh (RFC 9018 4.3: renewed
+   * after half an hour). Throws DnsFormatError on a malformed option.
+   */
+  private cookie(req: Message, ctx: RequestContext): CookieSeen | undefined {
+    const c: CookieOption | undefined = cookieOf(req.edns);
+    if (!c) return undefined;
+    const nowS = this.nowSeconds();
+    const check = c.server && this.cookies.check(c.client, c.server, ctx.remoteAddress, nowS);
+    const state: CookieState = check ? check.status : 'client-only';
+    this.d.counters.inc(`cookie_${state.replace('-', '_')}`); // cookie_client_only, cookie_valid, cookie_invalid
+    const server = check && check.status === 'valid' && check.fresh ? c.server! : this.cookies.make(c.client, ctx.remoteAddress, nowS);
+    return { state, option: encodeCookie({ client: c.client, server }) };
+  }
+
+  /** An unverified UDP query for an NTS-managed name: it costs the router nothing, and its
+   *  sender learns how to verify itself (verify-source.ts). */
+  private unverified(req: Message, verdict: 'badcookie' | 'truncate', info: QueryInfo, cookie?: CookieSeen): Buffer {
+    const res = this.reply(req, verdict === 'badcookie' ? Rcode.BADCOOKIE : Rcode.NOERROR);
+    res.aa = true;
+    res.tc = verdict === 'truncate';
+    res.edns = this.responseEdns(req, this.ecsOptions(info, true));
+    this.d.counters.inc(verdict === 'badcookie' ? 'nts_unverified_badcookie' : 'nts_unverified_tc');
+    if (this.d.log.enabled('debug')) {
+      const q = req.question[0];
+      this.d.log.debug('nts-unverified', { from: info.ctx.remoteAddress, name: q.name, answer: verdict });
+    }
+    return this.finish(res, req, info.ctx, undefined, undefined, cookie);
+  }
+
+  /** The rate limit on one ordinary UDP answer: sent, dropped (null), or TC=1 in its place. */
+  private rateLimited(out: Buffer, identity: string, raw: Buffer, ctx: RequestContext): Buffer | null {
+    const rrl = this.d.rrl;
+    if (!rrl || !rrl.enabled) return out;
+    const v = rrl.check(this.d.now(), ctx.remoteAddress, identity);
+    if (v === 'send') return out;
+    this.d.counters.inc(`rrl_${v === 'drop' ? 'dropped' : 'slipped'}`);
+    if (v === 'drop') return null;
+    // The slip: header and question of the answer, TC set, nothing else. A resolver that really
+    // sent the query retries over TCP, which the limit never touches.
+    let req: Message;
+    try {
+      req = decodeMessage(raw);
+    } catch {
+      return null;
+    }
+    const res = { ...this.reply(req, Rcode.NOERROR), tc: true, aa: true, edns: this.responseEdns(req) };
+    let cookie: CookieSeen | undefined;
+    try {
+      cookie = this.cookie(req, ctx);
+    } catch { /* it was answered, so the option parsed; nothing to add otherwise */ }
+    return this.finish(res, req, ctx, undefined, undefined, cookie);
   }
 
   private update(raw: Buffer, req: Message, ctx: RequestContext): Buffer | null {
@@ -298,7 +400,12 @@ export class DnsHandler {
     return tsigForResponse(bytes, v, this.nowSeconds(), this.d.tsigFudge);
   }
 
-  private finish(res: Message, req: Message, ctx: RequestContext, key?: TsigKey, requestMac?: Buffer): Buffer {
+  private finish(res: Message, req: Message, ctx: RequestContext, key?: TsigKey, requestMac?: Buffer, cookie?: CookieSeen): Buffer {
+    // RFC 7873 5.2: every response to a query with a client cookie carries our server cookie.
+    if (cookie) {
+      res.edns ??= this.responseEdns(req);
+      if (res.edns && !res.edns.options.some((o) => o.code === EdnsOptionCode.COOKIE)) res.edns.options = [...res.edns.options, cookie.option];
+    }
     const bytes = encodeMessage(res, { maxSize: this.maxSize(req, ctx) - (key ? 200 : 0) });
     if (bytes[2] & 0x02) this.d.counters.inc('truncated');
     if (!key) return bytes;
@@ -320,4 +427,11 @@ export class DnsHandler {
 
 export function allowed(patterns: { name: string; subtree: boolean }[], name: string): boolean {
   return patterns.some((p) => (p.subtree ? name.endsWith('.' + p.name) : name === p.name));
+}
+
+function rrlKind(res: Message): RrlKind {
+  if (res.rcode === Rcode.NXDOMAIN) return 'nxdomain';
+  if (res.rcode !== Rcode.NOERROR) return 'error';
+  if (res.answer.length > 0) return 'answer';
+  return res.authority.some((r) => r.type === RRType.NS) ? 'referral' : 'nodata';
 }

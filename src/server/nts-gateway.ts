@@ -45,6 +45,8 @@ export interface NtsGatewayOptions {
   ecsMinPrefix: number;
   /** NTS requests one resolver address may have in flight; more are SERVFAIL at once. Default 32. */
   maxPendingPerResolver?: number;
+  /** NTS requests in flight for all resolvers together; more are SERVFAIL at once. Default 4096. */
+  maxPending?: number;
 }
 
 /** What one NTS request asks for, derived from the profile. */
@@ -88,6 +90,11 @@ export class NtsGateway {
     private readonly now: () => number,
   ) {
     for (const r of routers) for (const a of r.addresses) this.byAddress.set(a, r);
+  }
+
+  /** Table sizes, for the bounded-memory tests. */
+  sizes(): { pending: number; inFlight: number; refused: number } {
+    return { pending: this.pending.size, inFlight: this.inFlight.size, refused: this.refused.size };
   }
 
   isRouterAddress(address: string): boolean {
@@ -134,6 +141,12 @@ export class NtsGateway {
       return Promise.resolve({ status: 'FAILED', reason: refusal.reason });
     }
     this.refused.delete(key);
+    if (this.pending.size >= (this.opts.maxPending ?? 4096)) {
+      // Many sources at once (forged ones cannot get here with verification on): the held
+      // answers and per-resolver counts stay bounded, whatever the number of addresses.
+      this.counters.inc('nts_server_limit');
+      return Promise.resolve({ status: 'FAILED', reason: 'server-limit' });
+    }
     const mine = this.inFlight.get(q.resolver.address) ?? 0;
     if (mine >= (this.opts.maxPendingPerResolver ?? 32)) {
       // A flood of distinct names from one source must not reach the router as a flood.
@@ -144,7 +157,10 @@ export class NtsGateway {
     this.noteHeld(now, q);
     const p = this.send(q, plan).then((o) => {
       if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
-        if (this.refused.size >= 10_000) this.refused.clear(); // bounded; losing it only costs requests
+        if (this.refused.size >= 10_000) {
+          this.refused.clear(); // bounded; losing it only costs requests
+          this.counters.inc('nts_refused_table_cleared');
+        }
         this.refused.set(key, { until: this.now() + this.opts.refusalHoldMs, reason: o.reason });
       }
       return o;

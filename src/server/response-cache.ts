@@ -1,13 +1,23 @@
 // Encoded answers to plain queries, keyed by the query bytes after the ID (flags, question
 // with its exact case for 0x20, OPT and ECS included). A hit costs one Map lookup and a copy:
 // this is what keeps a Node.js responder near the speed of a C one. Every zone change
-// (Zone.version) empties it, so it can never serve stale data.
-export class ResponseCache {
-  private readonly udp = new Map<string, Buffer>();
-  private readonly tcp = new Map<string, Buffer>();
-  private version = -1;
+// (Zone.version) empties it, so it can never serve stale data. Each entry carries the
+// response's rate-limit identity (rrl.ts), so a hit is limited like a miss.
+export interface CacheHit {
+  response: Buffer;
+  rrl: string;
+}
 
-  constructor(private readonly capacity: number) {}
+export class ResponseCache {
+  private readonly udp = new Map<string, { bytes: Buffer; rrl: string }>();
+  private readonly tcp = new Map<string, { bytes: Buffer; rrl: string }>();
+  private version = -1;
+  /** onClear: a full map was emptied to stay within capacity (a flood of distinct names). */
+  constructor(private readonly capacity: number, private readonly onClear: () => void = () => undefined) {}
+
+  get size(): number {
+    return this.udp.size + this.tcp.size;
+  }
 
   private maps(zoneVersion: number): void {
     if (zoneVersion !== this.version) {
@@ -22,24 +32,27 @@ export class ResponseCache {
   }
 
   /** A fresh copy of the cached response with the query's ID, or undefined. */
-  lookup(query: Buffer, tcp: boolean, zoneVersion: number): Buffer | undefined {
+  lookup(query: Buffer, tcp: boolean, zoneVersion: number): CacheHit | undefined {
     if (this.capacity === 0) return undefined;
     this.maps(zoneVersion);
     const hit = (tcp ? this.tcp : this.udp).get(ResponseCache.key(query));
     if (!hit) return undefined;
-    const out = Buffer.allocUnsafe(hit.length);
-    hit.copy(out);
+    const out = Buffer.allocUnsafe(hit.bytes.length);
+    hit.bytes.copy(out);
     out[0] = query[0];
     out[1] = query[1];
-    return out;
+    return { response: out, rrl: hit.rrl };
   }
 
-  store(query: Buffer, tcp: boolean, zoneVersion: number, response: Buffer): void {
+  store(query: Buffer, tcp: boolean, zoneVersion: number, response: Buffer, rrl = ''): void {
     if (this.capacity === 0) return;
     this.maps(zoneVersion);
     const m = tcp ? this.tcp : this.udp;
     // Random names could grow it without bound; a full clear is cheap and bounds memory.
-    if (m.size >= this.capacity) m.clear();
-    m.set(ResponseCache.key(query), Buffer.from(response));
+    if (m.size >= this.capacity) {
+      m.clear();
+      this.onClear();
+    }
+    m.set(ResponseCache.key(query), { bytes: Buffer.from(response), rrl });
   }
 }

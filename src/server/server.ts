@@ -20,6 +20,8 @@ import { configuredProfile } from '../config/resolver-profiles-config.js';
 import { Fingerprinter } from './fingerprint.js';
 import { profileWith } from './profiles.js';
 import { ResolverProfiles } from './resolver-profiles.js';
+import { ServerCookies } from './cookies.js';
+import { ResponseRateLimiter } from './rrl.js';
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -69,13 +71,22 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       udpMaxPayload: cfg.udp.maxPayload,
       tsigFudge: cfg.tsigFudge,
       responseCacheSize: cfg.responseCache,
+      cookies: new ServerCookies(cfg.cookies.secret),
+      verifySource: cfg.nts.verifySource,
+      rrl: new ResponseRateLimiter(cfg.rrl, () => counters.inc('rrl_evicted')),
       // Kept in the store: a restart must not reopen the fudge window to replayed messages.
       lastTimeSigned: new LastTimeSigned({ initial: store.lastSigned(), persist: (k, t) => store.setLastSigned(k, t) }),
     });
+    log.info('query-policy', {
+      verifySource: cfg.nts.verifySource, cookieSecret: cfg.cookies.secret ? 'configured' : 'random (a restart invalidates cookies)',
+      rrl: cfg.rrl.responsesPerSecond > 0 ? `${cfg.rrl.responsesPerSecond}/s slip ${cfg.rrl.slip}, ${cfg.rrl.exempt.length} exempt prefixes` : 'off',
+    });
     const handle = handler.handle.bind(handler);
     for (const at of cfg.listen) {
-      sockets.push(await listenUdp(at, handle, counters, log));
-      servers.push(await listenTcp(at, handle, cfg.tcp, counters, log));
+      const u = await listenUdp(at, handle, counters, log);
+      sockets.push(u);
+      // Port 0: TCP on the port UDP got, so a resolver's TC -> TCP retry finds us (RFC 7766).
+      servers.push(await listenTcp({ ...at, port: u.address().port }, handle, cfg.tcp, counters, log));
     }
     const udp = sockets.map((s) => ({ host: s.address().address, port: s.address().port }));
     const tcp = servers.map((s) => {
@@ -127,8 +138,8 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
     onError: (e) => log.warn('nts-socket-error', { error: e.message }),
   });
   const profiles = resolverProfiles(cfg);
-  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver } = cfg.nts;
-  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver }, counters, log, now);
+  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending } = cfg.nts;
+  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending }, counters, log, now);
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
   log.info('resolver-profiles', {

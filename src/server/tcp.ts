@@ -12,6 +12,9 @@ export interface TcpOptions {
   maxConnections: number;
 }
 
+/** Answers queued for a client that pipelines queries but does not read: past this, it goes. */
+export const MAX_TCP_BACKLOG_BYTES = 1 << 20;
+
 export async function listenTcp(at: HostPort, handle: Handle, opts: TcpOptions, counters: Counters, log: Logger): Promise<net.Server> {
   const conns = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (sock) => {
@@ -29,6 +32,11 @@ export async function listenTcp(at: HostPort, handle: Handle, opts: TcpOptions, 
     const ctx = { transport: 'tcp' as const, remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort ?? 0 };
     const write = (out: Buffer | null) => {
       if (!out || sock.destroyed) return;
+      if (sock.writableLength > MAX_TCP_BACKLOG_BYTES) {
+        counters.inc('tcp_closed_backlog'); // bounded memory per connection (issue 8)
+        sock.destroy();
+        return;
+      }
       const len = Buffer.allocUnsafe(2);
       len.writeUInt16BE(out.length);
       sock.write(Buffer.concat([len, out]));
