@@ -22,6 +22,7 @@ import { cookieOf, encodeCookie, type CookieOption } from '../dns/cookie.js';
 import type { EdnsOption } from '../dns/types.js';
 import { ServerCookies } from './cookies.js';
 import { ResponseRateLimiter, rrlIdentity, type RrlKind } from './rrl.js';
+import { Detours } from './detours.js';
 import { verifySource, type CookieState, type VerifyMode } from './verify-source.js';
 
 export interface RequestContext {
@@ -78,6 +79,8 @@ interface CookieSeen {
 
 export class DnsHandler {
   private readonly cache: ResponseCache;
+  /** Lookups that had to prove their source first: their resolver's clock started earlier. */
+  private readonly detours = new Detours();
   private readonly lastSigned: LastTimeSigned;
   readonly cookies: ServerCookies;
 
@@ -264,6 +267,7 @@ export class DnsHandler {
       clientSubnet: ecs && { address: ecs.address, family: ecs.family, prefixLength: ecs.sourcePrefix },
       routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
       queryId: req.id, transport: info.ctx.transport,
+      askedAt: this.detours.take(this.d.now(), info.ctx.remoteAddress, canonicalName(req.question[0].name), req.question[0].type),
     });
     if (outcome.status === 'READY') {
       // Only the address the router named: with an address pool, each RC lives on one of them.
@@ -301,6 +305,7 @@ export class DnsHandler {
     res.tc = verdict === 'truncate';
     res.edns = this.responseEdns(req, this.ecsOptions(info, true));
     this.d.counters.inc(verdict === 'badcookie' ? 'nts_unverified_badcookie' : 'nts_unverified_tc');
+    this.detours.note(this.d.now(), info.ctx.remoteAddress, canonicalName(req.question[0].name), req.question[0].type);
     if (this.d.log.enabled('debug')) {
       const q = req.question[0];
       this.d.log.debug('nts-unverified', { from: info.ctx.remoteAddress, name: q.name, answer: verdict });

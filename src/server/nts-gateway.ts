@@ -26,6 +26,8 @@ export interface NtsQuery {
   /** The DNS query's id and transport: the fingerprint tells a retry from a duplicate by them. */
   queryId?: number;
   transport?: 'udp' | 'tcp';
+  /** When the resolver first asked, if it first had to prove its source (detours.ts). */
+  askedAt?: number;
 }
 
 export type NtsOutcome =
@@ -70,6 +72,16 @@ export function answerLeaseMs(cachedMs: number, scoped = false): number {
   return cachedMs > 0 || scoped ? cachedMs + 1000 : 0;
 }
 
+/**
+ * How many detours (TC -> TCP: about 2 round trips to the resolver) a lookup that took one
+ * loses from its deadline: the detour itself, and 3 more (~6 RTTs) for what the resolver does
+ * with our SERVFAIL before its own patience ends (Unbound at 20 ms RTT: 4 retries to us and
+ * a look-up of the server's name, 146 ms, docs/faults.md).
+ */
+export const DETOUR_SHARE = 4;
+/** A longer detour (RTT over ~50 ms) counts as this much. */
+export const MAX_DETOUR_MS = 100;
+
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
 export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 
@@ -111,13 +123,17 @@ export class NtsGateway {
   plan(now: number, q: NtsQuery): RequestPlan {
     const choice = this.opts.profiles.select(now, q.resolver.address);
     const p = choice.profile;
+    // The resolver's clock started at its first (unverified) query; one detour is ~2 RTTs.
+    // Capped: a forged unverified query in the good resolver's name could otherwise claim an
+    // early start and cut that resolver's deadline (at most by DETOUR_SHARE x MAX_DETOUR_MS).
+    const detour = q.askedAt === undefined ? 0 : Math.min(MAX_DETOUR_MS, Math.max(0, now - q.askedAt));
     const ecs = q.clientSubnet;
     // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
     const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
       && ecs.prefixLength >= this.opts.ecsMinPrefix;
     return {
       choice, mode: byPrefix ? 'prefix' : 'any',
-      timeLeftMs: p.patienceMs - this.opts.marginMs,
+      timeLeftMs: p.patienceMs - this.opts.marginMs - DETOUR_SHARE * detour,
       leaseMs: answerLeaseMs(p.ttlFloorMs + this.opts.enCacheMs, byPrefix),
     };
   }
