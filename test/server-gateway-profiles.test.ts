@@ -15,7 +15,7 @@ import { Zone } from '../src/dns/zone.js';
 import type { NtsRequestFields, NtsResult } from '../src/nts/index.js';
 import { DnsHandler } from '../src/server/handler.js';
 import { Fingerprinter } from '../src/server/fingerprint.js';
-import { NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
+import { DETOUR_SHARE, MAX_DETOUR_MS, NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
 import { parsePrefix, type Prefix } from '../src/server/prefix-table.js';
 import { profileWith, type ResolverProfile } from '../src/server/profiles.js';
 import { ResolverProfiles } from '../src/server/resolver-profiles.js';
@@ -265,10 +265,10 @@ test('a lookup that had to prove its source: the deadline counts from its first 
   const r = rig();
   // Unknown resolver: patience 1800, margin 150. A detour of 40 ms (TC -> TCP at 20 ms RTT).
   void r.gateway.resolve(q('203.0.113.99', { askedAt: NOW - 40 }));
-  assert.equal(r.sent[0].deadlineMs - NOW, 1800 - 150 - 4 * 40);
+  assert.equal(r.sent[0].deadlineMs - NOW, 1800 - 150 - DETOUR_SHARE * 40);
   // A forged early start counts at most MAX_DETOUR_MS.
   void r.gateway.resolve(q('203.0.113.98', { askedAt: NOW - 1500 }));
-  assert.equal(r.sent[1].deadlineMs - NOW, 1800 - 150 - 4 * 100);
+  assert.equal(r.sent[1].deadlineMs - NOW, 1800 - 150 - DETOUR_SHARE * MAX_DETOUR_MS);
 
   // Through the handler: UDP without a cookie gets TC=1, the TCP retry 30 ms later asks the router.
   const h = handlerFor(r, 'detour.db', 'cookie-or-tcp');
@@ -279,11 +279,21 @@ test('a lookup that had to prove its source: the deadline counts from its first 
   r.clock.now += 30;
   void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40000 });
   assert.equal(r.sent.length, 3);
-  assert.equal(r.sent[2].deadlineMs - r.clock.now, 1800 - 150 - 4 * 30);
-  // The next lookup over TCP without a detour gets the whole patience.
-  r.sent[2].answer(READY);
+  assert.equal(r.sent[2].deadlineMs - r.clock.now, 1800 - 150 - DETOUR_SHARE * 30);
+  // A refusal: the resolver's retries get SERVFAIL at once, over UDP too (no TC detour for
+  // an answer that costs the router nothing).
+  r.sent[2].answer({ status: 'TOO_LATE', reason: 'wait-exceeds-deadline' } as NtsResult);
+  await new Promise((ok) => setImmediate(ok));
+  const retry = decodeMessage(await (h.handle(query(), { transport: 'udp', remoteAddress: '203.0.113.97', remotePort: 5001 }) as Buffer));
+  assert.deepEqual([retry.rcode, retry.tc], [Rcode.SERVFAIL, false]);
+  assert.equal(r.sent.length, 3, 'no NTS request for it');
+  assert.equal(r.counters.get('nts_suppressed_unverified'), 1);
+  // The next lookup over TCP without a detour, after the hold, gets the whole patience.
+  r.clock.now += 1001;
+  void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40002 });
+  r.sent[3].answer(READY);
   await new Promise((ok) => setImmediate(ok)); // the answered request leaves the gateway
   r.clock.now += 5000;
   void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40001 });
-  assert.equal(r.sent[3].deadlineMs - r.clock.now, 1800 - 150);
+  assert.equal(r.sent[4].deadlineMs - r.clock.now, 1800 - 150);
 });

@@ -222,6 +222,13 @@ export class DnsHandler {
           counters.inc(`nts_verified_${v.by}`);
           return this.queryViaRouter(req, res, viaRouter, info, key, requestMac, cookie);
         }
+        // Refused a moment ago: SERVFAIL costs the router nothing, so no detour for it. A resolver
+        // retrying our SERVFAIL (Unbound: 5 times) would otherwise pay TC -> TCP on each, and its
+        // patience ends before it answers its client (docs/faults.md, 20 ms RTT).
+        if (this.d.gateway!.refusedRecently(ctx.remoteAddress, canonicalName(viaRouter[0].name), RRType.A)) {
+          counters.inc('nts_suppressed_unverified');
+          return this.rateLimited(this.servfail(req, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
+        }
         // Rate limited like ordinary answers: a forged flood must not reflect off us in full either.
         return this.rateLimited(this.unverified(req, v.verdict, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
       }
@@ -295,6 +302,14 @@ export class DnsHandler {
     this.d.counters.inc(`cookie_${state.replace('-', '_')}`); // cookie_client_only, cookie_valid, cookie_invalid
     const server = check && check.status === 'valid' && check.fresh ? c.server! : this.cookies.make(c.client, ctx.remoteAddress, nowS);
     return { state, option: encodeCookie({ client: c.client, server }) };
+  }
+
+  /** SERVFAIL for a lookup the router refused a moment ago (the gateway's refusal hold). */
+  private servfail(req: Message, info: QueryInfo, cookie?: CookieSeen): Buffer {
+    const res = this.reply(req, Rcode.SERVFAIL);
+    res.edns = this.responseEdns(req, this.ecsOptions(info, true));
+    this.d.counters.inc('servfail');
+    return this.finish(res, req, info.ctx, undefined, undefined, cookie);
   }
 
   /** An unverified UDP query for an NTS-managed name: it costs the router nothing, and its

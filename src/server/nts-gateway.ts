@@ -73,12 +73,13 @@ export function answerLeaseMs(cachedMs: number, scoped = false): number {
 }
 
 /**
- * How many detours (TC -> TCP: about 2 round trips to the resolver) a lookup that took one
- * loses from its deadline: the detour itself, and 3 more (~6 RTTs) for what the resolver does
- * with our SERVFAIL before its own patience ends (Unbound at 20 ms RTT: 4 retries to us and
- * a look-up of the server's name, 146 ms, docs/faults.md).
+ * How many detours (TC -> TCP: one round trip to the resolver when it keeps its TCP connection
+ * open, as Unbound and Knot do, two when it opens a new one) a lookup that took one loses from
+ * its deadline: the detour itself, and 5 more for what the resolver does with our SERVFAIL
+ * before its own patience ends (Unbound at 20 ms RTT: 5 retries to us and a look-up of the
+ * server's name, about 7 round trips; docs/faults.md).
  */
-export const DETOUR_SHARE = 4;
+export const DETOUR_SHARE = 6;
 /** A longer detour (RTT over ~50 ms) counts as this much. */
 export const MAX_DETOUR_MS = 100;
 
@@ -117,6 +118,12 @@ export class NtsGateway {
   answersDirectly(resolverAddress: string): boolean {
     const c = this.opts.profiles.select(this.now(), resolverAddress);
     return c.via === 'config' && c.profile.v1 === true;
+  }
+
+  /** Would this (resolver, name, type) get SERVFAIL at once now (a refusal a moment ago)? */
+  refusedRecently(resolverAddress: string, fqdn: string, qtype: number): boolean {
+    const r = this.refused.get(`${resolverAddress}|${fqdn}|${qtype}`);
+    return r !== undefined && r.until > this.now();
   }
 
   /** What a request for this query asks for: the profile's deadline, lease and mode. */
