@@ -59,6 +59,8 @@ interface Entry {
 }
 
 export interface ServerCounters {
+  /** Every datagram given to receive(): the sum of the other receive outcomes and the verifier's drops. */
+  received: number;
   'new-request': number; 'duplicate-pending': number; resend: number; responses: number; 'late-respond': number;
   'register-ack': number; 'unexpected-type': number; 'resend-limit': number; unmatched: number;
 }
@@ -66,7 +68,7 @@ export interface ServerCounters {
 export class NtsServerCore {
   readonly verifier: NtsVerifier;
   readonly counters: ServerCounters = {
-    'new-request': 0, 'duplicate-pending': 0, resend: 0, responses: 0, 'late-respond': 0,
+    received: 0, 'new-request': 0, 'duplicate-pending': 0, resend: 0, responses: 0, 'late-respond': 0,
     'register-ack': 0, 'unexpected-type': 0, 'resend-limit': 0, unmatched: 0,
   };
   private readonly table = new Map<string, Entry>(); // insertion order = arrival order
@@ -86,6 +88,7 @@ export class NtsServerCore {
   }
 
   receive(nowMs: number, buf: Buffer, from: Peer): ServerEvent {
+    this.counters.received++;
     this.sweep(nowMs);
     const a = this.verifier.authenticate(buf, nowMs);
     if (!a.ok) return { kind: 'dropped', reason: a.reason };
