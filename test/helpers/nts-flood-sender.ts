@@ -24,9 +24,9 @@ const sock = dgram.createSocket('udp4');
 const received: string[] = [];
 sock.on('message', (m) => received.push(m.toString('hex')));
 let port = 0;
-let key = Buffer.alloc(0);
+let key: Buffer = Buffer.alloc(0);
 let rnd: (n: number) => number = () => 0;
-let legit = Buffer.alloc(0);
+let legit: Buffer = Buffer.alloc(0);
 const wrongKey = randomBytes(32);
 
 const request = (ts: number, k: Buffer, keyId = 'gw1') =>

@@ -1,0 +1,136 @@
+// Replays and forgeries at a high rate over real sockets (issue 8, "NTS"): the router daemon
+// (startRouter: NTS socket -> scheduler -> a simulated data plane) on 127.0.0.1, and an attacker
+// in a child process (helpers/nts-flood-sender.ts). Exactly one legitimate request; 100,000 of
+// its replays; 100,000 forgeries; stale and future ones; oversized datagrams. Bounded in count
+// and time; the router must create one RC, send 1 + 16 copies of one RESPONSE (docs/protocol.md
+// 5.2), count every datagram and keep no state for the rest. Rates are printed, not asserted.
+// NTSS_FLOOD_N scales the big bursts (default 100000).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RouterConfig } from '../src/config/router-config.js';
+import { SimulatedDataPlane } from '../src/dataplane/index.js';
+import { decodeMessage } from '../src/nts/codec.js';
+import { startRouter } from '../src/routerd/index.js';
+import { memoryLogger } from '../src/util/log.js';
+import type { FloodKind, FromSender, ToSender } from './helpers/nts-flood-sender.js';
+
+const N = Number(process.env.NTSS_FLOOD_N ?? 100_000);
+const KEY = randomBytes(32);
+const SEED = 0xf100d;
+/** Datagrams in flight at once: well below what the default receive buffer holds, so none is lost. */
+const WINDOW = 128;
+const TIME_BUDGET_MS = 90_000;
+const SENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'nts-flood-sender.js');
+
+function config(): RouterConfig {
+  return {
+    file: '(test)', id: 'gw1', key: KEY,
+    nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
+    globalAddresses: ['127.0.0.2'],
+    phl: [{ name: 'alice.home.example.', address: '127.0.0.10' }],
+    scheduler: {
+      holdMs: 300, rcTimeoutMs: 60_000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100,
+      serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000,
+    },
+    dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
+  };
+}
+
+/** Request/reply over the child's IPC channel, one at a time. */
+function channel(child: ChildProcess) {
+  const waiting: ((m: FromSender) => void)[] = [];
+  child.on('message', (m: FromSender) => waiting.shift()?.(m));
+  return (m: ToSender): Promise<FromSender> => new Promise((resolve, reject) => {
+    waiting.push(resolve);
+    child.send(m, (err) => { if (err) reject(err); });
+  });
+}
+
+test(`NTS flood over UDP: 1 legitimate request, ${N} replays, ${N} forgeries, stale, future and oversized datagrams`, { timeout: 180_000 }, async (t) => {
+  const router = await startRouter(config(), memoryLogger('warn'), Date.now, { dataplane: (c) => new SimulatedDataPlane(c) });
+  t.after(() => router.close());
+  const child = fork(SENDER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  t.after(() => { if (child.exitCode === null) child.kill(); });
+  const ask = channel(child);
+  await ask({ cmd: 'init', port: router.nts.port, key: KEY.toString('hex'), seed: SEED });
+
+  const received = () => router.counters.get('nts.received');
+  const started = Date.now();
+  let sent = 0;
+  /** Sends `count` in windows, each time waiting until the router has read the whole window. */
+  async function burst(kind: FloodKind, count: number, window = WINDOW): Promise<{ n: number; ms: number; cpuUs: number }> {
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    while (n < count && Date.now() - started < TIME_BUDGET_MS) {
+      const k = Math.min(window, count - n);
+      await ask({ cmd: 'send', kind, count: k });
+      sent += k;
+      n += k;
+      const until = Date.now() + 5000;
+      while (received() < sent) {
+        if (Date.now() > until) assert.fail(`${kind}: the router read ${received()} of ${sent} datagrams (lost in the socket buffer?)`);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return { n, ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuUs: cpu.user + cpu.system };
+  }
+
+  const heap0 = process.memoryUsage().heapUsed;
+  await burst('legit', 1);
+  const until = Date.now() + 5000;
+  while ((await ask({ cmd: 'report' }) as { received: string[] }).received.length < 1) {
+    if (Date.now() > until) assert.fail('no RESPONSE to the legitimate request');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const phases: [FloodKind, number, number?][] = [
+    ['replay', N], ['random-mac', N / 4], ['unknown-key', N / 4], ['wrong-key', N / 4], ['garbage', N / 4],
+    ['stale', N / 10], ['future', N / 10], ['oversized', Math.max(10, N / 100), 8],
+  ];
+  const results: Record<string, { n: number; ms: number; cpuUs: number }> = {};
+  for (const [kind, count, window] of phases) results[kind] = await burst(kind, Math.round(count), window);
+  await new Promise((r) => setTimeout(r, 100)); // let the last resends arrive
+  const replies = (await ask({ cmd: 'report' }) as { received: string[] }).received;
+  const heap1 = process.memoryUsage().heapUsed;
+  await ask({ cmd: 'exit' }).catch(() => undefined);
+
+  const c = router.counters.snapshot();
+  const expect = (k: string) => c[k] ?? 0;
+  const n = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.n]));
+  const outcomes = ['new-request', 'duplicate-pending', 'resend', 'register-ack', 'unexpected-type', 'resend-limit', 'unmatched',
+    'malformed', 'bad-version', 'unknown-key', 'bad-mac', 'stale', 'replay'];
+  // Every datagram read and counted once.
+  assert.equal(expect('nts.received'), sent);
+  assert.equal(outcomes.reduce((s, k) => s + expect(`nts.${k}`), 0), sent, JSON.stringify(c));
+  // The one legitimate request: one RC, one READY; its replays: 16 resends, then silence (or stale past the window).
+  assert.equal(expect('nts.new-request'), 1);
+  assert.equal(expect('event.rc-created'), 1, 'exactly one RC');
+  assert.equal(expect('respond.READY'), 1);
+  assert.equal(expect('nts.resend'), 16);
+  assert.equal(expect('nts.resend-limit') + expect('nts.stale') - n.stale - n.future, n.replay - 16);
+  assert.equal(replies.length, 17, 'the RESPONSE once, then 16 copies for the replays');
+  assert.ok(replies.every((r) => r === replies[0]), 'the copies are byte for byte the first RESPONSE');
+  const first = decodeMessage(Buffer.from(replies[0], 'hex')).msg;
+  assert.ok(first.type === 'RESPONSE' && first.response.status === 'READY');
+  // Forgeries: each under its reason, no state.
+  assert.equal(expect('nts.bad-mac'), n['random-mac'] + n['wrong-key'] + n.oversized);
+  assert.equal(expect('nts.unknown-key'), n['unknown-key']);
+  assert.ok(expect('nts.malformed') + expect('nts.bad-version') === n.garbage, 'garbage is malformed (or a bad version)');
+  assert.ok(expect('nts.stale') >= n.stale + n.future);
+  assert.equal(expect('nts.state.requests'), 1, 'the request table holds the legitimate request only');
+  assert.equal(expect('nts.state.replay-entries'), 1, 'the replay cache holds the legitimate request only');
+
+  const total = Object.values(results).reduce((s, r) => s + r.n, 0);
+  const ms = Object.values(results).reduce((s, r) => s + r.ms, 0);
+  const cpu = Object.values(results).reduce((s, r) => s + r.cpuUs, 0);
+  for (const [k, r] of Object.entries(results)) {
+    console.log(`# nts-flood: ${k.padEnd(11)} ${String(r.n).padStart(7)} datagrams, ${Math.round(r.n / (r.ms / 1000))}/s handled, router process CPU ${(r.cpuUs / r.n).toFixed(1)} us each`);
+  }
+  console.log(`# nts-flood: all ${total} in ${ms.toFixed(0)} ms: ${Math.round(total / (ms / 1000))}/s, ${(cpu / total).toFixed(1)} us CPU each; heap ${((heap1 - heap0) / 1e6).toFixed(1)} MB delta; replies ${replies.length}`);
+  console.log(`# nts-flood: counters ${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k, v]) => k.startsWith('nts.') && v > 0)))}`);
+});
