@@ -113,6 +113,8 @@ test('reflection: each type is accepted only in its direction', () => {
   assert.equal(ev.kind, 'new-request');
   const resp = s.respond(NOW + 1, ev.kind === 'new-request' ? ev.request.requestId : '', { status: 'DENIED' });
   assert.deepEqual(s.receive(NOW + 2, resp, FROM), { kind: 'dropped', reason: 'unexpected-type' });
+  // The reflected REQUEST carried the pending id, yet it was not recorded: the genuine answer still counts.
+  assert.equal(c.receive(NOW + 3, resp).kind, 'response');
   const ann = s.announce(NOW, 'KEEPALIVE', { routerId: 'gw1', addresses: ['192.0.2.1'], sequence: 1, bootId: 1, keepaliveIntervalMs: 10_000 });
   assert.deepEqual(s.receive(NOW, ann.datagram, FROM), { kind: 'dropped', reason: 'unexpected-type' });
 });

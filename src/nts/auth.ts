@@ -1,4 +1,5 @@
-// Receive-side checks of docs/protocol.md section 4, steps 1-8, in that order. The clock is an
+// Receive-side checks of docs/protocol.md section 4, steps 1-7 and 9 (step 8, the message type,
+// belongs to the caller, who knows its role, and comes before admit()). The clock is an
 // argument; keys come from a lookup function so that configuration reloads need no new verifier.
 import { timingSafeEqual } from 'node:crypto';
 import { computeMac, decodeBody, decodeFrame, type NtsFrame } from './codec.js';
@@ -36,7 +37,7 @@ export class NtsVerifier {
     if (!(this.maxEntries >= 1)) throw new RangeError('maxEntriesPerKey must be at least 1');
   }
 
-  /** Steps 1-8: a message that passes is recorded, so the same datagram never passes twice. */
+  /** Steps 1-7 and 9 (no type check): a message that passes is recorded, so the same datagram never passes twice. */
   verify(buf: Buffer, nowMs: number): VerifyResult {
     const r = this.authenticate(buf, nowMs);
     if (!r.ok) return r;
@@ -75,7 +76,7 @@ export class NtsVerifier {
     return { ok: true, msg, mac: Buffer.from(frame.mac) };
   }
 
-  /** Step 8 for an authenticated message: records (keyId, id); returns why it is refused, if it is. */
+  /** Step 9 for an authenticated message of a type this role receives: records (keyId, id); returns why it is refused, if it is. */
   admit(keyId: string, id: string, timestamp: number, nowMs: number): 'replay' | 'stale' | null {
     this.sweep(nowMs);
     let c = this.caches.get(keyId);
