@@ -118,3 +118,27 @@ test('reflection: each type is accepted only in its direction', () => {
   const ann = s.announce(NOW, 'KEEPALIVE', { routerId: 'gw1', addresses: ['192.0.2.1'], sequence: 1, bootId: 1, keepaliveIntervalMs: 10_000 });
   assert.deepEqual(s.receive(NOW, ann.datagram, FROM), { kind: 'dropped', reason: 'unexpected-type' });
 });
+
+test('router core under a flood of authentic requests: table and replay cache stay at their bounds, none comes back', () => {
+  const s = new NtsServerCore({ keys: KEYS, windowMs: W, maxEntries: 100, maxReplayEntriesPerKey: 250 });
+  const bufs = Array.from({ length: 3000 }, (_, i) => request({ timestamp: NOW + i }));
+  let maxTable = 0;
+  let maxReplay = 0;
+  for (const [i, b] of bufs.entries()) {
+    assert.equal(s.receive(NOW + i, b, FROM).kind, 'new-request');
+    maxTable = Math.max(maxTable, s.size);
+    maxReplay = Math.max(maxReplay, s.verifier.replayEntries);
+  }
+  assert.deepEqual({ maxTable, maxReplay }, { maxTable: 100, maxReplay: 250 });
+  // Every copy, old or recent, is a retransmission, a replay or below the floor; never new.
+  const later = NOW + bufs.length;
+  const kinds = new Map<string, number>();
+  for (const b of bufs) {
+    const ev = s.receive(later, b, FROM);
+    const k = ev.kind === 'dropped' ? ev.reason : ev.kind;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  assert.deepEqual(Object.fromEntries(kinds), { stale: 2750, replay: 150, 'duplicate-pending': 100 });
+  assert.equal(s.counters['new-request'], 3000);
+  assert.ok(s.size <= 100 && s.verifier.replayEntries <= 250);
+});
