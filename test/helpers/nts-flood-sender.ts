@@ -3,14 +3,12 @@
 // router on 127.0.0.1 when told to over IPC, and counts what comes back. It stops by itself
 // when the parent goes away or after a hard limit.
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
-import { encodeMessage } from '../../src/nts/codec.js';
 import { prng } from './prng.js';
-import { hex16, requestSamples, WINDOW_MS } from './nts-fuzz.js';
+import { floodDatagrams, type FloodKind } from './nts-fuzz.js';
 
-export type FloodKind = 'legit' | 'replay' | 'random-mac' | 'unknown-key' | 'wrong-key' | 'garbage' | 'stale' | 'future' | 'oversized';
 export type ToSender =
   | { cmd: 'init'; port: number; key: string; seed: number }
+  /** Waits for every send's callback before answering. */
   | { cmd: 'send'; kind: FloodKind; count: number }
   | { cmd: 'report' }
   | { cmd: 'exit' };
@@ -24,40 +22,7 @@ const sock = dgram.createSocket('udp4');
 const received: string[] = [];
 sock.on('message', (m) => received.push(m.toString('hex')));
 let port = 0;
-let key: Buffer = Buffer.alloc(0);
-let rnd: (n: number) => number = () => 0;
-let legit: Buffer = Buffer.alloc(0);
-const wrongKey = randomBytes(32);
-
-const request = (ts: number, k: Buffer, keyId = 'gw1') =>
-  encodeMessage(requestSamples(ts, () => hex16(rnd), keyId)[0], k);
-
-function datagram(kind: FloodKind): Buffer {
-  switch (kind) {
-    case 'legit':
-    case 'replay': return legit;
-    case 'random-mac': {
-      const b = Buffer.from(legit);
-      randomBytes(32).copy(b, b.length - 32);
-      return b;
-    }
-    case 'unknown-key': return request(Date.now(), wrongKey, `gw${2 + rnd(1000)}`);
-    case 'wrong-key': return request(Date.now(), wrongKey);
-    case 'garbage': return randomBytes(1 + rnd(300));
-    // Genuinely signed (a captured request held back, or sent ahead): the window refuses them.
-    case 'stale': return request(Date.now() - WINDOW_MS - 1 - rnd(10 * WINDOW_MS), key);
-    case 'future': return request(Date.now() + WINDOW_MS + 1000 + rnd(10 * WINDOW_MS), key);
-    case 'oversized': {
-      // A frame whose lengths agree, with a body of up to 60000 octets and a MAC that is not one.
-      const body = 1200 + rnd(60_000 - 1200);
-      const b = Buffer.alloc(56 + 3 + body);
-      legit.copy(b, 0, 0, 24 + 3);
-      b.writeUInt16BE(body, 22 + 3);
-      randomBytes(32).copy(b, b.length - 32);
-      return b;
-    }
-  }
-}
+let datagram: (kind: FloodKind) => Buffer = () => Buffer.alloc(0);
 
 function send(kind: FloodKind, count: number): Promise<void> {
   let left = count;
@@ -77,9 +42,7 @@ process.on('message', (m: ToSender) => {
     switch (m.cmd) {
       case 'init':
         port = m.port;
-        key = Buffer.from(m.key, 'hex');
-        rnd = ((next) => (n: number) => Math.floor(next() * n))(prng(m.seed));
-        legit = request(Date.now(), key);
+        datagram = floodDatagrams(Buffer.from(m.key, 'hex'), prng(m.seed), Date.now);
         await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
         process.send!({ sent: 0 } satisfies FromSender);
         break;

@@ -3,7 +3,8 @@
 // seeded mutators. Byte mutators keep the MAC (a forger without the key); structural mutators
 // re-sign (a key holder sending odd messages), so they reach the TLV parser and the window,
 // replay and type checks behind the MAC.
-import { computeMac, decodeFrame } from '../../src/nts/codec.js';
+import { randomBytes } from 'node:crypto';
+import { computeMac, decodeFrame, encodeMessage } from '../../src/nts/codec.js';
 import { Tlv, type NtsMessage } from '../../src/nts/messages.js';
 
 export const FUZZ_KEY = Buffer.alloc(32, 0x4b);
@@ -186,4 +187,43 @@ export function mutateParts(src: Parts, other: Parts, rnd: Rnd, h: HeaderChoices
     }
   }
   return p;
+}
+
+export type FloodKind = 'legit' | 'replay' | 'random-mac' | 'unknown-key' | 'wrong-key' | 'garbage' | 'stale' | 'future' | 'oversized';
+
+/**
+ * What an attacker sends (test/nts-flood.test.ts): `legit` and `replay` are one genuine REQUEST
+ * for alice signed with `key` at the first call; the rest are forgeries, or genuinely signed
+ * requests outside the window (a captured request held back, or one sent ahead).
+ */
+export function floodDatagrams(key: Buffer, next: () => number, now: () => number): (kind: FloodKind) => Buffer {
+  const rnd: Rnd = (n) => Math.floor(next() * n);
+  const wrongKey = randomBytes(32);
+  const request = (ts: number, k: Buffer, keyId = 'gw1') => encodeMessage(requestSamples(ts, () => hex16(rnd), keyId)[0], k);
+  const legit = request(now(), key);
+  return (kind) => {
+    switch (kind) {
+      case 'legit':
+      case 'replay': return legit;
+      case 'random-mac': {
+        const b = Buffer.from(legit);
+        randomBytes(32).copy(b, b.length - 32);
+        return b;
+      }
+      case 'unknown-key': return request(now(), wrongKey, `gw${2 + rnd(1000)}`);
+      case 'wrong-key': return request(now(), wrongKey);
+      case 'garbage': return randomBytes(1 + rnd(300));
+      case 'stale': return request(now() - WINDOW_MS - 1 - rnd(10 * WINDOW_MS), key);
+      case 'future': return request(now() + WINDOW_MS + 1000 + rnd(10 * WINDOW_MS), key);
+      case 'oversized': {
+        // A frame whose lengths agree, a body of 1200..60000 octets, and a MAC that is not one.
+        const body = 1200 + rnd(60_000 - 1200);
+        const b = Buffer.alloc(56 + 3 + body);
+        legit.copy(b, 0, 0, 24 + 3);
+        b.writeUInt16BE(body, 22 + 3);
+        randomBytes(32).copy(b, b.length - 32);
+        return b;
+      }
+    }
+  };
 }
