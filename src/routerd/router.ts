@@ -77,7 +77,8 @@ class RouterDaemon {
   private armedFor: number | undefined;
   /** Data plane changes in event order; READYs wait behind their RC's activation. */
   private chain: Promise<void> = Promise.resolve();
-  private readonly failedRcs = new Set<number>();
+  /** RCs whose activation (or renewal) failed: their READYs become BUSY. Emptied as the RCs go. */
+  readonly failedRcs = new Set<number>();
   private closed = false;
 
   constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
@@ -118,7 +119,15 @@ class RouterDaemon {
       switch (e.type) {
         case 'respond': this.respond(e); break;
         case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
-        case 'rc-removed': this.enqueue('deactivate-rc', () => this.dataplane.deactivateRc(e.rc)); break;
+        case 'rc-removed': {
+          // In the chain: every READY of this RC queued before has been decided by now; ids are never reused.
+          const rc = e.rc;
+          this.enqueue('deactivate-rc', () => {
+            this.failedRcs.delete(rc.id);
+            return this.dataplane.deactivateRc(rc);
+          });
+          break;
+        }
         case 'rc-renewed': {
           const renew = this.dataplane.renewRc?.bind(this.dataplane);
           if (renew) this.enqueue('renew-rc', () => renew(e.rc), e.rc.id);
@@ -287,6 +296,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     // Gauges, not counters: the NTS state an attacker could try to grow (both bounded, docs/protocol.md 4, 5.2).
     all['nts.state.requests'] = d.nts.core.size;
     all['nts.state.replay-entries'] = d.nts.core.verifier.replayEntries;
+    all['state.failed-rcs'] = d.failedRcs.size;
     for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
     for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
     return all;
