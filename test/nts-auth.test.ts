@@ -142,3 +142,19 @@ test('router core under a flood of authentic requests: table and replay cache st
   assert.equal(s.counters['new-request'], 3000);
   assert.ok(s.size <= 100 && s.verifier.replayEntries <= 250);
 });
+
+test('router core: a retransmission skips the MAC only when byte-identical, and never skips the window', () => {
+  const s = new NtsServerCore({ keys: KEYS, windowMs: W });
+  const genuine = request();
+  const ev = s.receive(NOW, genuine, FROM);
+  assert.equal(ev.kind, 'new-request');
+  s.respond(NOW, ev.kind === 'new-request' ? ev.request.requestId : '', { status: 'DENIED' });
+  const badMac = Buffer.from(genuine);
+  badMac[badMac.length - 1] ^= 1;
+  assert.deepEqual(s.receive(NOW + 1, badMac, FROM), { kind: 'dropped', reason: 'bad-mac' });
+  const longer = Buffer.concat([genuine, Buffer.of(0)]);
+  assert.deepEqual(s.receive(NOW + 1, longer, FROM), { kind: 'dropped', reason: 'malformed' });
+  assert.equal(s.receive(NOW + W, genuine, FROM).kind, 'resend'); // the window's last ms
+  assert.deepEqual(s.receive(NOW + W + 1, genuine, FROM), { kind: 'dropped', reason: 'stale' });
+  assert.equal(s.counters.resend, 1);
+});

@@ -68,12 +68,15 @@ export class NtsVerifier {
     } catch {
       return this.fail('malformed');
     }
-    // Written as !(<=) so that a NaN clock fails closed.
-    if (!(Math.abs(nowMs - msg.timestamp) <= this.windowMs)) return this.fail('stale');
-    // The floor is a window edge too (bounded replay cache), so it is checked with the window.
-    const floor = this.caches.get(msg.keyId)?.floor ?? -Infinity;
-    if (msg.timestamp <= floor) return this.fail('stale');
+    if (!this.fresh(msg.keyId, msg.timestamp, nowMs)) return this.fail('stale');
     return { ok: true, msg, mac: Buffer.from(frame.mac) };
+  }
+
+  /** Step 7: inside the window, and above the key's floor (a window edge too: bounded replay cache). */
+  fresh(keyId: string, timestamp: number, nowMs: number): boolean {
+    // Written as !(<=) so that a NaN clock fails closed.
+    if (!(Math.abs(nowMs - timestamp) <= this.windowMs)) return false;
+    return timestamp > (this.caches.get(keyId)?.floor ?? -Infinity);
   }
 
   /** Step 9 for an authenticated message of a type this role receives: records (keyId, id); returns why it is refused, if it is. */
