@@ -14,7 +14,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
-import type { RouterConfig } from '../src/config/router-config.js';
+import { schedulerSection, type RouterConfig } from '../src/config/router-config.js';
 import { SimulatedDataPlane } from '../src/dataplane/index.js';
 import { decodeMessage } from '../src/nts/codec.js';
 import { startRouter } from '../src/routerd/index.js';
@@ -42,10 +42,10 @@ function config(): RouterConfig {
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
     globalAddresses: ['127.0.0.2'],
     phl: [{ name: 'alice.home.example.', address: '127.0.0.10' }],
-    scheduler: {
+    scheduler: schedulerSection({
       holdMs: 300, rcTimeoutMs: 60_000, queueLimit: 250, serviceEstimateMs: 100, safetyMarginMs: 100,
       serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 30_000,
-    },
+    }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
 }

@@ -9,6 +9,7 @@
 // NTSS_FUZZ_N (default 1,000,000) and NTSS_FUZZ_SEED replay or extend a run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { schedulerSection } from '../src/config/router-config.js';
 import { NtsClientCore } from '../src/nts/client.js';
 import { decodeFrame, decodeMessage, encodeMessage } from '../src/nts/codec.js';
 import { NtsFormatError, type NtsMessage } from '../src/nts/messages.js';
@@ -47,10 +48,10 @@ class Router {
   constructor() {
     this.phl.setConfigured('alice.home.example.', '192.168.1.10');
     this.phl.setConfigured('bob.home.example.', '192.168.1.11');
-    this.scheduler = new RcScheduler({
-      globalAddresses: ['192.0.2.1', '192.0.2.2'], holdMs: 300, rcTimeoutMs: 3000, queueLimit: 250,
-      serviceEstimateMs: 100, safetyMarginMs: 100,
-    }, this.phl);
+    // As routerd builds it from its config (router.ts), with the daemon's defaults (reputation on).
+    const sched = schedulerSection({ holdMs: 300, rcTimeoutMs: 3000 });
+    const { trusted: _, ...reputation } = sched.reputation;
+    this.scheduler = new RcScheduler({ globalAddresses: ['192.0.2.1', '192.0.2.2'], ...sched, reputation }, this.phl);
   }
 
   receive(now: number, buf: Buffer): ServerEvent {
@@ -244,7 +245,8 @@ test(`NTS fuzz: ${N} seeded mutations through the codec, the router path and the
   for (const k of ['bad-version', 'duplicate-pending', 'resend', 'unmatched']) atLeast(r, k, Math.ceil(50 * scale), 'router');
   for (const k of ['malformed', 'bad-mac', 'stale', 'response', 'unmatched']) atLeast(clientOutcomes, k, Math.ceil(1000 * scale), 'client');
   for (const k of ['wrong-router', 'replay', 'register', 'unexpected-type', 'genuine-after-reflection']) atLeast(clientOutcomes, k, Math.ceil(20 * scale), 'client');
-  assert.ok(router.rcCreated - legitRcs >= 100 * scale, `signed mutations reached RC creation only ${router.rcCreated - legitRcs} times`);
+  // Few: the daemon's resolver reputation refuses resolvers whose RCs go unused, as these do.
+  assert.ok(router.rcCreated - legitRcs >= 10 * scale, `signed mutations reached RC creation only ${router.rcCreated - legitRcs} times`);
   assert.ok((router.responded.get('READY') ?? 0) >= 100 * scale && (router.responded.get('UNSUPPORTED') ?? 0) >= 100 * scale, `responses: ${JSON.stringify([...router.responded])}`);
   assert.ok(kinds.size >= 30, `only ${kinds.size} decode error kinds`);
 
