@@ -113,6 +113,48 @@ test('reflection: each type is accepted only in its direction', () => {
   assert.equal(ev.kind, 'new-request');
   const resp = s.respond(NOW + 1, ev.kind === 'new-request' ? ev.request.requestId : '', { status: 'DENIED' });
   assert.deepEqual(s.receive(NOW + 2, resp, FROM), { kind: 'dropped', reason: 'unexpected-type' });
+  // The reflected REQUEST carried the pending id, yet it was not recorded: the genuine answer still counts.
+  assert.equal(c.receive(NOW + 3, resp).kind, 'response');
   const ann = s.announce(NOW, 'KEEPALIVE', { routerId: 'gw1', addresses: ['192.0.2.1'], sequence: 1, bootId: 1, keepaliveIntervalMs: 10_000 });
   assert.deepEqual(s.receive(NOW, ann.datagram, FROM), { kind: 'dropped', reason: 'unexpected-type' });
+});
+
+test('router core under a flood of authentic requests: table and replay cache stay at their bounds, none comes back', () => {
+  const s = new NtsServerCore({ keys: KEYS, windowMs: W, maxEntries: 100, maxReplayEntriesPerKey: 250 });
+  const bufs = Array.from({ length: 3000 }, (_, i) => request({ timestamp: NOW + i }));
+  let maxTable = 0;
+  let maxReplay = 0;
+  for (const [i, b] of bufs.entries()) {
+    assert.equal(s.receive(NOW + i, b, FROM).kind, 'new-request');
+    maxTable = Math.max(maxTable, s.size);
+    maxReplay = Math.max(maxReplay, s.verifier.replayEntries);
+  }
+  assert.deepEqual({ maxTable, maxReplay }, { maxTable: 100, maxReplay: 250 });
+  // Every copy, old or recent, is a retransmission, a replay or below the floor; never new.
+  const later = NOW + bufs.length;
+  const kinds = new Map<string, number>();
+  for (const b of bufs) {
+    const ev = s.receive(later, b, FROM);
+    const k = ev.kind === 'dropped' ? ev.reason : ev.kind;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  assert.deepEqual(Object.fromEntries(kinds), { stale: 2750, replay: 150, 'duplicate-pending': 100 });
+  assert.equal(s.counters['new-request'], 3000);
+  assert.ok(s.size <= 100 && s.verifier.replayEntries <= 250);
+});
+
+test('router core: a retransmission skips the MAC only when byte-identical, and never skips the window', () => {
+  const s = new NtsServerCore({ keys: KEYS, windowMs: W });
+  const genuine = request();
+  const ev = s.receive(NOW, genuine, FROM);
+  assert.equal(ev.kind, 'new-request');
+  s.respond(NOW, ev.kind === 'new-request' ? ev.request.requestId : '', { status: 'DENIED' });
+  const badMac = Buffer.from(genuine);
+  badMac[badMac.length - 1] ^= 1;
+  assert.deepEqual(s.receive(NOW + 1, badMac, FROM), { kind: 'dropped', reason: 'bad-mac' });
+  const longer = Buffer.concat([genuine, Buffer.of(0)]);
+  assert.deepEqual(s.receive(NOW + 1, longer, FROM), { kind: 'dropped', reason: 'malformed' });
+  assert.equal(s.receive(NOW + W, genuine, FROM).kind, 'resend'); // the window's last ms
+  assert.deepEqual(s.receive(NOW + W + 1, genuine, FROM), { kind: 'dropped', reason: 'stale' });
+  assert.equal(s.counters.resend, 1);
 });

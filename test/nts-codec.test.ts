@@ -5,6 +5,7 @@ import { decodeFrame, decodeMessage, encodeMessage } from '../src/nts/codec.js';
 import { NtsVerifier } from '../src/nts/auth.js';
 import { NtsEncodeError, NtsFormatError, type NtsMessage } from '../src/nts/messages.js';
 import { prng } from './helpers/prng.js';
+import { mutateBytes } from './helpers/nts-fuzz.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
 const T0 = 1_700_000_000_000;
@@ -174,33 +175,15 @@ test('truncation at every offset: NtsFormatError and a clean malformed', () => {
   }
 });
 
-function mutate(buf: Buffer, rnd: () => number): Buffer {
-  const b = Buffer.from(buf);
-  const int = (n: number) => Math.floor(rnd() * n);
-  const ops = 1 + int(3);
-  let out = b;
-  for (let i = 0; i < ops; i++) {
-    const p = int(out.length);
-    switch (int(6)) {
-      case 0: out[p] ^= 1 << int(8); break; // bit flip
-      case 1: out[p] = int(256); break; // byte set
-      case 2: out = out.subarray(0, int(out.length)); break; // truncate
-      case 3: out = Buffer.concat([out.subarray(0, p), Buffer.of(int(256)), out.subarray(p)]); break; // insert
-      case 4: out = Buffer.concat([out.subarray(0, p), out.subarray(p + 1)]); break; // delete
-      default: out = Buffer.concat([out, Buffer.from(Array.from({ length: 1 + int(8) }, () => int(256)))]); // extend
-    }
-  }
-  return out;
-}
-
 test('seeded random mutations: only NtsFormatError escapes, and the verifier never says ok', () => {
-  const rnd = prng(0x5eed);
+  const next = prng(0x5eed);
+  const rnd = (n: number) => Math.floor(next() * n);
   const keys = (id: string) => (id === 'gw1' || id === 'gw2' ? KEY : undefined);
   let changed = 0;
   for (const m of SAMPLES) {
     const buf = encodeMessage(m, KEY);
     for (let i = 0; i < 600; i++) {
-      const x = mutate(buf, rnd);
+      const x = mutateBytes(buf, buf, rnd);
       if (x.equals(buf)) continue;
       changed++;
       try {

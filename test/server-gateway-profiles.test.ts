@@ -15,7 +15,7 @@ import { Zone } from '../src/dns/zone.js';
 import type { NtsRequestFields, NtsResult } from '../src/nts/index.js';
 import { DnsHandler } from '../src/server/handler.js';
 import { Fingerprinter } from '../src/server/fingerprint.js';
-import { NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
+import { DETOUR_SHARE, MAX_DETOUR_MS, NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
 import { parsePrefix, type Prefix } from '../src/server/prefix-table.js';
 import { profileWith, type ResolverProfile } from '../src/server/profiles.js';
 import { ResolverProfiles } from '../src/server/resolver-profiles.js';
@@ -62,7 +62,7 @@ function rig(opts: { enCacheMs?: number; fingerprint?: boolean } = {}) {
 }
 
 /** The server's handler over a zone where alice's A is the router's address, with the rig's gateway. */
-function handlerFor(r: ReturnType<typeof rig>, db: string): DnsHandler {
+function handlerFor(r: ReturnType<typeof rig>, db: string, verifySource: 'off' | 'cookie-or-tcp' = 'off'): DnsHandler {
   const store = ZoneStore.open(join(dir, db));
   after(() => store.close());
   store.seedZone('home.example.', [
@@ -74,7 +74,7 @@ function handlerFor(r: ReturnType<typeof rig>, db: string): DnsHandler {
     zone: Zone.fromRecords('home.example.', store.loadZone('home.example.') ?? []), store, keys: new Map(),
     routerAddresses: new Set([ROUTER]), gateway: r.gateway, profiles: r.profiles, udpMaxPayload: 1232, tsigFudge: 300,
     responseCacheSize: 100, counters: r.counters, log: memoryLogger(), now: () => r.clock.now,
-    verifySource: 'off', // about profiles; verification: server-verify.test.ts
+    verifySource, // 'off': about profiles; verification: server-verify.test.ts
   });
 }
 
@@ -259,4 +259,41 @@ test('one resolver may have only maxPendingPerResolver NTS requests in flight; o
   await flood[0];
   void g.resolve(q('203.0.113.66', { fqdn: 'e.home.example.' }));
   assert.equal(sent.at(-1), 'e.home.example.', 'a finished request frees its place');
+});
+
+test('a lookup that had to prove its source: the deadline counts from its first query, less three detours more', async () => {
+  const r = rig();
+  // Unknown resolver: patience 1800, margin 150. A detour of 40 ms (TC -> TCP at 20 ms RTT).
+  void r.gateway.resolve(q('203.0.113.99', { askedAt: NOW - 40 }));
+  assert.equal(r.sent[0].deadlineMs - NOW, 1800 - 150 - DETOUR_SHARE * 40);
+  // A forged early start counts at most MAX_DETOUR_MS.
+  void r.gateway.resolve(q('203.0.113.98', { askedAt: NOW - 1500 }));
+  assert.equal(r.sent[1].deadlineMs - NOW, 1800 - 150 - DETOUR_SHARE * MAX_DETOUR_MS);
+
+  // Through the handler: UDP without a cookie gets TC=1, the TCP retry 30 ms later asks the router.
+  const h = handlerFor(r, 'detour.db', 'cookie-or-tcp');
+  const query = () => encodeMessage(newMessage({ id: 7, rd: false, question: [{ name: 'alice.home.example.', type: RRType.A, class: RRClass.IN }] }));
+  const tc = decodeMessage(await (h.handle(query(), { transport: 'udp', remoteAddress: '203.0.113.97', remotePort: 5000 }) as Buffer));
+  assert.equal(tc.tc, true);
+  assert.equal(r.sent.length, 2, 'the unverified query cost the router nothing');
+  r.clock.now += 30;
+  void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40000 });
+  assert.equal(r.sent.length, 3);
+  assert.equal(r.sent[2].deadlineMs - r.clock.now, 1800 - 150 - DETOUR_SHARE * 30);
+  // A refusal: the resolver's retries get SERVFAIL at once, over UDP too (no TC detour for
+  // an answer that costs the router nothing).
+  r.sent[2].answer({ status: 'TOO_LATE', reason: 'wait-exceeds-deadline' } as NtsResult);
+  await new Promise((ok) => setImmediate(ok));
+  const retry = decodeMessage(await (h.handle(query(), { transport: 'udp', remoteAddress: '203.0.113.97', remotePort: 5001 }) as Buffer));
+  assert.deepEqual([retry.rcode, retry.tc], [Rcode.SERVFAIL, false]);
+  assert.equal(r.sent.length, 3, 'no NTS request for it');
+  assert.equal(r.counters.get('nts_suppressed_unverified'), 1);
+  // The next lookup over TCP without a detour, after the hold, gets the whole patience.
+  r.clock.now += 1001;
+  void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40002 });
+  r.sent[3].answer(READY);
+  await new Promise((ok) => setImmediate(ok)); // the answered request leaves the gateway
+  r.clock.now += 5000;
+  void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40001 });
+  assert.equal(r.sent[4].deadlineMs - r.clock.now, 1800 - 150);
 });

@@ -1,4 +1,5 @@
-// Receive-side checks of docs/protocol.md section 4, steps 1-8, in that order. The clock is an
+// Receive-side checks of docs/protocol.md section 4, steps 1-7 and 9 (step 8, the message type,
+// belongs to the caller, who knows its role, and comes before admit()). The clock is an
 // argument; keys come from a lookup function so that configuration reloads need no new verifier.
 import { timingSafeEqual } from 'node:crypto';
 import { computeMac, decodeBody, decodeFrame, type NtsFrame } from './codec.js';
@@ -36,7 +37,7 @@ export class NtsVerifier {
     if (!(this.maxEntries >= 1)) throw new RangeError('maxEntriesPerKey must be at least 1');
   }
 
-  /** Steps 1-8: a message that passes is recorded, so the same datagram never passes twice. */
+  /** Steps 1-7 and 9 (no type check): a message that passes is recorded, so the same datagram never passes twice. */
   verify(buf: Buffer, nowMs: number): VerifyResult {
     const r = this.authenticate(buf, nowMs);
     if (!r.ok) return r;
@@ -67,15 +68,18 @@ export class NtsVerifier {
     } catch {
       return this.fail('malformed');
     }
-    // Written as !(<=) so that a NaN clock fails closed.
-    if (!(Math.abs(nowMs - msg.timestamp) <= this.windowMs)) return this.fail('stale');
-    // The floor is a window edge too (bounded replay cache), so it is checked with the window.
-    const floor = this.caches.get(msg.keyId)?.floor ?? -Infinity;
-    if (msg.timestamp <= floor) return this.fail('stale');
+    if (!this.fresh(msg.keyId, msg.timestamp, nowMs)) return this.fail('stale');
     return { ok: true, msg, mac: Buffer.from(frame.mac) };
   }
 
-  /** Step 8 for an authenticated message: records (keyId, id); returns why it is refused, if it is. */
+  /** Step 7: inside the window, and above the key's floor (a window edge too: bounded replay cache). */
+  fresh(keyId: string, timestamp: number, nowMs: number): boolean {
+    // Written as !(<=) so that a NaN clock fails closed.
+    if (!(Math.abs(nowMs - timestamp) <= this.windowMs)) return false;
+    return timestamp > (this.caches.get(keyId)?.floor ?? -Infinity);
+  }
+
+  /** Step 9 for an authenticated message of a type this role receives: records (keyId, id); returns why it is refused, if it is. */
   admit(keyId: string, id: string, timestamp: number, nowMs: number): 'replay' | 'stale' | null {
     this.sweep(nowMs);
     let c = this.caches.get(keyId);

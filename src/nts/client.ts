@@ -131,9 +131,15 @@ export class NtsClientCore {
   }
 
   receive(nowMs: number, buf: Buffer): ClientEvent {
-    const v = this.verifier.verify(buf, nowMs);
+    const v = this.verifier.authenticate(buf, nowMs);
     if (!v.ok) return { kind: 'dropped', reason: v.reason };
     const msg = v.msg;
+    // The type before the replay cache (docs/protocol.md 4, step 8 before 9): a reflected copy of
+    // our own REQUEST is authentic and carries a pending request's id; recorded, it would turn
+    // the router's genuine RESPONSE into a "replay", so one datagram could fail any request.
+    if (msg.type === 'REQUEST' || msg.type === 'REGISTER_ACK') return this.drop('unexpected-type');
+    const refused = this.verifier.admit(msg.keyId, msg.id, msg.timestamp, nowMs);
+    if (refused) return { kind: 'dropped', reason: refused };
     switch (msg.type) {
       case 'RESPONSE': {
         const p = this.pending.get(msg.id);
@@ -153,9 +159,6 @@ export class NtsClientCore {
         if (current) this.announcements.set(msg.keyId, { bootId: r.bootId, sequence: r.sequence });
         return { kind: 'register', msg, current };
       }
-      default:
-        // REQUEST and REGISTER_ACK travel to the router only: a reflected datagram ends here.
-        return this.drop('unexpected-type');
     }
   }
 

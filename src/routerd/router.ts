@@ -5,7 +5,6 @@
 //   data plane first packet -> scheduler.packet -> verdict + events
 //   timer at scheduler.nextWakeupMs() -> scheduler.poll -> events
 //   events: respond -> NTS RESPONSE per request id; rc-created/-removed -> data plane; all logged and counted.
-import { isIPv4 } from 'node:net';
 import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-config.js';
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
@@ -18,6 +17,7 @@ import type { Logger } from '../util/log.js';
 import { PrefixTable } from '../server/prefix-table.js';
 import { Announcer } from './announcer.js';
 import { eventFields, eventLevel, ntsResponseFor } from './events.js';
+import { schedulerRequestFor } from './request.js';
 import { PhlStore } from '../store/phl-store.js';
 import { UpdateProxy } from './update-proxy.js';
 
@@ -30,7 +30,7 @@ export interface StartRouterOptions {
 
 export interface RouterCounters {
   get(name: string): number;
-  /** Own counters, the NTS layer's as `nts.*`, the data plane's as `dataplane.*`. */
+  /** Own counters, the NTS layer's as `nts.*` (gauges of its state as `nts.state.*`), the data plane's as `dataplane.*`. */
   snapshot(): Record<string, number>;
 }
 
@@ -46,7 +46,6 @@ export interface RunningRouter {
   close(): Promise<void>;
 }
 
-const A = 1; // DNS TYPE A
 /** The stored lease horizon runs this far ahead of the latest lease: one write per step, not per lease. */
 const HORIZON_STEP_MS = 10_000;
 
@@ -78,7 +77,8 @@ class RouterDaemon {
   private armedFor: number | undefined;
   /** Data plane changes in event order; READYs wait behind their RC's activation. */
   private chain: Promise<void> = Promise.resolve();
-  private readonly failedRcs = new Set<number>();
+  /** RCs whose activation (or renewal) failed: their READYs become BUSY. Emptied as the RCs go. */
+  readonly failedRcs = new Set<number>();
   private closed = false;
 
   constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
@@ -106,16 +106,9 @@ class RouterDaemon {
       id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
       ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
     });
-    // Final answers the scheduler cannot give: no RC is made for what this router cannot serve.
-    if (r.qtype !== A) return this.unsupported(req, `qtype ${r.qtype}: only A (1) is served; the global addresses are IPv4`);
-    if (r.mode === 'source' && !isIPv4(r.enAddress ?? '')) return this.unsupported(req, 'mode "source" needs an IPv4 EN address: the global addresses are IPv4');
-    // An IPv6 client subnet cannot key an IPv4 RC: `any` is the safe superset (the answer's
-    // ECS scope still limits the resolver's cache to that prefix).
-    const mode = r.mode === 'prefix' && !(r.clientSubnet && isIPv4(r.clientSubnet.address)) ? 'any' : r.mode;
-    this.apply(this.scheduler.request(this.now(), {
-      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, resolver: r.resolver.address, ecs, deadlineMs: req.deadlineMs,
-      mode, enAddress: r.enAddress, leaseMs: r.leaseMs,
-    }));
+    const d = schedulerRequestFor(req);
+    if ('unsupported' in d) return this.unsupported(req, d.unsupported);
+    this.apply(this.scheduler.request(this.now(), d.request));
     this.rearm();
   }
 
@@ -126,7 +119,15 @@ class RouterDaemon {
       switch (e.type) {
         case 'respond': this.respond(e); break;
         case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
-        case 'rc-removed': this.enqueue('deactivate-rc', () => this.dataplane.deactivateRc(e.rc)); break;
+        case 'rc-removed': {
+          // In the chain: every READY of this RC queued before has been decided by now; ids are never reused.
+          const rc = e.rc;
+          this.enqueue('deactivate-rc', () => {
+            this.failedRcs.delete(rc.id);
+            return this.dataplane.deactivateRc(rc);
+          });
+          break;
+        }
         case 'rc-renewed': {
           const renew = this.dataplane.renewRc?.bind(this.dataplane);
           if (renew) this.enqueue('renew-rc', () => renew(e.rc), e.rc.id);
@@ -292,6 +293,10 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   const snapshot = (): Record<string, number> => {
     const all: Record<string, number> = { ...d.own.snapshot() };
     for (const [k, v] of Object.entries(d.nts.core.allCounters())) all[`nts.${k}`] = v;
+    // Gauges, not counters: the NTS state an attacker could try to grow (both bounded, docs/protocol.md 4, 5.2).
+    all['nts.state.requests'] = d.nts.core.size;
+    all['nts.state.replay-entries'] = d.nts.core.verifier.replayEntries;
+    all['state.failed-rcs'] = d.failedRcs.size;
     for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
     for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
     return all;

@@ -22,6 +22,7 @@ import { cookieOf, encodeCookie, type CookieOption } from '../dns/cookie.js';
 import type { EdnsOption } from '../dns/types.js';
 import { ServerCookies } from './cookies.js';
 import { ResponseRateLimiter, rrlIdentity, type RrlKind } from './rrl.js';
+import { Detours } from './detours.js';
 import { verifySource, type CookieState, type VerifyMode } from './verify-source.js';
 
 export interface RequestContext {
@@ -78,6 +79,8 @@ interface CookieSeen {
 
 export class DnsHandler {
   private readonly cache: ResponseCache;
+  /** Lookups that had to prove their source first: their resolver's clock started earlier. */
+  private readonly detours = new Detours();
   private readonly lastSigned: LastTimeSigned;
   readonly cookies: ServerCookies;
 
@@ -219,6 +222,13 @@ export class DnsHandler {
           counters.inc(`nts_verified_${v.by}`);
           return this.queryViaRouter(req, res, viaRouter, info, key, requestMac, cookie);
         }
+        // Refused a moment ago: SERVFAIL costs the router nothing, so no detour for it. A resolver
+        // retrying our SERVFAIL (Unbound: 5 times) would otherwise pay TC -> TCP on each, and its
+        // patience ends before it answers its client (docs/faults.md, 20 ms RTT).
+        if (this.d.gateway!.refusedRecently(ctx.remoteAddress, canonicalName(viaRouter[0].name), RRType.A)) {
+          counters.inc('nts_suppressed_unverified');
+          return this.rateLimited(this.servfail(req, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
+        }
         // Rate limited like ordinary answers: a forged flood must not reflect off us in full either.
         return this.rateLimited(this.unverified(req, v.verdict, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
       }
@@ -264,6 +274,7 @@ export class DnsHandler {
       clientSubnet: ecs && { address: ecs.address, family: ecs.family, prefixLength: ecs.sourcePrefix },
       routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
       queryId: req.id, transport: info.ctx.transport,
+      askedAt: this.detours.take(this.d.now(), info.ctx.remoteAddress, canonicalName(req.question[0].name), req.question[0].type),
     });
     if (outcome.status === 'READY') {
       // Only the address the router named: with an address pool, each RC lives on one of them.
@@ -293,6 +304,14 @@ export class DnsHandler {
     return { state, option: encodeCookie({ client: c.client, server }) };
   }
 
+  /** SERVFAIL for a lookup the router refused a moment ago (the gateway's refusal hold). */
+  private servfail(req: Message, info: QueryInfo, cookie?: CookieSeen): Buffer {
+    const res = this.reply(req, Rcode.SERVFAIL);
+    res.edns = this.responseEdns(req, this.ecsOptions(info, true));
+    this.d.counters.inc('servfail');
+    return this.finish(res, req, info.ctx, undefined, undefined, cookie);
+  }
+
   /** An unverified UDP query for an NTS-managed name: it costs the router nothing, and its
    *  sender learns how to verify itself (verify-source.ts). */
   private unverified(req: Message, verdict: 'badcookie' | 'truncate', info: QueryInfo, cookie?: CookieSeen): Buffer {
@@ -301,6 +320,7 @@ export class DnsHandler {
     res.tc = verdict === 'truncate';
     res.edns = this.responseEdns(req, this.ecsOptions(info, true));
     this.d.counters.inc(verdict === 'badcookie' ? 'nts_unverified_badcookie' : 'nts_unverified_tc');
+    this.detours.note(this.d.now(), info.ctx.remoteAddress, canonicalName(req.question[0].name), req.question[0].type);
     if (this.d.log.enabled('debug')) {
       const q = req.question[0];
       this.d.log.debug('nts-unverified', { from: info.ctx.remoteAddress, name: q.name, answer: verdict });

@@ -26,6 +26,8 @@ export interface NtsQuery {
   /** The DNS query's id and transport: the fingerprint tells a retry from a duplicate by them. */
   queryId?: number;
   transport?: 'udp' | 'tcp';
+  /** When the resolver first asked, if it first had to prove its source (detours.ts). */
+  askedAt?: number;
 }
 
 export type NtsOutcome =
@@ -70,6 +72,17 @@ export function answerLeaseMs(cachedMs: number, scoped = false): number {
   return cachedMs > 0 || scoped ? cachedMs + 1000 : 0;
 }
 
+/**
+ * How many detours (TC -> TCP: one round trip to the resolver when it keeps its TCP connection
+ * open, as Unbound and Knot do, two when it opens a new one) a lookup that took one loses from
+ * its deadline: the detour itself, and 5 more for what the resolver does with our SERVFAIL
+ * before its own patience ends (Unbound at 20 ms RTT: 5 retries to us and a look-up of the
+ * server's name, about 7 round trips; docs/faults.md).
+ */
+export const DETOUR_SHARE = 6;
+/** A longer detour (RTT over ~50 ms) counts as this much. */
+export const MAX_DETOUR_MS = 100;
+
 /** What sends the request; the real one is NtsUdpClient, tests pass a fake. */
 export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 
@@ -107,17 +120,27 @@ export class NtsGateway {
     return c.via === 'config' && c.profile.v1 === true;
   }
 
+  /** Would this (resolver, name, type) get SERVFAIL at once now (a refusal a moment ago)? */
+  refusedRecently(resolverAddress: string, fqdn: string, qtype: number): boolean {
+    const r = this.refused.get(`${resolverAddress}|${fqdn}|${qtype}`);
+    return r !== undefined && r.until > this.now();
+  }
+
   /** What a request for this query asks for: the profile's deadline, lease and mode. */
   plan(now: number, q: NtsQuery): RequestPlan {
     const choice = this.opts.profiles.select(now, q.resolver.address);
     const p = choice.profile;
+    // The resolver's clock started at its first (unverified) query; one detour is ~2 RTTs.
+    // Capped: a forged unverified query in the good resolver's name could otherwise claim an
+    // early start and cut that resolver's deadline (at most by DETOUR_SHARE x MAX_DETOUR_MS).
+    const detour = q.askedAt === undefined ? 0 : Math.min(MAX_DETOUR_MS, Math.max(0, now - q.askedAt));
     const ecs = q.clientSubnet;
     // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
     const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
       && ecs.prefixLength >= this.opts.ecsMinPrefix;
     return {
       choice, mode: byPrefix ? 'prefix' : 'any',
-      timeLeftMs: p.patienceMs - this.opts.marginMs,
+      timeLeftMs: p.patienceMs - this.opts.marginMs - DETOUR_SHARE * detour,
       leaseMs: answerLeaseMs(p.ttlFloorMs + this.opts.enCacheMs, byPrefix),
     };
   }
