@@ -97,6 +97,17 @@ describe('systemd tools', () => {
     assert.notEqual(rb.stderr.trim(), '');
   });
 
+  test('systemd-analyze security rates every unit\'s exposure 2.5 or below (of 10)', (t) => {
+    if (!needTools(t, 'systemd-analyze')) return;
+    for (const name of Object.keys(UNITS)) {
+      const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', join(PACKAGING, 'systemd', name)], { encoding: 'utf8', timeout: 10_000 });
+      const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(r.stdout);
+      assert.ok(m, `${name}: ${r.stdout.slice(-300)} ${r.stderr}`);
+      console.log(`${name}: systemd-analyze security exposure ${m[1]}`);
+      assert.ok(Number(m[1]) <= 2.5, `${name}: exposure ${m[1]}`);
+    }
+  });
+
   test('systemd-sysusers creates the ntss system user, without a login shell', (t) => {
     if (!needTools(t, 'systemd-sysusers')) return;
     const root = join(dir, 'root');
