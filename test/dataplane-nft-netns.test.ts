@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   ConntrackTool, isAlreadyExists, NftablesDataPlane, NftProcess, type DataPlaneMappingEvent, type NftCommand,
 } from '../src/dataplane/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
-import { needTools, strictSkips } from './helpers/tools.js';
+import { needRoot, needTools } from './helpers/tools.js';
 import { fixtureDir } from './helpers/fixtures.js';
 
 const GA = '203.0.113.2';
@@ -101,13 +101,6 @@ async function agent(ns: string) {
   });
   await new Promise<void>((resolve) => waiting.set(0, () => resolve()));
   return { cmd, id: () => next };
-}
-
-function needRoot(t: TestContext): boolean {
-  if (process.geteuid?.() === 0) return true;
-  if (strictSkips) throw new Error('root required (NTSS_NO_SKIP=1 forbids skipping)');
-  t.skip('root required');
-  return false;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

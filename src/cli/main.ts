@@ -8,6 +8,7 @@ import { labCommand } from './lab-command.js';
 import { resolverCommand } from './resolver-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
+import { versionCommand, versionLine } from './version.js';
 
 export interface Command {
   summary: string;
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   resolver: resolverCommand,
   lab: labCommand,
   demo: demoCommand,
+  version: versionCommand,
 };
 
 function mainHelp(): string {
@@ -31,7 +33,7 @@ function mainHelp(): string {
   return [
     'ntss - NAT Traversal Support System v2 (DNS-triggered NAT traversal)',
     '',
-    'usage: ntss <command> [options]      ntss <command> --help',
+    'usage: ntss <command> [options]      ntss <command> --help      ntss --version',
     '',
     'commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -52,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(versionLine());
+    return 0;
   }
   const cmd = commands[name];
   if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(commands).join(', ')})`);

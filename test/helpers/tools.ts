@@ -26,3 +26,12 @@ export function needTools(t: TestContext, ...names: string[]): boolean {
   t.skip(reason);
   return false;
 }
+
+/** Returns true as root; otherwise skips t (or fails it under NTSS_NO_SKIP=1). */
+export function needRoot(t: TestContext): boolean {
+  if (process.geteuid?.() === 0) return true;
+  if (strictSkips) throw new Error('root required (NTSS_NO_SKIP=1 forbids skipping)');
+  console.log('# skip: root required');
+  t.skip('root required');
+  return false;
+}
