@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { MAIN_JS } from './helpers/server-proc.js';
+import { ownSecrets } from './helpers/placeholders.js';
 import { needRoot, needTools } from './helpers/tools.js';
 import { readUnitFile, unitList } from './helpers/unit-file.js';
 
@@ -56,7 +57,8 @@ interface Daemon { pid: number; log: () => string; exited: Promise<number | null
 /** `ntss NAME --config` from packaging/etc/ntss with the storage moved into the scratch dir. */
 function start(name: 'server' | 'router', priv: string[]): Daemon {
   const cfg = join(dir, `${name}.yaml`);
-  writeFileSync(cfg, readFileSync(join(PACKAGING, `etc/ntss/${name}.yaml`), 'utf8').replaceAll('/var/lib/ntss/', `${dir}/`));
+  // One memo for both files: the router's key and the server's copy of it stay equal.
+  writeFileSync(cfg, ownSecrets(readFileSync(join(PACKAGING, `etc/ntss/${name}.yaml`), 'utf8'), SECRETS).text.replaceAll('/var/lib/ntss/', `${dir}/`));
   chmodSync(cfg, 0o644);
   const child = spawn('ip', ['netns', 'exec', NS, ...priv, process.execPath, MAIN_JS, name, '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -83,6 +85,7 @@ async function logged(d: Daemon, event: RegExp): Promise<void> {
   }
 }
 
+const SECRETS = new Map<string, string>();
 const status = (pid: number, key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
 const table = () => spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'ip', 'ntss'], { encoding: 'utf8' }).status === 0;
 
