@@ -103,7 +103,7 @@ export async function flood(lab: Lab, s: FloodSpec): Promise<DnsperfResult[]> {
 
 export function parseDnsperf(source: string, code: number | null, out: string): DnsperfResult {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
-  const rcodes = (/Response codes:\s+(.*)/.exec(out)?.[1] ?? '').replace(/ \([\d.]+%\)/g, '').trim();
+  const rcodes = (/Response codes:[ \t]+(.*)/.exec(out)?.[1] ?? '').replace(/ \([\d.]+%\)/g, '').trim();
   const sent = num(/Queries sent:\s+(\d+)/);
   const r: DnsperfResult = { source, code, sent, completed: num(/Queries completed:\s+(\d+)/), lost: num(/Queries lost:\s+(\d+)/), rcodes };
   if (code !== 0 || Number.isNaN(sent)) r.error = out.trim().split('\n').filter(Boolean).slice(-2).join(' / ') || `exit ${code}`;
