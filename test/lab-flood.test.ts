@@ -52,7 +52,8 @@ for (const c of CELLS) {
     if (defences.verifySource && defences.reputation) {
       assert.ok(ratio >= c.target, `${c.name}: ${right}/${attempts} good connections, target ${c.target * 100}%`);
     } else {
-      console.log(`# target not asserted: this build has ${defences.verifySource ? '' : 'no nts.verifySource, '}${defences.reputation ? '' : 'no scheduler.reputation'}`);
+      const missing = [defences.verifySource ? '' : 'nts.verifySource', defences.reputation ? '' : 'scheduler.reputation'].filter(Boolean);
+      console.log(`# target not asserted: this build has no ${missing.join(' and no ')}`);
     }
   });
 }
