@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FORGED_PORT, checkFloodSpec, isAttackerSource, parseDnsperf, type FloodSpec } from '../src/lab/flood.js';
+import type { DaemonEvent } from '../src/lab/daemons.js';
 import { rcShare } from '../src/lab/rc-share.js';
 import { createLogger } from '../src/util/log.js';
 
@@ -24,7 +25,7 @@ test('rcShare: RCs and READYs by who asked, inside the window only', () => {
   at(400); l.info('nts-request', { id: 5, fqdn: 'carol.home.example.', resolver: '198.51.100.53:41001' });
   at(410); l.info('respond', { ids: '5', status: 'TOO_LATE', reason: 'x' });
   at(5000); l.info('respond', { ids: '2', status: 'READY', rc: 9 }); // after the window
-  const s = rcShare(lines.join('\n') + '\n{"cut', T0, T0 + 1000, isAttackerSource);
+  const s = rcShare(lines.map((x) => JSON.parse(x) as DaemonEvent), T0, T0 + 1000, isAttackerSource);
   assert.deepEqual(s, {
     rcs: 2, attackerRcs: 1, readies: 3, attackerReadies: 1, requests: 4, attackerRequests: 2, usedRcs: 1, goodRefusals: { TOO_LATE: 1 },
   });

@@ -4,8 +4,8 @@
 // markdown table on stdout. Root, Linux, the lab's tools and dnsperf. Build first (npx tsc).
 //   node bench/flood/flood.mjs [--seconds 10] [--resolvers unbound,bind] [--addresses 1,3]
 //        [--rates 30,300,3000] [--attackers 1,10] [--transports udp,tcp,forged] [--attack-first 1]
-// --attack-first 1 adds, per resolver and address count, one cell (1 attacker, 300 q/s udp)
-// whose attack starts before the good ENs do.
+// --attack-first 1 adds, per resolver and address count, two cells (1 attacker, 300 q/s, udp and
+// tcp) whose attack starts before the good ENs do.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -27,7 +27,7 @@ const attackFirst = arg('attack-first', '1') === '1';
 const cells = [];
 for (const resolver of resolvers) for (const n of addresses) {
   for (const transport of transports) for (const a of attackers) for (const rate of rates) cells.push({ resolver, n, transport, a, rate, order: 'warm' });
-  if (attackFirst) cells.push({ resolver, n, transport: 'udp', a: '1', rate: '300', order: 'attack-first' });
+  if (attackFirst) for (const transport of ['udp', 'tcp']) cells.push({ resolver, n, transport, a: '1', rate: '300', order: 'attack-first' });
 }
 
 const LINE = /flood under (.+?), (\d+) global address\(es\), .*?: good (\d+)\/(\d+) \(([\d.]+)%\), wrong (\d+), attackers' RCs (\d+)\/(\d+), server RSS max (\S+) MiB, router RSS max (\S+) MiB/;

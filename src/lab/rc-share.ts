@@ -1,4 +1,4 @@
-// Who got the router's RCs, from its JSON log (events.ts): `nts-request` names the resolver
+// Who got the router's RCs, from its JSON log (routerd/events.ts, read by lab.events('router')): `nts-request` names the resolver
 // (address:port) of each request id, `respond` READY names the ids an RC answered, and
 // `mapping-created` shows which RCs an EN used. Used by the flood scenario for the attackers'
 // share; the window is wall time (the log's `time`), since the RCs of a run overlap its edges.
@@ -19,22 +19,18 @@ export interface RcShare {
   goodRefusals: Record<string, number>;
 }
 
+import type { DaemonEvent } from './daemons.js';
+
 interface Line { time?: string; event?: string; id?: number | string; ids?: string; resolver?: string; status?: string; rc?: number | string }
 
-/** Counts over the log lines whose time is in [fromMs, toMs); `isAttacker` judges a resolver address:port. */
-export function rcShare(log: string, fromMs: number, toMs: number, isAttacker: (resolver: string) => boolean): RcShare {
+/** Counts over the events whose time is in [fromMs, toMs); `isAttacker` judges a resolver address:port. */
+export function rcShare(events: readonly DaemonEvent[], fromMs: number, toMs: number, isAttacker: (resolver: string) => boolean): RcShare {
   const out: RcShare = { rcs: 0, attackerRcs: 0, readies: 0, attackerReadies: 0, requests: 0, attackerRequests: 0, usedRcs: 0, goodRefusals: {} };
   const resolverOf = new Map<string, string>();
   const seenRc = new Set<string>();
   const used = new Set<string>();
-  for (const raw of log.split('\n')) {
-    if (!raw.startsWith('{')) continue;
-    let l: Line;
-    try {
-      l = JSON.parse(raw) as Line;
-    } catch {
-      continue; // a line cut by a crash
-    }
+  for (const e of events) {
+    const l = e as Line;
     // Requests before the window still map ids answered inside it.
     if (l.event === 'nts-request' && l.id !== undefined && l.resolver) resolverOf.set(String(l.id), l.resolver);
     const t = l.time ? Date.parse(l.time) : NaN;

@@ -3,7 +3,7 @@
 // alice every two (through the lab resolver). Measured: the good ENs' success ratio during the
 // attack (wrong host must stay 0), the attackers' share of the router's RCs (its JSON log), and
 // both daemons' memory before, during and after. Not judged on the ratio: that is the number.
-import { daemonMemory, readLog, type DaemonMemory } from '../daemons.js';
+import { daemonMemory, type DaemonMemory } from '../daemons.js';
 import { checkFloodSpec, flood, isAttackerSource, type DnsperfResult, type FloodSpec, type FloodTransport } from '../flood.js';
 import { rcShare } from '../rc-share.js';
 import type { ExternalNode, InsideHost } from '../topology.js';
@@ -100,7 +100,7 @@ export const floodScenario: Scenario = {
     const before = (['en1', 'en2'] as const).flatMap((en) => attempts[en].filter((a) => a.startedAt < attackStart));
     const right = during.filter((a) => a.outcome === 'right').length;
     const wrong = [...during, ...before].filter((a) => a.outcome === 'wrong').length;
-    const share = rcShare(readLog(ctx.lab.s, 'router'), attackStart, attackEnd + AFTER_MS, isAttackerSource);
+    const share = rcShare(ctx.lab.events('router'), attackStart, attackEnd + AFTER_MS, isAttackerSource);
     const ratio = during.length ? right / during.length : 0;
     const mib = (k?: number) => (k === undefined || !Number.isFinite(k) ? '?' : (k / 1024).toFixed(0));
     Object.assign(ctx.results, {
