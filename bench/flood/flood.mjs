@@ -4,9 +4,11 @@
 // markdown table on stdout. Root, Linux, the lab's tools and dnsperf. Build first (npx tsc).
 //   node bench/flood/flood.mjs [--seconds 10] [--resolvers unbound,bind] [--addresses 1,3]
 //        [--rates 30,300,3000] [--attackers 1,10] [--transports udp,tcp,forged] [--attack-first 1]
+//        [--log-dir DIR]   (each cell's whole output, with the reasons of every failed lookup)
 // --attack-first 1 adds, per resolver and address count, two cells (1 attacker, 300 q/s, udp and
 // tcp) whose attack starts before the good ENs do.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -23,6 +25,9 @@ const rates = list('rates', '30,300,3000');
 const attackers = list('attackers', '1,10');
 const transports = list('transports', 'udp,tcp,forged');
 const attackFirst = arg('attack-first', '1') === '1';
+/** Each cell's whole output (the scenario explains every failed lookup there), if given. */
+const logDir = arg('log-dir', '');
+if (logDir) mkdirSync(logDir, { recursive: true });
 
 const cells = [];
 for (const resolver of resolvers) for (const n of addresses) {
@@ -46,6 +51,7 @@ for (const [i, c] of cells.entries()) {
   const args = ['lab', 'run', 'flood', '--resolver', c.resolver, '--global-addresses', c.n];
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: (Number(seconds) + 120) * 1000 });
   const out = `${r.stdout}${r.stderr}`;
+  if (logDir) writeFileSync(path.join(logDir, `${i + 1}-${c.resolver}-${c.n}-${c.a}x${c.rate}-${c.transport}-${c.order}.txt`), out);
   const m = LINE.exec(out);
   const hwm = Object.fromEntries([...out.matchAll(HWM)].map((x) => [x[1], x[2]]));
   const row = m

@@ -3,11 +3,11 @@
 // alice every two (through the lab resolver). Measured: the good ENs' success ratio during the
 // attack (wrong host must stay 0), the attackers' share of the router's RCs (its JSON log), and
 // both daemons' memory before, during and after. Not judged on the ratio: that is the number.
-import { daemonMemory, type DaemonMemory } from '../daemons.js';
+import { daemonMemory, type DaemonEvent, type DaemonMemory } from '../daemons.js';
 import { checkFloodSpec, flood, isAttackerSource, type DnsperfResult, type FloodSpec, type FloodTransport } from '../flood.js';
 import { rcShare } from '../rc-share.js';
-import type { ExternalNode, InsideHost } from '../topology.js';
-import { tag, type Scenario } from './context.js';
+import { ADDR, type ExternalNode, type InsideHost } from '../topology.js';
+import { describe, tag, type Scenario, type ScenarioContext } from './context.js';
 import { Tally, record } from './outcomes.js';
 import { every } from './pace.js';
 
@@ -38,7 +38,7 @@ const EN2_EVERY_MS = 1000;
 const EN1_EVERY_MS = 2000;
 const AFTER_MS = 3000;
 
-interface Attempt { startedAt: number; outcome: 'right' | 'wrong' | 'refused' }
+interface Attempt { startedAt: number; ms: number; outcome: 'right' | 'wrong' | 'refused'; host: InsideHost; why: string }
 interface MemorySeries { before?: DaemonMemory; maxRss: number; after?: DaemonMemory }
 
 export const floodScenario: Scenario = {
@@ -65,7 +65,7 @@ export const floodScenario: Scenario = {
         const startedAt = Date.now();
         const r = await ctx.curl(en, `http://${host}.home.example/?tag=${tag(`flood-${en}`)}`, { maxTimeS: 5 });
         const outcome = record(ctx, tallies[en], r, host, `${en} #${k + 1} lookup + connect ${host}, started at ${at(startedAt)}${startedAt >= attackStart ? '' : ' (before the attack)'}`);
-        attempts[en].push({ startedAt, outcome });
+        attempts[en].push({ startedAt, ms: r.run.ms, outcome, host, why: describe(r) });
       });
     };
     let perf: DnsperfResult[] = [];
@@ -119,6 +119,7 @@ export const floodScenario: Scenario = {
       const m = mem[d];
       ctx.note(`${d} memory: RSS before ${mib(m.before?.rssKiB)} MiB, max during ${mib(m.maxRss)} MiB, after ${mib(m.after?.rssKiB)} MiB; VmHWM ${mib(m.after?.hwmKiB)} MiB`);
     }
+    for (const a of during.filter((x) => x.outcome === 'refused')) explainRefusal(ctx, a, t0);
     ctx.must(during.length > 0 && sent > 0, 'the ENs tried during the attack and the attackers sent', `${during.length} attempts, ${sent} queries`);
     // One line for scripts (bench/flood/flood.mjs, test/lab-flood.test.ts).
     ctx.note(`flood under ${ctx.lab.mode.resolverVersion ?? ctx.lab.mode.resolver}, ${ctx.lab.mode.globalAddresses.length} global address(es), `
@@ -126,3 +127,19 @@ export const floodScenario: Scenario = {
       + `attackers' RCs ${share.attackerRcs}/${share.rcs}, server RSS max ${mib(mem.server.maxRss)} MiB, router RSS max ${mib(mem.router.maxRss)} MiB`);
   },
 };
+
+/**
+ * Why a good lookup failed, from the daemons' JSON logs: what the NTSv2 server asked the router
+ * for the lab resolver and this name while curl ran, and how each ended; no request
+ * at all means the resolver's query never got through to the NTS step (verification, timeout).
+ */
+function explainRefusal(ctx: ScenarioContext, a: Attempt, t0: number): void {
+  const name = `${a.host}.home.example.`;
+  const inWindow = (e: DaemonEvent) => {
+    const t = Date.parse(e.time);
+    return t >= a.startedAt && t <= a.startedAt + a.ms && e.name === name && e.resolver === ADDR.resolver;
+  };
+  const server = ctx.lab.events('server').filter((e) => ['nts-request', 'nts-ready', 'nts-failed'].includes(e.event) && inWindow(e));
+  const steps = server.map((e) => `${e.event}${e.status ? ` ${String(e.status)}` : ''}${e.reason ? ` (${String(e.reason)})` : ''} at +${((Date.parse(e.time) - t0) / 1000).toFixed(2)} s`);
+  ctx.note(`why ${a.host} at +${((a.startedAt - t0) / 1000).toFixed(1)} s failed (${a.why}): ${steps.join(', ') || 'the server sent the router no NTS request for it'}`);
+}
