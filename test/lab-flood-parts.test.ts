@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { FORGED_PORT, checkFloodSpec, isAttackerSource, parseDnsperf, type FloodSpec } from '../src/lab/flood.js';
 import type { DaemonEvent } from '../src/lab/daemons.js';
 import { rcShare } from '../src/lab/rc-share.js';
+import { floodOptions } from '../src/lab/scenarios/flood.js';
 import { createLogger } from '../src/util/log.js';
 
 const T0 = Date.parse('2026-12-01T16:00:00.000Z');
@@ -66,4 +67,12 @@ test('checkFloodSpec: clear errors for what the lab cannot run', () => {
     [{ forged: true, transport: 'tcp' }, /forged source cannot complete a TCP handshake/],
   ];
   for (const [change, re] of bad) assert.throws(() => checkFloodSpec({ ...ok, ...change }), (e: Error & { code?: string }) => re.test(e.message) && e.code === 'USAGE');
+});
+
+test('floodOptions: defaults, and a bad NTSS_LAB_FLOOD_* value named in the error', () => {
+  assert.deepEqual(floodOptions({}), { rate: 300, attackers: 1, forged: false, transport: 'udp', seconds: 15, order: 'warm', warmS: 4 });
+  assert.equal(floodOptions({ NTSS_LAB_FLOOD_FORGED: '1', NTSS_LAB_FLOOD_ORDER: 'attack-first' }).forged, true);
+  assert.throws(() => floodOptions({ NTSS_LAB_FLOOD_ATTACKERS: 'ten' }), /attackers must be 1\.\.10, got NaN \(from NTSS_LAB_FLOOD_RATE/);
+  assert.throws(() => floodOptions({ NTSS_LAB_FLOOD_TRANSPORT: 'tcp', NTSS_LAB_FLOOD_FORGED: 'yes' }), /forged source cannot complete a TCP handshake/);
+  assert.throws(() => floodOptions({ NTSS_LAB_FLOOD_ORDER: 'later' }), /NTSS_LAB_FLOOD_ORDER must be warm or attack-first, got later/);
 });

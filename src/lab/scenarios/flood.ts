@@ -6,6 +6,7 @@
 import { daemonMemory, type DaemonEvent, type DaemonMemory } from '../daemons.js';
 import { checkFloodSpec, flood, isAttackerSource, type DnsperfResult, type FloodSpec, type FloodTransport } from '../flood.js';
 import { rcShare } from '../rc-share.js';
+import { LabError } from '../shell.js';
 import { ADDR, type ExternalNode, type InsideHost } from '../topology.js';
 import { describe, tag, type Scenario, type ScenarioContext } from './context.js';
 import { Tally, record } from './outcomes.js';
@@ -23,14 +24,18 @@ export interface FloodOptions extends FloodSpec {
 export function floodOptions(env: NodeJS.ProcessEnv = process.env): FloodOptions {
   const transport = (env.NTSS_LAB_FLOOD_TRANSPORT ?? 'udp') as FloodTransport;
   const order = (env.NTSS_LAB_FLOOD_ORDER ?? 'warm') as FloodOrder;
-  if (order !== 'warm' && order !== 'attack-first') throw new Error(`NTSS_LAB_FLOOD_ORDER must be warm or attack-first, got ${order}`);
+  if (order !== 'warm' && order !== 'attack-first') throw new LabError(`NTSS_LAB_FLOOD_ORDER must be warm or attack-first, got ${order}`, 'USAGE');
   const o: FloodOptions = {
     rate: Number(env.NTSS_LAB_FLOOD_RATE ?? 300),
     attackers: Number(env.NTSS_LAB_FLOOD_ATTACKERS ?? 1),
     forged: ['1', 'yes', 'true'].includes(env.NTSS_LAB_FLOOD_FORGED ?? '0'),
     transport, seconds: Number(env.NTSS_LAB_FLOOD_SECONDS ?? 15), order, warmS: Number(env.NTSS_LAB_FLOOD_WARM_S ?? 4),
   };
-  checkFloodSpec(o);
+  try {
+    checkFloodSpec(o);
+  } catch (e) {
+    throw new LabError(`${(e as Error).message} (from NTSS_LAB_FLOOD_RATE, _ATTACKERS, _SECONDS, _TRANSPORT, _FORGED)`, 'USAGE');
+  }
   return o;
 }
 
