@@ -103,7 +103,6 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       const a = s.address() as net.AddressInfo;
       return { host: a.address, port: a.port };
     });
-    log.info('listening', { udp: udp.map(formatHostPort).join(','), tcp: tcp.map(formatHostPort).join(',') });
     let metricsAt: { host: string; port: number } | undefined;
     if (metrics && cfg.metrics) {
       const m = await listenMetrics(cfg.metrics.listen, metrics.registry, log);
@@ -114,6 +113,8 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       const c = await listenControl(cfg.control.socket, () => serverStatus({ cfg, zone, counters, announcements, gateway: gateway?.gateway }, now()), log);
       closers.push(() => c.close());
     }
+    // Last: `listening` means everything configured is up (tests and scripts wait for it).
+    log.info('listening', { udp: udp.map(formatHostPort).join(','), tcp: tcp.map(formatHostPort).join(',') });
     let closed = false;
     return {
       handler, counters, zone, udp, tcp, metrics: metricsAt,
