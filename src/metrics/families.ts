@@ -41,6 +41,8 @@ export const SERVER_RULES: readonly FamilyRule[] = [
   { match: /^nts_profile_(.+)$/, metric: 'ntss_server_nts_requests_by_profile_total', help: 'NTS requests by resolver profile name (a closed set: built-in and configured profiles)', label: 'profile' },
   { match: /^nts_verified_(.+)$/, metric: 'ntss_server_nts_verified_total', help: 'NTS-managed queries whose source was verified, by how (tcp, cookie, tsig)', label: 'by' },
   { match: /^nts_unverified_(.+)$/, metric: 'ntss_server_nts_unverified_total', help: 'NTS-managed queries from an unverified source, by the answer (badcookie, tc)', label: 'answer' },
+  // NTS-related counts that are not a lookup's outcome.
+  { match: /^(nts_(?:router_announcements|mode_prefix|refused_table_cleared))$/, metric: 'ntss_server_events_total', help: '', label: 'event' },
   { match: /^nts_(.+)$/, metric: 'ntss_server_nts_outcomes_total', help: 'NTS lookups by outcome (ready, joined, timeout, busy, denied, suppressed, resolver_limit, server_limit, errors, ...)', label: 'outcome' },
   { match: /^tsig_(.+)$/, metric: 'ntss_server_tsig_failures_total', help: 'TSIG verification failures by kind (badkey, badsig, badtime, replay, badtrunc, formerr, errors)', label: 'kind' },
   { match: /^rrl_(.+)$/, metric: 'ntss_server_rrl_total', help: 'Response rate limiting actions (dropped, slipped, evicted)', label: 'action' },

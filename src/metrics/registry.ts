@@ -8,9 +8,10 @@ export function registerCounterFamilies(reg: Registry, rules: readonly FamilyRul
   const byMetric = new Map<string, Counter>();
   for (const r of rules) {
     if (r.metric === '' || byMetric.has(r.metric)) continue;
+    const help = r.help || rules.find((x) => x.metric === r.metric && x.help)!.help;
     const metric = r.metric;
     byMetric.set(metric, new Counter({
-      name: metric, help: r.help, labelNames: r.label ? [r.label] : [], registers: [reg],
+      name: metric, help, labelNames: r.label ? [r.label] : [], registers: [reg],
       collect(this: Counter) {
         this.reset();
         for (const s of samplesOf(rules, snapshot())) if (s.metric === metric) this.inc(s.labels, s.value);
