@@ -11,6 +11,7 @@ import { schedulerSection, type RouterConfig } from '../src/config/router-config
 import { NtsUdpClient, type NtsResult } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
 import { memoryLogger } from '../src/util/log.js';
+import { requestStatus } from '../src/control/socket.js';
 import { httpGet, scrape, value } from './helpers/prom-text.js';
 import { MAIN_JS, pickPort, run } from './helpers/server-proc.js';
 
@@ -76,7 +77,7 @@ test('router /metrics: a READY and an UNKNOWN_HOST move responses, requests, gau
 });
 
 test('router /metrics: an RC that goes unused leaves the gauges and puts its resolver in the reputation table', T, async (t) => {
-  const { router, ask, metrics } = await start(t, 200);
+  const { router, ask, metrics, socket } = await start(t, 200);
   assert.equal(value(await scrape(metrics.host, metrics.port), 'ntss_router_resolvers', { standing: 'probation' }), 0);
   assert.equal((await ask('alice.home.example.')).status, 'READY');
   const end = Date.now() + 5000;
@@ -87,6 +88,10 @@ test('router /metrics: an RC that goes unused leaves the gauges and puts its res
   const standings = ['trusted', 'proven', 'probation', 'suspect', 'penalised'].map((s) => value(e, 'ntss_router_resolvers', { standing: s }));
   assert.equal(standings.reduce((a, b) => a + b, 0), 1, `one resolver in the table: ${standings.join(',')}`);
   assert.equal(value(e, 'ntss_router_resolvers', { standing: router.scheduler.reputation.list(Date.now())[0]!.standing }), 1);
+  const st = await requestStatus(socket) as { reputation: { resolver: string; standing: string; credit: number }[]; rcs: unknown[] };
+  assert.equal(st.rcs.length, 0);
+  assert.deepEqual(st.reputation.map((r) => r.resolver), ['127.0.0.1'], 'ntss status names the resolver (metrics never do)');
+  assert.ok(st.reputation[0]!.credit < 3, 'the unused RC cost it credit');
 });
 
 test('ntss status --socket: the router\'s PHL, RC, lease and recent refusal, as JSON and as a table', T, async (t) => {

@@ -11,6 +11,7 @@ import { baseConfig, dig, HOST, MAIN_JS, pickPort, run, soaSerial, startServer, 
 import { needTools } from './helpers/tools.js';
 import { readyWith, startFakeRouter, type FakeRouter } from './helpers/fake-router.js';
 import { scrape, value, type Exposition } from './helpers/prom-text.js';
+import { requestStatus } from '../src/control/socket.js';
 
 const ROUTER = '203.0.113.2';
 const KEY = { name: 'up-key.', algorithm: 'hmac-sha256', secret: Buffer.from('metrics-test-update-key-32-bytes').toString('base64'), allow: ['*.home.example.'] };
@@ -21,10 +22,12 @@ describe('server: /metrics and ntss status', () => {
   let mport: number;
   const metrics = (): Promise<Exposition> => scrape(HOST, mport);
   before(async () => {
-    router = await startFakeRouter(readyWith(ROUTER));
+    // slow.home.example.: the router stays silent, so the request stays in flight until its deadline.
+    const ready = readyWith(ROUTER);
+    router = await startFakeRouter((req) => (req.request.fqdn === 'slow.home.example.' ? undefined : ready(req)));
     mport = await pickPort();
     const cfg = baseConfig({ tsig: [KEY], routers: [router.entry([ROUTER])], metrics: { listen: `${HOST}:${mport}` }, control: { socket: 'server.sock' } });
-    cfg.zone.records = [...cfg.zone.records!, `alice.home.example. 300 IN A ${ROUTER}`];
+    cfg.zone.records = [...cfg.zone.records!, `alice.home.example. 300 IN A ${ROUTER}`, `slow.home.example. 300 IN A ${ROUTER}`];
     srv = await startServer(undefined, { config: cfg });
   });
   after(async () => {
@@ -74,6 +77,33 @@ describe('server: /metrics and ntss status', () => {
     assert.equal(d('ntss_server_update_outcomes_total', { outcome: 'refused' }), 1);
     assert.equal(value(b, 'ntss_server_zone_serial'), await soaSerial(srv.port));
     assert.equal(d('ntss_server_zone_serial'), 1);
+  });
+
+  test('a silent router: the request is pending in ntss status, then a timeout in the outcomes and the wait histogram', async (t) => {
+    if (!needTools(t, 'dig')) return;
+    const a = await metrics();
+    const socket = join(srv.dir, 'server.sock');
+    const lookup = dig(srv.port, ['+tcp', '+tries=1', '+time=5', 'slow.home.example.', 'A']);
+    const end = Date.now() + 3000;
+    let s: Record<string, any> | undefined;
+    while (Date.now() < end) {
+      s = await requestStatus(socket) as Record<string, any>;
+      if (s.nts.pending > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(s?.nts.pending, 1, 'the lookup waits for the router');
+    assert.deepEqual(s!.nts.requests.map((p: { resolver: string; name: string; qtype: number }) => [p.resolver, p.name, p.qtype]), [['127.0.0.1', 'slow.home.example.', 1]]);
+    assert.equal(value(await metrics(), 'ntss_server_nts_pending'), 1);
+    const r = await lookup;
+    assert.match(r.stdout, /status: SERVFAIL/, r.output);
+    const b = await metrics();
+    const d = (name: string, labels?: Record<string, string>) => value(b, name, labels) - value(a, name, labels);
+    assert.equal(d('ntss_server_nts_outcomes_total', { outcome: 'timeout' }), 1);
+    assert.equal(d('ntss_server_nts_wait_seconds_count', { outcome: 'timeout' }), 1);
+    // The unknown profile's patience (1800 ms) minus the margin (150 ms): the wait is the deadline.
+    assert.ok(d('ntss_server_nts_wait_seconds_sum', { outcome: 'timeout' }) > 1.5);
+    assert.equal(d('ntss_server_nts_wait_seconds_bucket', { outcome: 'timeout', le: '1' }), 0);
+    assert.equal(value(b, 'ntss_server_nts_pending'), 0);
   });
 
   test('ntss status --socket: zone serial, routers, counters; a table without --json', async () => {
