@@ -116,14 +116,17 @@ class RouterDaemon {
     const r = req.request;
     const ecs = r.clientSubnet ? `${r.clientSubnet.address}/${r.clientSubnet.prefixLength}` : undefined;
     this.own.inc('requests');
-    this.clock.start(req.requestId, this.now());
     this.log.info('nts-request', {
       id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
       ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
     });
     const d = schedulerRequestFor(req);
     if ('unsupported' in d) return this.unsupported(req, d.unsupported);
-    this.apply(this.scheduler.request(this.now(), d.request));
+    const now = this.now();
+    const events = this.scheduler.request(now, d.request);
+    // A retransmitted id is ignored: its wait runs from the first copy (or is over already).
+    if (!events.some((e) => e.type === 'request-ignored')) this.clock.start(req.requestId, now);
+    this.apply(events);
     this.rearm();
   }
 
@@ -254,6 +257,7 @@ class RouterDaemon {
 
   private unsupported(req: IncomingRequest, reason: string): void {
     this.own.inc('respond.UNSUPPORTED');
+    this.clock.start(req.requestId, this.now());
     this.noteResponse([req.requestId], 'UNSUPPORTED', reason);
     this.log.info('respond', { ids: req.requestId, status: 'UNSUPPORTED', reason });
     this.nts.respond(req.requestId, { status: 'UNSUPPORTED', reason });
