@@ -12,21 +12,31 @@ import { needTools } from './helpers/tools.js';
 import { readyWith, startFakeRouter, type FakeRouter } from './helpers/fake-router.js';
 import { scrape, value, type Exposition } from './helpers/prom-text.js';
 import { requestStatus } from '../src/control/socket.js';
+import { parseRouterConfig } from '../src/config/router-config.js';
+import { startRouter } from '../src/routerd/index.js';
+import { memoryLogger } from '../src/util/log.js';
 
 const ROUTER = '203.0.113.2';
+const GW2 = { id: 'gw2', address: '127.0.0.3', key: Buffer.from('metrics-test-router-gw2-key-32by') };
 const KEY = { name: 'up-key.', algorithm: 'hmac-sha256', secret: Buffer.from('metrics-test-update-key-32-bytes').toString('base64'), allow: ['*.home.example.'] };
 
 describe('server: /metrics and ntss status', () => {
   let srv: ServerProc;
   let router: FakeRouter;
   let mport: number;
+  let ntsPort: number;
   const metrics = (): Promise<Exposition> => scrape(HOST, mport);
   before(async () => {
     // slow.home.example.: the router stays silent, so the request stays in flight until its deadline.
     const ready = readyWith(ROUTER);
     router = await startFakeRouter((req) => (req.request.fqdn === 'slow.home.example.' ? undefined : ready(req)));
     mport = await pickPort();
-    const cfg = baseConfig({ tsig: [KEY], routers: [router.entry([ROUTER])], metrics: { listen: `${HOST}:${mport}` }, control: { socket: 'server.sock' } });
+    ntsPort = await pickPort();
+    const cfg = baseConfig({
+      tsig: [KEY], metrics: { listen: `${HOST}:${mport}` }, control: { socket: 'server.sock' }, nts: { listen: `${HOST}:${ntsPort}` },
+      // gw2 is a real router (in-process, below) that announces itself; it is never asked.
+      routers: [router.entry([ROUTER]), { id: GW2.id, addresses: [GW2.address], nts: `${HOST}:9`, key: GW2.key.toString('base64') }],
+    });
     cfg.zone.records = [...cfg.zone.records!, `alice.home.example. 300 IN A ${ROUTER}`, `slow.home.example. 300 IN A ${ROUTER}`];
     srv = await startServer(undefined, { config: cfg });
   });
@@ -113,13 +123,35 @@ describe('server: /metrics and ntss status', () => {
     const s = JSON.parse(j.stdout) as Record<string, any>;
     assert.equal(s.daemon, 'server');
     assert.deepEqual(s.zone, { name: 'home.example.', serial: await soaSerial(srv.port) });
-    assert.deepEqual(s.routers.map((r: { id: string; addresses: string[]; lastAnnounce: unknown }) => [r.id, r.addresses, r.lastAnnounce]), [['gw1', [ROUTER], null]]);
+    assert.deepEqual(s.routers.map((r: { id: string; addresses: string[]; lastAnnounce: unknown }) => [r.id, r.addresses, r.lastAnnounce]), [['gw1', [ROUTER], null], ['gw2', [GW2.address], null]]);
     assert.deepEqual({ pending: s.nts.pending, requests: s.nts.requests }, { pending: 0, requests: [] });
     assert.equal(typeof s.counters.queries, 'number');
     const tab = await run('node', [MAIN_JS, 'status', '--socket', socket]);
     assert.equal(tab.code, 0, tab.output);
     assert.match(tab.stdout, /^server: zone home\.example\. serial \d+/m);
     assert.match(tab.stdout, /gw1\s+203\.0\.113\.2\s+127\.0\.0\.1:\d+\s+never/);
+  });
+
+  test('ntss status: a router\'s REGISTER shows as its last announcement', async (t) => {
+    const gw2 = await startRouter(parseRouterConfig({
+      id: GW2.id, key: GW2.key.toString('base64'), nts: { listen: `${HOST}:0` }, server: `${HOST}:${ntsPort}`,
+      globalAddresses: [GW2.address], dataplane: { type: 'userspace', ports: [`tcp/${await pickPort()}`] },
+    }), memoryLogger('debug'));
+    t.after(() => gw2.close());
+    const socket = join(srv.dir, 'server.sock');
+    const end = Date.now() + 5000;
+    let r: Record<string, any> | undefined;
+    while (Date.now() < end) {
+      r = ((await requestStatus(socket)) as Record<string, any>).routers.find((x: { id: string }) => x.id === 'gw2');
+      if (r?.lastAnnounce) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(r?.lastAnnounce?.type, 'REGISTER');
+    assert.deepEqual(r.lastAnnounce.addresses, [GW2.address]);
+    assert.equal(r.lastAnnounce.from, `${HOST}:${gw2.nts.port}`);
+    assert.ok(r.lastAnnounce.agoMs >= 0 && r.lastAnnounce.agoMs < 5000);
+    const tab = await run('node', [MAIN_JS, 'status', '--socket', socket]);
+    assert.match(tab.stdout, /gw2\s+127\.0\.0\.3\s+127\.0\.0\.1:9\s+REGISTER \d+\.\ds ago\s+127\.0\.0\.1:\d+/);
   });
 });
 
