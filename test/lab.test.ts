@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { FAULT_SCENARIOS, SCENARIOS, ZOO_SCENARIOS } from '../src/lab/scenarios/index.js';
+import { FAULT_SCENARIOS, MEASUREMENTS, SCENARIOS, ZOO_SCENARIOS } from '../src/lab/scenarios/index.js';
 import { MAIN, lab, labReady, namespacesOf, prefixes, processesMentioning } from './lab-cli.js';
 
 const nextPrefix = prefixes(`lt${process.pid}`);
 // The zoo scenarios run under every resolver in lab-zoo.test.ts, the faults in lab-faults.test.ts;
-// `profile` is a measurement (minutes).
-const HERE = SCENARIOS.filter((s) => !ZOO_SCENARIOS.includes(s) && !FAULT_SCENARIOS.includes(s) && s.name !== 'profile');
+// `profile` (minutes) and `flood` (lab-flood.test.ts) are measurements.
+const HERE = SCENARIOS.filter((s) => !ZOO_SCENARIOS.includes(s) && !FAULT_SCENARIOS.includes(s) && !MEASUREMENTS.includes(s));
 
 for (const sc of HERE) {
   test(`lab run ${sc.name}`, { timeout: 120_000 }, async (t) => {
@@ -33,7 +33,7 @@ test('lab up, status, exec, down', { timeout: 60_000 }, async (t) => {
   try {
     const up = await lab(['up', '--prefix', prefix, '--delay', '20'], 40_000);
     assert.equal(up.code, 0, up.out);
-    assert.equal(namespacesOf(prefix).length, 12);
+    assert.equal(namespacesOf(prefix).length, 13);
     const st = await lab(['status', '--prefix', prefix], 10_000);
     assert.equal(st.code, 0, st.out);
     assert.match(st.out, /router\s+running/);

@@ -177,17 +177,22 @@ interface FloodResult {
 function flood(o: {
   rate: number; attackers: number; reputation: boolean; attackFirst?: boolean; seconds?: number;
   addresses?: string[]; goodLeaseMs: number; attackLeaseMs: number;
+  /** The good resolver's en1 also curls alice every 2 s (as the lab's flood scenario); attackers ask these names only. */
+  aliceToo?: boolean; attackNames?: string[];
 }): FloodResult {
   // The daemon's defaults (initialCredit 3).
   const s = scheduler({ globalAddresses: o.addresses ?? [GA2], rcTimeoutMs: 1500, reputation: { enabled: o.reputation, initialCredit: 3 } });
   const seconds = o.seconds ?? 120;
   const goodStart = o.attackFirst ? 5000 : 0;
   const attackStart = o.attackFirst ? 0 : 10_000;
-  const names = [ALICE, BOB, CAROL];
+  const names = o.attackNames ?? [ALICE, BOB, CAROL];
   const attackers = Array.from({ length: o.attackers }, (_, i) => `192.0.2.${100 + i}`);
-  type Ev = { t: number; kind: 'good' | 'attack' | 'pkt'; ga?: string; i?: number };
+  type Ev = { t: number; kind: 'good' | 'attack' | 'pkt'; ga?: string; i?: number; fqdn?: string; to?: string };
   const evs: Ev[] = [];
-  for (let t = goodStart; t < seconds * 1000; t += 1000) evs.push({ t, kind: 'good' });
+  for (let t = goodStart; t < seconds * 1000; t += 1000) {
+    evs.push({ t, kind: 'good', fqdn: BOB, to: PA2 });
+    if (o.aliceToo && (t / 1000) % 2 === 0) evs.push({ t: t + 500, kind: 'good', fqdn: ALICE, to: PA1 });
+  }
   const gap = 1000 / o.rate;
   let i = 0;
   for (let t = attackStart; t < seconds * 1000; t += gap) evs.push({ t, kind: 'attack', i: i++ });
@@ -211,7 +216,7 @@ function flood(o: {
       const p = pending.shift()!;
       const v = s.packet(p.t, { src: '198.51.100.12', srcPort: port++, dst: p.ga!, dstPort: 80, proto: 'tcp' });
       if (v.verdict === 'mapped') {
-        if (v.mapping.privateAddress === PA2) r.ok++;
+        if (v.mapping.privateAddress === p.to) r.ok++;
         else r.wrong++;
       }
     }
@@ -220,10 +225,10 @@ function flood(o: {
     runPackets(e.t);
     if (e.kind === 'good') {
       r.good++;
-      const out = s.request(e.t, { id: `g${e.t}`, fqdn: BOB, qtype: 1, resolver: GOOD, deadlineMs: e.t + 1750, leaseMs: o.goodLeaseMs });
+      const out = s.request(e.t, { id: `g${e.t}`, fqdn: e.fqdn!, qtype: 1, resolver: GOOD, deadlineMs: e.t + 1750, leaseMs: o.goodLeaseMs });
       tally(out, GOOD);
       const ready = out.find((x) => x.type === 'respond' && x.status === 'READY');
-      if (ready && ready.type === 'respond' && ready.status === 'READY') pending.push({ t: e.t + 5, kind: 'pkt', ga: ready.globalAddress });
+      if (ready && ready.type === 'respond' && ready.status === 'READY') pending.push({ t: e.t + 5, kind: 'pkt', ga: ready.globalAddress, to: e.to });
       else {
         // Queued: READY may come later within the deadline (poll until then).
         for (let t = e.t + 50; t < e.t + 1750; t += 50) {
@@ -231,7 +236,7 @@ function flood(o: {
           const later = s.poll(t);
           tally(later, '');
           const rd = later.find((x) => x.type === 'respond' && x.status === 'READY' && x.requestIds.includes(`g${e.t}`));
-          if (rd && rd.type === 'respond' && rd.status === 'READY') { pending.push({ t: t + 5, kind: 'pkt', ga: rd.globalAddress }); break; }
+          if (rd && rd.type === 'respond' && rd.status === 'READY') { pending.push({ t: t + 5, kind: 'pkt', ga: rd.globalAddress, to: e.to }); break; }
           if (later.some((x) => x.type === 'respond' && x.status !== 'READY' && x.requestIds.includes(`g${e.t}`))) break;
         }
       }
@@ -283,4 +288,36 @@ test('a flood that starts first costs the good resolver one lease at most, then 
       assert.ok(r.good - r.ok <= most, `lost ${r.good - r.ok} of ${r.good}`);
     }
   }
+});
+
+test('an attacker cannot earn standing from others\' ENs: a flow is credited to the latest READY, the other askers pay', () => {
+  const s = scheduler();
+  // BAD (probation) creates alice's RC; GOOD's lookup shares it; GOOD's EN connects right after.
+  assert.equal(status(ask(s, 0, ALICE, BAD, 1750, 6000)), 'READY');
+  assert.equal(status(ask(s, 300, ALICE, GOOD)), 'READY');
+  const evs = connect(s, 302).events;
+  assert.deepEqual(lines(evs).filter((l) => l.includes('reputation')), ['302 reputation GOOD proven']);
+  assert.equal(s.reputation.standing(302, BAD), 'probation');
+  // The hold ends with no flow matched to BAD: it pays as for an unused RC (initialCredit 1 here).
+  assert.deepEqual(lines(s.poll(802)).filter((l) => l.includes('reputation')), ['802 reputation BAD penalised until60802']);
+  // Two ENs behind two resolvers on one hold: each flow credits one of them.
+  const t = scheduler({}, undefined);
+  ask(t, 0, BOB, '192.0.2.7');
+  ask(t, 10, BOB, '192.0.2.8');
+  connect(t, 12, GA2, '198.51.100.20');
+  connect(t, 40, GA2, '198.51.100.21');
+  assert.equal(t.reputation.standing(40, '192.0.2.7'), 'proven');
+  assert.equal(t.reputation.standing(40, '192.0.2.8'), 'proven');
+});
+
+test('the lab\'s attack-first over TCP: a verified attacker starts first and rides the good ENs\' alice RCs', () => {
+  // The good resolver's en2 wants bob every second and en1 alice every 2 s (lease 0: Unbound with
+  // nts.enCacheMs 0); one attacker asks for alice at 100 q/s with the unknown profile's 6 s lease.
+  const r = flood({ rate: 100, attackers: 1, reputation: true, attackFirst: true, seconds: 60, ...SHORT, aliceToo: true, attackNames: [ALICE] });
+  console.log(`attack first on alice, 100 q/s: good ${r.ok}/${r.good} (${pct(r)}), attackers' RCs ${r.attackerRcs} of ${r.rcs}, DENIED ${r.denied}`);
+  assert.equal(r.wrong, 0);
+  // In the lab (bench/flood, attack-first over TCP) the attacker became proven with en1's first
+  // alice flow while every asker was credited, and kept alice's lease alive. This virtual run does
+  // not reproduce that (it passes either way); the unit test above pins the crediting rule.
+  assert.ok(r.ok / r.good >= 0.9, `good ${r.ok}/${r.good}`);
 });

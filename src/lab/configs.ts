@@ -2,8 +2,9 @@
 // router's YAML, nsupdate's key files and scripts (the resolvers' configs: resolvers/). Text
 // builders only; lab.ts writes them into the lab's state directory.
 import { randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { routerConfigSchema } from '../config/router-config.js';
+import { serverConfigSchema } from '../config/server-config.js';
 import {
   ADDR, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, PROBE_ADDR, PROBE_ZONE, REGISTERED_AT_UP, ROOT_NS, ROUTER_ID,
   WAN_IF, ZONE, fqdn,
@@ -178,6 +179,27 @@ export function routerSupports(): { nftables: boolean; learning: boolean } {
   const ok = (dataplane: DataPlaneKind, learning: boolean) =>
     routerConfigSchema.safeParse(routerConfigObject(s, { dataplane, learning, delayMs: 0 })).success;
   return { nftables: ok('nftables', false), learning: ok('userspace', true) };
+}
+
+/**
+ * Issue 8's defences in this build, by whether the schemas know their keys: the server's
+ * resolver verification (`nts.verifySource`) and the router's reputation
+ * (`scheduler.reputation`). The flood test holds the success-ratio targets only where both exist.
+ */
+export function hostileDefences(): { verifySource: boolean; reputation: boolean } {
+  const s = newSecrets();
+  const mode = { dataplane: 'userspace' as const, learning: false, delayMs: 0, globalAddresses: [ADDR.routerWan], resolver: 'unbound' as const, ecs: false };
+  const unknownKey = (issues: Array<{ code: string; keys?: string[] }>, key: string) => issues.some((i) => i.code === 'unrecognized_keys' && (i.keys ?? []).includes(key));
+  const server = parseYaml(serverYaml(s, mode)) as { nts: Record<string, unknown> };
+  server.nts.verifySource = true;
+  const router = routerConfigObject(s, mode) as { scheduler: Record<string, unknown> };
+  router.scheduler.reputation = {};
+  const sr = serverConfigSchema.safeParse(server);
+  const rr = routerConfigSchema.safeParse(router);
+  return {
+    verifySource: sr.success || !unknownKey(sr.error.issues as never, 'verifySource'),
+    reputation: rr.success || !unknownKey(rr.error.issues as never, 'reputation'),
+  };
 }
 
 /**

@@ -108,3 +108,23 @@ export async function stopDaemon(s: LabState, name: string, signal: NodeJS.Signa
   delete s.pids[name];
   saveState(s);
 }
+
+export interface DaemonMemory {
+  /** Resident now, and the process's peak so far (VmHWM), KiB, from /proc/PID/status. */
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+/** A lab daemon's memory now; undefined when it is not running. */
+export function daemonMemory(s: LabState, name: string): DaemonMemory | undefined {
+  const pid = s.pids[name];
+  if (!pid) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined; // gone
+  }
+  const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+}

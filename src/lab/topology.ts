@@ -5,6 +5,7 @@
 //          \  |  /                                  \   /
 //          [br-en] ------ inet (core router) ---- [br-infra]
 //                               |
+//                               |          attacker (192.0.2.100-109, on br-infra)
 //                           [br-wan] (203.0.113.0/24)
 //                               |
 //                     wan0 203.0.113.2  router  lan0 192.168.50.1
@@ -19,7 +20,7 @@
 // `--delay` is the RTT between two Internet segments (each routed crossing of the core costs
 // half of it); hosts in one segment, like the ENs and their resolver, are neighbours.
 
-export type Role = 'core' | 'switch' | 'root' | 'resolver' | 'server' | 'router' | 'en' | 'in';
+export type Role = 'core' | 'switch' | 'root' | 'resolver' | 'server' | 'router' | 'en' | 'in' | 'attacker';
 
 export interface Segment {
   /** Bridge name, inside `ns`. */
@@ -63,6 +64,8 @@ export const ADDR = {
   /** `ntss resolver` (NTSS v1), a second address of the resolver host; started by scenario v1. */
   v1resolver: '198.51.100.54',
   server: '192.0.2.53',
+  /** The flood's attackers (scenario `flood`): 192.0.2.100 and, added when needed, up to .109. */
+  attacker: '192.0.2.100',
   en1: '198.51.100.11',
   en2: '198.51.100.12',
   en3: '198.51.100.13',
@@ -112,6 +115,9 @@ export const HOSTS: readonly HostSpec[] = [
   host('root', 'root', 'infra', '192.0.2.1'),
   host('resolver', 'resolver', 'en', '198.51.100.1'), // the ENs' ISP resolver: near them
   host('server', 'server', 'infra', '192.0.2.1'),
+  // On the infra segment, not the ENs': forging the resolver's address there would be an address
+  // conflict on br-en (flood.ts routes it through the core instead).
+  host('attacker', 'attacker', 'infra', '192.0.2.1'),
   host('en1', 'en', 'en', '198.51.100.1', { useResolver: true }),
   host('en2', 'en', 'en', '198.51.100.1', { useResolver: true }),
   host('en3', 'en', 'en', '198.51.100.1', { useResolver: true }),

@@ -29,6 +29,8 @@ export interface PendingRequest {
   state: 'queued' | 'active';
   /** The RC that serves it, once 'active'. */
   rcId: number | null;
+  /** When it was answered READY (reputation: the flow that follows is credited to the latest). */
+  readyAt?: number;
 }
 
 /** Retries of one question: same resolver, name, type and RC source (v1: one per EN). */

@@ -42,6 +42,13 @@ interface Active {
   rc: Rc;
   /** Requests answered READY with this RC that wait for its packet. */
   readonly reqs: Set<PendingRequest>;
+  /**
+   * Resolvers answered READY whose EN's flow has not been matched yet, latest READY first
+   * (reputation.ts): each new flow through the RC credits one of them; those left when the RC
+   * goes pay as for an unused RC. So a resolver whose lookups only ride on RCs that others'
+   * ENs use earns nothing, and pays.
+   */
+  awaiting: Array<{ readonly resolver: string; readonly readyAt: number }>;
   /** The source whose packet started the current hold: the only EN that gets sticky entries. */
   starter?: string;
 }
@@ -194,17 +201,15 @@ export class RcScheduler {
     if (a.rc.firstPacketAt === null) {
       // Not deleted (paper 3.5): a third party's packet may have come first; the EN that asked
       // must still find the RC within the hold time.
-      const armedAt = a.rc.armedAt;
       a.rc = Object.freeze({ ...a.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
       a.starter = pkt.src;
       for (const p of a.reqs) this.pending.settle(p); // answered and used: the same question again is a new request
-      for (const r of resolversOf(a.reqs)) {
-        this.delays.observe(r, now - armedAt);
-        this.noteStanding(now, this.reputation.used(now, r), events);
-      }
+      const fresh = [...a.reqs].map((p) => ({ resolver: p.resolver, readyAt: p.readyAt ?? a.rc.armedAt }));
+      a.awaiting = [...fresh.sort((x, y) => y.readyAt - x.readyAt), ...a.awaiting];
       a.reqs.clear();
       events.push({ type: 'rc-hold-started', at: now, rc: a.rc });
     }
+    this.creditFlow(now, a, events);
     if (pkt.src === a.starter) this.stick(now, pkt, a.rc, events);
     return { verdict: 'mapped', mapping, existing: false, events };
   }
@@ -285,8 +290,9 @@ export class RcScheduler {
       this.estimator.observe(t - a.rc.armedAt);
       for (const p of a.reqs) this.pending.settle(p);
       out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
-      // Asked for and never used (a.reqs empties at the first packet): each asker pays once.
-      if (!holding) for (const r of resolversOf(a.reqs)) this.noteStanding(t, this.reputation.unused(t, r), out);
+      // Asked for and no flow of theirs seen: each such asker pays once.
+      const unpaid = new Set([...resolversOf(holding ? [] : a.reqs), ...a.awaiting.map((w) => w.resolver)]);
+      for (const r of unpaid) this.noteStanding(t, this.reputation.unused(t, r), out);
     }
     const ended = this.bindings.expire(t);
     for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
@@ -395,11 +401,12 @@ export class RcScheduler {
         id: this.nextRcId++, keys: place.keys, globalAddress: place.globalAddress, privateAddress: host.address, fqdn: host.fqdn,
         source: p.mode, createdAt: now, armedAt: now, expiresAt: now + this.delays.rcLifeMs(p.resolver), firstPacketAt: null, releaseAt: null,
       });
-      a = { rc, reqs: new Set() };
+      a = { rc, reqs: new Set(), awaiting: [] };
       this.active.set(rc.id, a);
       out.push({ type: 'rc-created', at: now, rc });
     }
     a.reqs.add(p);
+    p.readyAt = now;
     this.pending.served(p);
     p.state = 'active';
     p.rcId = a.rc.id;
@@ -476,6 +483,17 @@ export class RcScheduler {
   private ahead(now: number, q: PendingRequest, tag: number, good: boolean): boolean {
     if (!this.config.reputation.enabled) return q.tag <= tag;
     return this.reputation.inGoodStanding(now, q.resolver) ? (!good || q.tag <= tag) : (!good && q.tag <= tag);
+  }
+
+  /**
+   * A new flow through this RC: credited to the resolver answered READY last among those still
+   * waiting (an EN connects right after its answer); its delay teaches connect-delays.ts.
+   */
+  private creditFlow(now: number, a: Active, out: RouterEvent[]): void {
+    const w = a.awaiting.shift();
+    if (!w) return;
+    this.delays.observe(w.resolver, now - w.readyAt);
+    this.noteStanding(now, this.reputation.used(now, w.resolver), out);
   }
 
   /** No RC and no lease of any host on this address. */

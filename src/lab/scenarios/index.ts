@@ -9,6 +9,7 @@ import { ntsLoss } from './fault-loss.js';
 import { routerKill } from './fault-router.js';
 import { serverKill } from './fault-server.js';
 import { routerUnreachable } from './fault-unreachable.js';
+import { floodScenario } from './flood.js';
 import { latency } from './latency.js';
 import { learning } from './learning.js';
 import { interference, simultaneous } from './paper.js';
@@ -22,7 +23,9 @@ import { zoo } from './zoo.js';
 
 /** Faults on the NTS channel and the daemons (test/lab-faults.test.ts). */
 export const FAULT_SCENARIOS: readonly Scenario[] = [ntsLoss, routerKill, serverKill, routerUnreachable];
-export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, v1, zoo, browser, scanner, profile, ...FAULT_SCENARIOS];
+export const SCENARIOS: readonly Scenario[] = [basic, udp, aaaa, simultaneous, interference, established, noRc, forged, learning, switchHosts, latency, v1, zoo, browser, scanner, profile, ...FAULT_SCENARIOS, floodScenario];
+/** Measurements of minutes or with their own test (lab.test.ts leaves them out). */
+export const MEASUREMENTS: readonly Scenario[] = [profile, floodScenario];
 /** "Never the wrong host" under every resolver (test/lab-zoo.test.ts). */
 export const ZOO_SCENARIOS: readonly Scenario[] = [zoo, browser, scanner];
 
