@@ -8,6 +8,7 @@ import { labCommand } from './lab-command.js';
 import { resolverCommand } from './resolver-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
+import { statusCommand } from './status-command.js';
 import { versionCommand, versionLine } from './version.js';
 
 export interface Command {
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   resolver: resolverCommand,
   lab: labCommand,
   demo: demoCommand,
+  status: statusCommand,
   version: versionCommand,
 };
 

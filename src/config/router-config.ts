@@ -1,14 +1,13 @@
 // The NTS router's configuration (`ntss router --config FILE`): one YAML file, one schema,
 // validated once at start; errors name the file and the key (load.ts).
 import { isIP } from 'node:net';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { parseService } from '../router/claims.js';
 import { REPUTATION_DEFAULTS } from '../router/reputation.js';
 import { parsePrefix, type Prefix } from '../server/prefix-table.js';
 import { readYaml, validate } from './load.js';
-import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, ms, parsedBy } from './values.js';
+import { base64Secret, controlSection, domainName, hostPort, ipAddress, listenHostPort, metricsSection, ms, parsedBy, relativeTo } from './values.js';
 
 const hostName = domainName({ absolute: false }); // a PHL entry is always absolute
 const secret = base64Secret(16, " (e.g. \"openssl rand -base64 32\"), the same as the server's routers[].key");
@@ -136,6 +135,8 @@ export const routerConfigSchema = z.object({
     }),
   scheduler: scheduler.default(() => scheduler.parse({})),
   dataplane,
+  metrics: metricsSection(),
+  control: controlSection(),
 }).strict().superRefine((c, ctx) => {
   // A relay on the NTS port would swallow the NTS requests (dataplane.md, trap 3).
   const l = c.nts.listen;
@@ -163,8 +164,9 @@ export type RouterDataPlaneConfig = RouterConfig['dataplane'];
 export function loadRouterConfig(file: string): RouterConfig {
   const cfg = validate(file, routerConfigSchema, readYaml(file));
   // Like the server's: relative to the config file, so the service works from any cwd.
-  const storage = cfg.storage === undefined || isAbsolute(cfg.storage) ? cfg.storage : resolve(dirname(resolve(file)), cfg.storage);
-  return { ...cfg, storage, file };
+  const storage = cfg.storage === undefined ? undefined : relativeTo(file, cfg.storage);
+  const control = cfg.control && { socket: relativeTo(file, cfg.control.socket) };
+  return { ...cfg, storage, control, file };
 }
 
 /** For callers (tests, demo) that build the object in code: validates it like a file. */

@@ -1,17 +1,16 @@
 // The NTSv2 server's configuration: one YAML file, one schema, validated once at start.
 // The keys listen, storage, zone, tsig and routers are a contract (see docs/configuration.md).
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { isSubdomain } from '../dns/name.js';
 import { parseRecord } from '../dns/presentation.js';
 import type { ResourceRecord } from '../dns/types.js';
 import { parseHostPort, type HostPort } from '../util/addr.js';
-import { base64Secret, domainName, hostPort, ipAddress, listenHostPort, u32 } from './values.js';
+import { base64Secret, controlSection, domainName, hostPort, ipAddress, listenHostPort, metricsSection, u32 } from './values.js';
 import { ConfigError } from '../util/errors.js';
 import { readYaml, validate } from './load.js';
 import { resolverEntry, resolversUnique, configuredProfile } from './resolver-profiles-config.js';
 import { parsePrefix, type Prefix } from '../server/prefix-table.js';
-import { parsedBy } from './values.js';
+import { parsedBy, relativeTo } from './values.js';
 
 const prefixText = parsedBy<Prefix>(parsePrefix);
 
@@ -160,6 +159,8 @@ export const serverConfigSchema = z
       .strict()
       .default({ idleTimeoutMs: 10_000, maxConnections: 256 }),
     responseCache: z.number().int().min(0).max(1_000_000).default(10_000),
+    metrics: metricsSection(),
+    control: controlSection(),
   })
   .strict();
 
@@ -168,7 +169,7 @@ export type ServerConfig = z.output<typeof serverConfigSchema> & { file: string 
 export function loadServerConfig(file: string): ServerConfig {
   const cfg = validate(file, serverConfigSchema, readYaml(file));
   // Relative storage paths are relative to the config file, so the service works from any cwd.
-  const storage = isAbsolute(cfg.storage) ? cfg.storage : resolve(dirname(resolve(file)), cfg.storage);
+  const storage = relativeTo(file, cfg.storage);
   cfg.tsig.forEach((k, i) => {
     if (k.router !== undefined && !cfg.routers.some((r) => r.id === k.router)) {
       throw new ConfigError(file, `tsig[${i}].router`, `no router with id ${JSON.stringify(k.router)} in routers[]`);
@@ -189,5 +190,6 @@ export function loadServerConfig(file: string): ServerConfig {
       throw new ConfigError(file, `resolvers[${i}].${key}`, `patience ${p.patienceMs} ms must exceed nts.marginMs (${margin}) by at least 100 ms`);
     }
   });
-  return { ...cfg, storage, file };
+  const control = cfg.control && { socket: relativeTo(file, cfg.control.socket) };
+  return { ...cfg, storage, control, file };
 }

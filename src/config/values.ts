@@ -1,5 +1,6 @@
 // Value types shared by every config schema, each with a message that says what was expected.
 import { isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { canonicalName, nameToLabels } from '../dns/name.js';
 import { parseHostPort, type HostPort } from '../util/addr.js';
@@ -59,6 +60,17 @@ export const base64Secret = (minBytes: number, hint = '') =>
   });
 
 export const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+
+/** `metrics:` in both daemons' configs: the Prometheus listener, off when absent (docs/operations.md). */
+export const metricsSection = () => z.object({ listen: listenHostPort }).strict().optional();
+
+/** `control:` in both daemons' configs: the `ntss status` Unix socket, off when absent. */
+export const controlSection = () => z.object({ socket: z.string().min(1, 'expected a file path for the Unix socket') }).strict().optional();
+
+/** A path in a config file: relative to the file, so the service works from any cwd. */
+export function relativeTo(configFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(resolve(configFile)), path);
+}
 
 export const u32 = z.number().int().min(0).max(0xffffffff);
 

@@ -20,6 +20,11 @@ import { eventFields, eventLevel, ntsResponseFor } from './events.js';
 import { schedulerRequestFor } from './request.js';
 import { PhlStore } from '../store/phl-store.js';
 import { UpdateProxy } from './update-proxy.js';
+import { RequestClock } from './request-clock.js';
+import { RefusalLog, routerStatus } from './status.js';
+import { routerMetrics } from '../metrics/router-metrics.js';
+import { listenMetrics } from '../metrics/http.js';
+import { listenControl } from '../control/socket.js';
 
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
@@ -43,6 +48,8 @@ export interface RunningRouter {
   readonly counters: RouterCounters;
   /** Where the DNS UPDATE proxy listens (UDP and TCP), when `learning` is configured. */
   readonly learning?: { host: string; port: number };
+  /** Where `/metrics` is served, when `metrics.listen` is configured. */
+  readonly metrics?: { host: string; port: number };
   close(): Promise<void>;
 }
 
@@ -80,6 +87,13 @@ class RouterDaemon {
   /** RCs whose activation (or renewal) failed: their READYs become BUSY. Emptied as the RCs go. */
   readonly failedRcs = new Set<number>();
   private closed = false;
+  /** Request ids' arrival times: the request-to-response wait for the metrics. */
+  readonly clock = new RequestClock();
+  onWait?: (ms: number, status: string) => void;
+  /** Responses other than READY, for `ntss status`. */
+  readonly refusals = new RefusalLog();
+  /** Closed with the daemon: the metrics listener and the control socket. */
+  readonly closers: (() => Promise<void>)[] = [];
 
   constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
     for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address, e.services);
@@ -108,7 +122,11 @@ class RouterDaemon {
     });
     const d = schedulerRequestFor(req);
     if ('unsupported' in d) return this.unsupported(req, d.unsupported);
-    this.apply(this.scheduler.request(this.now(), d.request));
+    const now = this.now();
+    const events = this.scheduler.request(now, d.request);
+    // A retransmitted id is ignored: its wait runs from the first copy (or is over already).
+    if (!events.some((e) => e.type === 'request-ignored')) this.clock.start(req.requestId, now);
+    this.apply(events);
     this.rearm();
   }
 
@@ -190,6 +208,7 @@ class RouterDaemon {
     this.closed = true;
     clearTimeout(this.timer);
     this.announcer?.stop();
+    await Promise.all(this.closers.map((c) => c()));
     await this.learning?.close(); // no PHL change after this
     await this.nts?.close();
     await this.chain;
@@ -204,6 +223,7 @@ class RouterDaemon {
         ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
         : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
       this.own.inc(`respond.${res.status}`, e.requestIds.length);
+      this.noteResponse(e.requestIds, res.status, 'reason' in e ? e.reason : res.status === 'BUSY' ? 'dataplane' : undefined);
       for (const id of e.requestIds) {
         try {
           this.nts.respond(id, res);
@@ -218,6 +238,15 @@ class RouterDaemon {
     else send();
   }
 
+  private noteResponse(ids: readonly string[], status: string, reason?: string): void {
+    const now = this.now();
+    for (const id of ids) {
+      const w = this.clock.stop(id, now);
+      if (w !== undefined) this.onWait?.(w, status);
+    }
+    if (status !== 'READY') this.refusals.add({ at: now, status, ...(reason ? { reason } : {}), requests: ids.length });
+  }
+
   private enqueue(op: string, f: () => Promise<void>, rcId?: number): void {
     this.chain = this.chain.then(f).catch((err: Error) => {
       if (rcId !== undefined) this.failedRcs.add(rcId);
@@ -228,6 +257,8 @@ class RouterDaemon {
 
   private unsupported(req: IncomingRequest, reason: string): void {
     this.own.inc('respond.UNSUPPORTED');
+    this.clock.start(req.requestId, this.now());
+    this.noteResponse([req.requestId], 'UNSUPPORTED', reason);
     this.log.info('respond', { ids: req.requestId, status: 'UNSUPPORTED', reason });
     this.nts.respond(req.requestId, { status: 'UNSUPPORTED', reason });
   }
@@ -301,6 +332,23 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
     return all;
   };
+  let metricsAt: { host: string; port: number } | undefined;
+  try {
+    if (cfg.metrics) {
+      const m = routerMetrics({ counters: snapshot, scheduler: d.scheduler, phl: d.phl, now });
+      d.onWait = m.observeWait;
+      const l = await listenMetrics(cfg.metrics.listen, m.registry, log);
+      d.closers.push(() => l.close());
+      metricsAt = l.address;
+    }
+    if (cfg.control) {
+      const c = await listenControl(cfg.control.socket, () => routerStatus({ id: cfg.id, scheduler: d.scheduler, phl: d.phl, refusals: d.refusals, counters: snapshot() }, now()), log);
+      d.closers.push(() => c.close());
+    }
+  } catch (e) {
+    await d.close();
+    throw e;
+  }
   const endpoints = d.dataplane instanceof UserspaceDataPlane ? d.dataplane.endpoints().map((p) => `${p.proto}/${formatHostPort(p)}`) : [];
   log.info('router-started', {
     id: cfg.id, nts: formatHostPort({ host: nts.address, port: nts.port }), server: cfg.server ? formatHostPort(cfg.server) : undefined,
@@ -308,7 +356,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   });
   return {
     scheduler: d.scheduler, phl: d.phl, dataplane: d.dataplane, nts: { host: nts.address, port: nts.port },
-    learning: d.learning?.address(),
+    learning: d.learning?.address(), metrics: metricsAt,
     counters: { snapshot, get: (name) => snapshot()[name] ?? 0 },
     async close() {
       if (await d.close()) log.info('stopped', { counters: snapshot() });

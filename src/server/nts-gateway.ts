@@ -49,6 +49,8 @@ export interface NtsGatewayOptions {
   maxPendingPerResolver?: number;
   /** NTS requests in flight for all resolvers together; more are SERVFAIL at once. Default 4096. */
   maxPending?: number;
+  /** Told each request's wait, from sending it to READY or failure (metrics); `outcome` is ready or the reason. */
+  onWait?: (ms: number, outcome: string) => void;
 }
 
 /** What one NTS request asks for, derived from the profile. */
@@ -89,6 +91,8 @@ export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 export class NtsGateway {
   private readonly byAddress = new Map<string, RouterEntry>();
   private readonly pending = new Map<string, Promise<NtsOutcome>>();
+  /** When each pending request was made, same keys as `pending` (`ntss status`). */
+  private readonly started = new Map<string, number>();
   /** NTS requests in flight per resolver address: one resolver may hold only its share (issue 8). */
   private readonly inFlight = new Map<string, number>();
   /** Recent refusals: a resolver's retries in flight would each cost the router a request. */
@@ -108,6 +112,14 @@ export class NtsGateway {
   /** Table sizes, for the bounded-memory tests. */
   sizes(): { pending: number; inFlight: number; refused: number } {
     return { pending: this.pending.size, inFlight: this.inFlight.size, refused: this.refused.size };
+  }
+
+  /** The NTS requests in flight, oldest first, at most `max` (`ntss status`). */
+  pendingList(max = 100): { resolver: string; name: string; qtype: number; subnet?: string; since: number }[] {
+    return [...this.started.entries()].slice(0, max).map(([key, since]) => {
+      const [resolver, name, qtype, subnet] = key.split('|');
+      return { resolver: resolver!, name: name!, qtype: Number(qtype), ...(subnet ? { subnet } : {}), since };
+    });
   }
 
   isRouterAddress(address: string): boolean {
@@ -189,12 +201,14 @@ export class NtsGateway {
       return o;
     }).finally(() => {
       this.pending.delete(key);
+      this.started.delete(key);
       const n = (this.inFlight.get(q.resolver.address) ?? 1) - 1;
       if (n > 0) this.inFlight.set(q.resolver.address, n);
       else this.inFlight.delete(q.resolver.address);
       this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
     });
     this.pending.set(key, p);
+    this.started.set(key, now);
     return p;
   }
 
@@ -229,17 +243,20 @@ export class NtsGateway {
       }, { deadlineMs });
     } catch (e) {
       this.counters.inc('nts_errors');
+      this.opts.onWait?.(this.now() - start, 'error');
       this.log.error('nts-error', { router: router.id, name: q.fqdn, error: (e as Error).message });
       return { status: 'FAILED', reason: 'error' };
     }
     const waited = this.now() - start;
     if (r.status === 'READY' && r.answerAddress !== undefined && r.rcId !== undefined) {
       this.counters.inc('nts_ready');
+      this.opts.onWait?.(waited, 'ready');
       this.log.info('nts-ready', { router: router.id, name: q.fqdn, resolver: q.resolver.address, address: r.answerAddress, rc: r.rcId, waitedMs: waited, profile: profile.name, leaseMs: plan.leaseMs });
       return { status: 'READY', address: r.answerAddress, rcId: r.rcId };
     }
     const reason = r.status === 'TIMEOUT' ? 'timeout' : r.status.toLowerCase();
     this.counters.inc(`nts_${reason}`);
+    this.opts.onWait?.(waited, reason);
     this.log.warn('nts-failed', { router: router.id, name: q.fqdn, resolver: q.resolver.address, status: r.status, reason: 'reason' in r ? r.reason : undefined, waitedMs: waited, profile: profile.name });
     return { status: 'FAILED', reason };
   }

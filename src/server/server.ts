@@ -22,6 +22,10 @@ import { profileWith } from './profiles.js';
 import { ResolverProfiles } from './resolver-profiles.js';
 import { ServerCookies } from './cookies.js';
 import { ResponseRateLimiter } from './rrl.js';
+import { serverMetrics } from '../metrics/server-metrics.js';
+import { listenMetrics } from '../metrics/http.js';
+import { listenControl } from '../control/socket.js';
+import { serverStatus, type Announcement } from './status.js';
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -30,6 +34,8 @@ export interface RunningServer {
   /** Actual bound addresses (port 0 in the config becomes the real port). */
   udp: { host: string; port: number }[];
   tcp: { host: string; port: number }[];
+  /** Where `/metrics` is served, when `metrics.listen` is configured. */
+  metrics?: { host: string; port: number };
   close(): Promise<void>;
 }
 
@@ -61,8 +67,12 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       }]),
     );
     const counters = new Counters();
-    const gateway = cfg.routers.length > 0 ? await openGateway(cfg, counters, log, now) : undefined;
+    const announcements = new Map<string, Announcement>();
+    let gatewaySizes: (() => { pending: number; inFlight: number; refused: number }) | undefined;
+    const metrics = cfg.metrics ? serverMetrics({ counters: () => counters.snapshot(), zoneSerial: () => zone.serial(), nts: () => gatewaySizes?.() }) : undefined;
+    const gateway = cfg.routers.length > 0 ? await openGateway(cfg, counters, log, now, announcements, metrics?.observeNtsWait) : undefined;
     if (gateway) closers.push(() => gateway.client.close());
+    gatewaySizes = gateway && (() => gateway.gateway.sizes());
     const handler = new DnsHandler({
       gateway: gateway?.gateway,
       profiles: gateway?.profiles,
@@ -93,10 +103,21 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       const a = s.address() as net.AddressInfo;
       return { host: a.address, port: a.port };
     });
+    let metricsAt: { host: string; port: number } | undefined;
+    if (metrics && cfg.metrics) {
+      const m = await listenMetrics(cfg.metrics.listen, metrics.registry, log);
+      closers.push(() => m.close());
+      metricsAt = m.address;
+    }
+    if (cfg.control) {
+      const c = await listenControl(cfg.control.socket, () => serverStatus({ cfg, zone, counters, announcements, gateway: gateway?.gateway }, now()), log);
+      closers.push(() => c.close());
+    }
+    // Last: `listening` means everything configured is up (tests and scripts wait for it).
     log.info('listening', { udp: udp.map(formatHostPort).join(','), tcp: tcp.map(formatHostPort).join(',') });
     let closed = false;
     return {
-      handler, counters, zone, udp, tcp,
+      handler, counters, zone, udp, tcp, metrics: metricsAt,
       async close() {
         if (closed) return;
         closed = true;
@@ -119,7 +140,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
 }
 
 /** The NTS client socket and the gateway over it. Routers announce themselves to this socket. */
-async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, now: () => number) {
+async function openGateway(
+  cfg: ServerConfig, counters: Counters, log: Logger, now: () => number,
+  announcements: Map<string, Announcement>, onWait?: (ms: number, outcome: string) => void,
+) {
   const routers = cfg.routers.map((r) => ({ id: r.id, addresses: r.addresses, nts: r.nts, key: r.key }));
   const byId = new Map(routers.map((r) => [r.id, r]));
   const client = await NtsUdpClient.open({
@@ -129,6 +153,7 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
       const known = byId.get(ev.msg.register.routerId);
       const unexpected = ev.msg.register.addresses.filter((a) => !known?.addresses.includes(a));
       counters.inc('nts_router_announcements');
+      if (known) announcements.set(known.id, { type: ev.msg.type, at: now(), from: formatHostPort({ host: from.address, port: from.port }), addresses: [...ev.msg.register.addresses] });
       log.info('router-announce', { router: ev.msg.register.routerId, from: formatHostPort({ host: from.address, port: from.port }), type: ev.msg.type, addresses: ev.msg.register.addresses.join(','), current: ev.current });
       if (unexpected.length > 0) {
         log.warn('router-addresses-differ', { router: ev.msg.register.routerId, configured: known?.addresses.join(','), announced: ev.msg.register.addresses.join(',') });
@@ -139,7 +164,7 @@ async function openGateway(cfg: ServerConfig, counters: Counters, log: Logger, n
   });
   const profiles = resolverProfiles(cfg);
   const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending } = cfg.nts;
-  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending }, counters, log, now);
+  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending, onWait }, counters, log, now);
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
   log.info('resolver-profiles', {
