@@ -321,3 +321,19 @@ test('the lab\'s attack-first over TCP: a verified attacker starts first and rid
   // not reproduce that (it passes either way); the unit test above pins the crediting rule.
   assert.ok(r.ok / r.good >= 0.9, `good ${r.ok}/${r.good}`);
 });
+
+test('a tainted newcomer must leave room for what clean newcomers want; clean ones do not defer to each other', () => {
+  const s = scheduler({ reputation: { enabled: true, initialCredit: 3 } });
+  const FRESH = '198.51.100.77';
+  assert.equal(status(ask(s, 0, ALICE, BAD, 1750, 6000)), 'READY', 'an idle address: taken');
+  s.poll(3000); // its RC went unused: BAD is tainted (credit 2), alice's lease runs to 6500
+  assert.equal(s.reputation.clean(3000, BAD), false);
+  assert.equal(s.reputation.clean(3000, FRESH), true);
+  assert.match(status(ask(s, 3100, BOB, FRESH)), /TOO_LATE/, 'bob waits for alice\'s lease');
+  assert.equal(status(ask(s, 3200, ALICE, BAD, 1750, 6000)), 'DENIED:probation', 'no extending alice\'s lease while a clean newcomer wants bob');
+  assert.equal(status(ask(s, 6600, BOB, FRESH)), 'READY', 'the lease ran out; bob gets the address');
+  // Two clean newcomers: no deadlock, the first one to an idle address gets it.
+  const t = scheduler({ reputation: { enabled: true, initialCredit: 3 } });
+  assert.match(status(ask(t, 0, BOB, '198.51.100.78', 1750, 0)), /READY/);
+  assert.match(status(ask(t, 10, ALICE, '198.51.100.79', 1750, 0)), /none|TOO_LATE/, 'queued behind bob\'s RC, not DENIED');
+});

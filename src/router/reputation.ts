@@ -116,6 +116,13 @@ export class ResolverReputation {
     return e.proven ? 'proven' : e.offences > 0 ? 'suspect' : 'probation';
   }
 
+  /** A newcomer on probation that has wasted nothing yet (full starting credit, no offence). */
+  clean(now: number, resolver: string): boolean {
+    if (!this.config.enabled || this.standing(now, resolver) !== 'probation') return false;
+    const e = this.table.get(resolver);
+    return !e || now - e.lastSeen > this.config.forgetMs || (e.offences === 0 && e.credit >= this.config.initialCredit);
+  }
+
   /** True for trusted and proven resolvers: their requests wait their fair turn. */
   inGoodStanding(now: number, resolver: string): boolean {
     const s = this.standing(now, resolver);

@@ -76,6 +76,8 @@ export class RcScheduler {
   private readonly delays: ConnectDelays;
   /** Last time a resolver in good standing asked for each host (private address): the spare rule. */
   private readonly demand = new Map<string, number>();
+  /** The same for newcomers that have wasted nothing yet: a tainted resolver must respect it too. */
+  private readonly cleanDemand = new Map<string, number>();
   private lastNow = -Infinity;
   /** No RC for anyone before this (leases of a previous run may still live: blockUntil). */
   private blockedUntil = -Infinity;
@@ -131,7 +133,10 @@ export class RcScheduler {
       return out;
     }
     const good = standing === 'trusted' || standing === 'proven';
-    if (good && this.config.reputation.enabled) this.noteDemand(now, host.address);
+    if (this.config.reputation.enabled) {
+      if (good) this.noteDemand(this.demand, now, host.address);
+      else if (this.reputation.clean(now, req.resolver)) this.noteDemand(this.cleanDemand, now, host.address);
+    }
 
     const p: PendingRequest = {
       dupKey, ids: [req.id], fqdn, qtype: req.qtype, resolver: req.resolver, ecs: req.ecs, mode, source,
@@ -142,7 +147,7 @@ export class RcScheduler {
     // Probation: idle capacity only (it may queue, behind everyone in good standing). Suspect
     // (back from a penalty, nothing used since): an idle address or nothing, so it cannot keep
     // extending a lease while a newcomer waits for that address.
-    const spare = () => this.spare(now, host.address, place.globalAddress);
+    const spare = () => this.spare(now, host.address, place.globalAddress, !this.reputation.clean(now, req.resolver));
     if ((standing === 'probation' && !place.blocked && !spare())
       || (standing === 'suspect' && (place.blocked || !this.idle(place.globalAddress) || !spare()))) {
       out.push(rejected(now, [req.id], 'DENIED', 'probation'));
@@ -321,7 +326,8 @@ export class RcScheduler {
         continue;
       }
       const place = this.place(t, p, host, reserved);
-      const free = !place.blocked && (this.reputation.inGoodStanding(t, p.resolver) || this.spare(t, host.address, place.globalAddress));
+      const free = !place.blocked && (this.reputation.inGoodStanding(t, p.resolver)
+        || this.spare(t, host.address, place.globalAddress, !this.reputation.clean(t, p.resolver)));
       if (free) {
         this.pending.unqueue(p);
         this.grant(t, place, p, host, out);
@@ -502,13 +508,13 @@ export class RcScheduler {
     return !this.bindings.listLeases().some((l) => l.globalAddress === globalAddress);
   }
 
-  private noteDemand(now: number, privateAddress: string): void {
-    this.demand.delete(privateAddress); // re-inserted last: the Map's order is recency
-    this.demand.set(privateAddress, now);
+  private noteDemand(demand: Map<string, number>, now: number, privateAddress: string): void {
+    demand.delete(privateAddress); // re-inserted last: the Map's order is recency
+    demand.set(privateAddress, now);
     const horizon = now - this.config.reputation.demandWindowMs;
-    for (const [h, at] of this.demand) { // bounded by the PHL; stale entries go first
+    for (const [h, at] of demand) { // bounded by the PHL; stale entries go first
       if (at >= horizon) break;
-      this.demand.delete(h);
+      demand.delete(h);
     }
   }
 
@@ -516,16 +522,23 @@ export class RcScheduler {
    * The spare rule for a resolver on probation: it may take `globalAddress` for `host` only if
    * every other host that a resolver in good standing wanted within demandWindowMs, and that
    * holds no address now, still finds a free one without it. With one address and two wanted
-   * hosts that is never; with more addresses than wanted hosts it usually is.
+   * hosts that is never; with more addresses than wanted hosts it usually is. A `tainted`
+   * requester (it wasted an RC: lower credit than a newcomer, or a past penalty) must also
+   * leave room for what clean newcomers wanted: an attacker that took an idle address first
+   * cannot keep it from a new real resolver once its first RC went unused. Clean newcomers
+   * do not defer to each other (two of them would wait for each other's demand to age).
    */
-  private spare(now: number, host: string, globalAddress: string): boolean {
+  private spare(now: number, host: string, globalAddress: string, tainted: boolean): boolean {
     const horizon = now - this.config.reputation.demandWindowMs;
     const holding = new Set<string>();
     const busy = new Set<string>();
     for (const a of this.active.values()) { holding.add(a.rc.privateAddress); busy.add(a.rc.globalAddress); }
     for (const l of this.bindings.listLeases()) { holding.add(l.privateAddress); busy.add(l.globalAddress); }
+    const wanted = new Set<string>();
+    for (const [h, at] of this.demand) if (at >= horizon) wanted.add(h);
+    if (tainted) for (const [h, at] of this.cleanDemand) if (at >= horizon) wanted.add(h);
     let needy = 0;
-    for (const [h, at] of this.demand) if (at >= horizon && h !== host && !holding.has(h)) needy++;
+    for (const h of wanted) if (h !== host && !holding.has(h)) needy++;
     if (needy === 0) return true;
     const free = this.config.globalAddresses.filter((ga) => ga !== globalAddress && !busy.has(ga)).length;
     return free >= needy;
