@@ -332,6 +332,12 @@ test('a tainted newcomer must leave room for what clean newcomers want; clean on
   assert.match(status(ask(s, 3100, BOB, FRESH)), /TOO_LATE/, 'bob waits for alice\'s lease');
   assert.equal(status(ask(s, 3200, ALICE, BAD, 1750, 6000)), 'DENIED:probation', 'no extending alice\'s lease while a clean newcomer wants bob');
   assert.equal(status(ask(s, 6600, BOB, FRESH)), 'READY', 'the lease ran out; bob gets the address');
+  // A resolver's own earlier demand does not hold it back once tainted (the lab's aaaa
+  // scenario: Unbound's unused alice RC, then its own lookup of bob).
+  const u = scheduler({ reputation: { enabled: true, initialCredit: 3 } });
+  assert.equal(status(ask(u, 0, ALICE, GOOD)), 'READY');
+  u.poll(3000); // unused: GOOD is tainted, alice wanted only by GOOD itself
+  assert.equal(status(ask(u, 3100, BOB, GOOD)), 'READY');
   // Two clean newcomers: no deadlock, the first one to an idle address gets it.
   const t = scheduler({ reputation: { enabled: true, initialCredit: 3 } });
   assert.match(status(ask(t, 0, BOB, '198.51.100.78', 1750, 0)), /READY/);

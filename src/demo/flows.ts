@@ -37,10 +37,13 @@ export const EN1_LAG_MS = 100;
 const { globalAddress: GA, tcpPort, udpPort } = ROUTER;
 
 /** Looks up, then connects to what the answer says; a failed lookup is a failed reach. */
-async function lookUpAndConnect(ctx: FlowContext, en: EnName, fqdn: string, onFirstQuery?: () => void): Promise<{ dns: LookupResult; tcp: TcpOutcome }> {
+async function lookUpAndConnect(
+  ctx: FlowContext, en: EnName, fqdn: string, onFirstQuery?: () => void, beforeConnect?: () => Promise<unknown>,
+): Promise<{ dns: LookupResult; tcp: TcpOutcome }> {
   const dns = await lookup(ctx, en, fqdn, onFirstQuery);
   const address = dns.status === 'answer' ? dns.addresses[0] : undefined;
   if (!address) return { dns, tcp: { error: 'no address' } };
+  await beforeConnect?.();
   return { dns, tcp: await tcpHello(ctx, en, address, tcpPort) };
 }
 
@@ -77,8 +80,12 @@ const simultaneous: Flow = {
     // EN2's lookup starts as soon as EN1's first query is out: together, yet in a known order.
     let startEn2!: () => void;
     const en2Go = new Promise<void>((r) => (startEn2 = r));
+    // As in the figure, EN1 connects once EN2's request waits at the router: EN2's lookup takes
+    // the TC -> TCP detour (source verification), so without this EN1 could connect first on a
+    // loaded machine. The serialization shown is the same either way.
+    const en2Queued = () => ctx.rec.waitFor((e) => e.event === 'request-queued', 1000, 'EN2\'s request to be queued').catch(() => undefined);
     const [one, two] = await Promise.all([
-      lookUpAndConnect(ctx, 'EN1', ALICE.fqdn, startEn2),
+      lookUpAndConnect(ctx, 'EN1', ALICE.fqdn, startEn2, en2Queued),
       en2Go.then(() => lookUpAndConnect(ctx, 'EN2', BOB.fqdn)),
     ]);
     await rcsGone(ctx.rec);

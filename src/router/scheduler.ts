@@ -76,8 +76,11 @@ export class RcScheduler {
   private readonly delays: ConnectDelays;
   /** Last time a resolver in good standing asked for each host (private address): the spare rule. */
   private readonly demand = new Map<string, number>();
-  /** The same for newcomers that have wasted nothing yet: a tainted resolver must respect it too. */
-  private readonly cleanDemand = new Map<string, number>();
+  /**
+   * The same for newcomers that have wasted nothing yet, with who asked (a few per host): a
+   * tainted resolver must respect the others' (not its own earlier) demand.
+   */
+  private readonly cleanDemand = new Map<string, Array<{ readonly resolver: string; readonly at: number }>>();
   private lastNow = -Infinity;
   /** No RC for anyone before this (leases of a previous run may still live: blockUntil). */
   private blockedUntil = -Infinity;
@@ -135,7 +138,7 @@ export class RcScheduler {
     const good = standing === 'trusted' || standing === 'proven';
     if (this.config.reputation.enabled) {
       if (good) this.noteDemand(this.demand, now, host.address);
-      else if (this.reputation.clean(now, req.resolver)) this.noteDemand(this.cleanDemand, now, host.address);
+      else if (this.reputation.clean(now, req.resolver)) this.noteCleanDemand(now, host.address, req.resolver);
     }
 
     const p: PendingRequest = {
@@ -147,7 +150,7 @@ export class RcScheduler {
     // Probation: idle capacity only (it may queue, behind everyone in good standing). Suspect
     // (back from a penalty, nothing used since): an idle address or nothing, so it cannot keep
     // extending a lease while a newcomer waits for that address.
-    const spare = () => this.spare(now, host.address, place.globalAddress, !this.reputation.clean(now, req.resolver));
+    const spare = () => this.spare(now, host.address, place.globalAddress, this.reputation.clean(now, req.resolver) ? undefined : req.resolver);
     if ((standing === 'probation' && !place.blocked && !spare())
       || (standing === 'suspect' && (place.blocked || !this.idle(place.globalAddress) || !spare()))) {
       out.push(rejected(now, [req.id], 'DENIED', 'probation'));
@@ -327,7 +330,7 @@ export class RcScheduler {
       }
       const place = this.place(t, p, host, reserved);
       const free = !place.blocked && (this.reputation.inGoodStanding(t, p.resolver)
-        || this.spare(t, host.address, place.globalAddress, !this.reputation.clean(t, p.resolver)));
+        || this.spare(t, host.address, place.globalAddress, this.reputation.clean(t, p.resolver) ? undefined : p.resolver));
       if (free) {
         this.pending.unqueue(p);
         this.grant(t, place, p, host, out);
@@ -508,6 +511,14 @@ export class RcScheduler {
     return !this.bindings.listLeases().some((l) => l.globalAddress === globalAddress);
   }
 
+  private noteCleanDemand(now: number, privateAddress: string, resolver: string): void {
+    const horizon = now - this.config.reputation.demandWindowMs;
+    const list = (this.cleanDemand.get(privateAddress) ?? []).filter((d) => d.resolver !== resolver && d.at >= horizon);
+    list.push({ resolver, at: now });
+    if (list.length > 4) list.shift(); // a few askers per host are enough to know it is wanted
+    this.cleanDemand.set(privateAddress, list); // bounded by the PHL
+  }
+
   private noteDemand(demand: Map<string, number>, now: number, privateAddress: string): void {
     demand.delete(privateAddress); // re-inserted last: the Map's order is recency
     demand.set(privateAddress, now);
@@ -524,11 +535,11 @@ export class RcScheduler {
    * holds no address now, still finds a free one without it. With one address and two wanted
    * hosts that is never; with more addresses than wanted hosts it usually is. A `tainted`
    * requester (it wasted an RC: lower credit than a newcomer, or a past penalty) must also
-   * leave room for what clean newcomers wanted: an attacker that took an idle address first
+   * leave room for what other clean newcomers wanted (its own earlier wishes do not count): an attacker that took an idle address first
    * cannot keep it from a new real resolver once its first RC went unused. Clean newcomers
    * do not defer to each other (two of them would wait for each other's demand to age).
    */
-  private spare(now: number, host: string, globalAddress: string, tainted: boolean): boolean {
+  private spare(now: number, host: string, globalAddress: string, tainted?: string): boolean {
     const horizon = now - this.config.reputation.demandWindowMs;
     const holding = new Set<string>();
     const busy = new Set<string>();
@@ -536,7 +547,9 @@ export class RcScheduler {
     for (const l of this.bindings.listLeases()) { holding.add(l.privateAddress); busy.add(l.globalAddress); }
     const wanted = new Set<string>();
     for (const [h, at] of this.demand) if (at >= horizon) wanted.add(h);
-    if (tainted) for (const [h, at] of this.cleanDemand) if (at >= horizon) wanted.add(h);
+    if (tainted !== undefined) {
+      for (const [h, askers] of this.cleanDemand) if (askers.some((d) => d.at >= horizon && d.resolver !== tainted)) wanted.add(h);
+    }
     let needy = 0;
     for (const h of wanted) if (h !== host && !holding.has(h)) needy++;
     if (needy === 0) return true;
