@@ -18,9 +18,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 // What each unit runs and the least it needs (comments in the unit files say why).
 const UNITS = {
-  'ntss-server.service': { command: 'server', caps: ['CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX'], state: true },
-  'ntss-router.service': { command: 'router', caps: ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK'], state: true },
-  'ntss-resolver.service': { command: 'resolver', caps: ['CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX'], state: false },
+  'ntss-server.service': { command: 'server', caps: ['CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX'], state: true, reload: true },
+  'ntss-router.service': { command: 'router', caps: ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK'], state: true, reload: true },
+  'ntss-resolver.service': { command: 'resolver', caps: ['CAP_NET_BIND_SERVICE'], families: ['AF_INET', 'AF_INET6', 'AF_UNIX'], state: false, reload: false },
 } as const;
 
 const HARDENING: Record<string, string> = {
@@ -44,7 +44,8 @@ describe('unit files', () => {
       // the capabilities useless in the host's network namespace.
       assert.equal(u.get('Service')!.has('MemoryDenyWriteExecute'), false, 'MemoryDenyWriteExecute must not be set');
       assert.equal(u.get('Service')!.has('PrivateUsers'), false, 'PrivateUsers must not be set');
-      assert.equal(u.get('Service')!.has('ExecReload'), false, 'no SIGHUP handler yet: a reload would stop the daemon');
+      // SIGHUP reloads the server and the router (test/server-reload, routerd-reload); the resolver does not reload.
+      assert.equal(unitValue(u, 'Service', 'ExecReload'), want.reload ? '/bin/kill -HUP $MAINPID' : undefined, `${name}: ExecReload=`);
       assert.deepEqual(unitList(u, 'Service', 'CapabilityBoundingSet').sort(), [...want.caps]);
       assert.deepEqual(unitList(u, 'Service', 'AmbientCapabilities').sort(), [...want.caps]);
       assert.deepEqual(unitList(u, 'Service', 'RestrictAddressFamilies'), [...want.families]);

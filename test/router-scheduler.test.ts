@@ -432,3 +432,19 @@ test('after a restart, no address for anyone until the previous run\'s leases ha
   assert.deepEqual(r.poll(2000), ['2000 rc-created rc1 GA2 any -> bob exp5000', '2000 respond READY [q2] GA2 rc1 exp5000']);
   assert.deepEqual(r.ask(2100, 'q3', BOB, RES3), ['2100 rc-renewed rc1 exp5100', '2100 respond READY [q3] GA2 rc1 exp5100']);
 });
+
+test('reconfigure: an RC and the queue made before keep going; a new holdMs applies from the next packet on; addresses are fixed', () => {
+  const r = new Run();
+  r.ask(0, 'a', ALICE);
+  r.ask(10, 'b', BOB); // queued behind alice's RC on the one address
+  assert.equal(r.s.queueLength, 1);
+  r.s.reconfigure({ ...BASE, holdMs: 50 });
+  assert.equal(r.s.config.holdMs, 50);
+  assert.equal(r.s.queueLength, 1, 'the queue survives');
+  assert.equal(r.pkt(100, EN1, 4000), 'alice', 'the RC made before the reload still maps');
+  // The hold after this packet uses the new 50 ms: bob's RC comes at 150, not at 600.
+  const out = r.poll(150);
+  assert.ok(out.some((l) => l.startsWith('150 respond READY [b]')), out.join('\n'));
+  assert.throws(() => r.s.reconfigure({ ...BASE, globalAddresses: [GA3] }), (e: unknown) => e instanceof NtssError && e.code === 'SCHEDULER_RECONFIGURE');
+  assert.equal(r.s.config.holdMs, 50, 'a refused reconfigure changes nothing');
+});

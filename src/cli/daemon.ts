@@ -1,6 +1,6 @@
 // What `ntss server` and `ntss router` share: the logging options, and running in the
-// foreground until SIGTERM/SIGINT (SIGUSR1 logs the counters).
-import { UsageError } from '../util/errors.js';
+// foreground until SIGTERM/SIGINT (SIGUSR1 logs the counters, SIGHUP reloads the configuration).
+import { ConfigError, UsageError } from '../util/errors.js';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
 import type { Command } from './main.js';
 
@@ -15,6 +15,8 @@ export const DAEMON_USAGE = '--config FILE [--log-format text|json] [--log-level
 interface Running {
   counters: { snapshot(): Record<string, number> };
   close(): Promise<void>;
+  /** Reads the configuration file again and applies it: the keys that changed. Throws ConfigError to refuse it. */
+  reload?(): string[];
 }
 
 /** Validates the options, starts the daemon, and returns 0 once a signal has stopped it. */
@@ -27,6 +29,7 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
   const log = createLogger({ format: format as LogFormat, level: level as LogLevel }, { svc: name });
   const running = await start(v.config, log);
   process.on('SIGUSR1', () => log.info('counters', running.counters.snapshot()));
+  process.on('SIGHUP', () => reloadOnce(running, v.config as string, log));
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info('signal', { signal: sig });
@@ -36,4 +39,16 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/** One SIGHUP: `reloaded` with the changed keys, or ONE `reload-refused` line and the old configuration stays. */
+export function reloadOnce(running: Pick<Running, 'reload'>, file: string, log: Logger): void {
+  if (!running.reload) return log.warn('reload-refused', { file, key: '', expected: 'this daemon does not reload; restart' });
+  try {
+    const changed = running.reload();
+    log.info('reloaded', { file, changed: changed.join(',') || 'nothing' });
+  } catch (e) {
+    if (e instanceof ConfigError) log.warn('reload-refused', { file: e.file, key: e.key || '(top level)', expected: e.expected });
+    else log.error('reload-refused', { file, key: '', expected: (e as Error).message });
+  }
 }

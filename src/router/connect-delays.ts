@@ -20,7 +20,12 @@ export interface ConnectDelayConfig {
 export class ConnectDelays {
   private readonly samples = new Map<string, number[]>();
 
-  constructor(private readonly c: ConnectDelayConfig) {}
+  constructor(private c: ConnectDelayConfig) {}
+
+  /** A reload: new bounds; the samples stay. */
+  reconfigure(c: ConnectDelayConfig): void {
+    this.c = c;
+  }
 
   get enabled(): boolean {
     return this.c.minMs < this.c.maxMs;

@@ -21,8 +21,14 @@ import type { Rc } from './types.js';
 export class ServiceEstimator {
   private value: number;
 
-  constructor(initialPacketDelayMs: number, private readonly holdMs: number, private readonly alpha: number) {
+  constructor(initialPacketDelayMs: number, private holdMs: number, private alpha: number) {
     this.value = initialPacketDelayMs + holdMs;
+  }
+
+  /** A reload: new hold time and smoothing for what comes; the estimate learned so far stays. */
+  reconfigure(holdMs: number, alpha: number): void {
+    this.holdMs = holdMs;
+    this.alpha = alpha;
   }
 
   /** E: expected time one request holds a lock. */

@@ -7,7 +7,8 @@ export class RecentIds {
   private readonly order: Array<{ id: string; forgetAt: number }> = [];
   private head = 0;
 
-  constructor(private readonly memoryMs: number) {}
+  /** memoryMs may change on a reload: ids already seen keep their old forget time. */
+  constructor(public memoryMs: number) {}
 
   has(id: string): boolean {
     return this.seen.has(id);

@@ -97,14 +97,20 @@ export function resolveReputationConfig(c: ReputationConfig = {}): ResolvedReput
 }
 
 export class ResolverReputation {
-  readonly config: ResolvedReputationConfig;
+  config: ResolvedReputationConfig;
   // A Map keeps insertion order; touching an entry re-inserts it, so the first is least recent.
   private readonly table = new Map<string, Entry>();
   /** Entries dropped because the table was full (a counter for the daemon). */
   evicted = 0;
 
-  constructor(config: ReputationConfig = {}, private readonly trusted: TrustedResolver = () => false) {
+  constructor(config: ReputationConfig = {}, private trusted: TrustedResolver = () => false) {
     this.config = resolveReputationConfig(config);
+  }
+
+  /** A reload: new numbers and trusted set; every resolver's record stays. */
+  reconfigure(config: ReputationConfig, trusted: TrustedResolver = () => false): void {
+    this.config = resolveReputationConfig(config);
+    this.trusted = trusted;
   }
 
   standing(now: number, resolver: string): Standing {

@@ -28,7 +28,8 @@ import type { RejectReason, RespondRejected, RouterEvent } from './events.js';
 import { MappingTable } from './mappings.js';
 import { duplicateKey, PendingRequests, type PendingRequest } from './queue.js';
 import { RecentIds } from './recent-ids.js';
-import { ConnectDelays } from './connect-delays.js';
+import { ConnectDelays, type ConnectDelayConfig } from './connect-delays.js';
+import { NtssError } from '../util/errors.js';
 import { ResolverReputation, type ReputationChange, type TrustedResolver } from './reputation.js';
 import type { FirstPacket, Lease, Mapping, NtsRequest, Rc, Sticky } from './types.js';
 
@@ -67,7 +68,7 @@ export class RcScheduler {
   /** NAT mappings created from RCs; the data plane removes them when their flows end. */
   readonly mappings = new MappingTable();
   readonly bindings = new BindingTable();
-  readonly config: ResolvedSchedulerConfig;
+  private cfg: ResolvedSchedulerConfig;
   private readonly active = new Map<number, Active>();
   private readonly pending = new PendingRequests();
   private readonly ids: RecentIds;
@@ -88,16 +89,33 @@ export class RcScheduler {
   private nextMappingId = 1;
 
   constructor(config: SchedulerConfig, private readonly phl: PrivateHostList, trusted?: TrustedResolver) {
-    this.config = resolveSchedulerConfig(config);
+    this.cfg = resolveSchedulerConfig(config);
     this.ids = new RecentIds(this.config.idMemoryMs);
     this.estimator = new ServiceEstimator(this.config.serviceEstimateMs, this.config.holdMs, this.config.serviceEwmaAlpha);
     this.reputation = new ResolverReputation(this.config.reputation, trusted);
-    this.delays = new ConnectDelays({
-      minMs: this.config.minRcTimeoutMs, maxMs: this.config.rcTimeoutMs,
-      // The slowest of a resolver's last 16 ENs, four times over, plus a quarter second: ENs
-      // behind one resolver differ (paths, a slow application start), and a late one is refused.
-      factor: 4, marginMs: 250, minSamples: 3, window: 16, maxResolvers: this.config.reputation.maxResolvers,
-    });
+    this.delays = new ConnectDelays(connectDelayConfig(this.config));
+  }
+
+  get config(): ResolvedSchedulerConfig {
+    return this.cfg;
+  }
+
+  /**
+   * A configuration reload: swaps the policy numbers only. RCs, leases, sticky entries, the
+   * queue, reputation records, connect delays and the learned service estimate all stay; an RC
+   * already made keeps its times (holdMs, rcTimeoutMs apply to RCs made from now on). The
+   * global addresses cannot change here: RCs and leases are placed on them.
+   */
+  reconfigure(config: SchedulerConfig, trusted?: TrustedResolver): void {
+    const next = resolveSchedulerConfig(config);
+    if (next.globalAddresses.join(',') !== this.cfg.globalAddresses.join(',')) {
+      throw new NtssError('SCHEDULER_RECONFIGURE', 'globalAddresses cannot change while the scheduler runs');
+    }
+    this.cfg = next;
+    this.ids.memoryMs = next.idMemoryMs;
+    this.estimator.reconfigure(next.holdMs, next.serviceEwmaAlpha);
+    this.reputation.reconfigure(next.reputation, trusted);
+    this.delays.reconfigure(connectDelayConfig(next));
   }
 
   /** An authenticated NTS request arrived. */
@@ -617,4 +635,10 @@ function rejected(
 ): RespondRejected {
   const e: RespondRejected = { type: 'respond', at, requestIds: [...ids], status, reason };
   return expectedWaitMs === undefined ? e : { ...e, expectedWaitMs };
+}
+
+// The slowest of a resolver's last 16 ENs, four times over, plus a quarter second: ENs behind
+// one resolver differ (paths, a slow application start), and a late one is refused.
+function connectDelayConfig(c: ResolvedSchedulerConfig): ConnectDelayConfig {
+  return { minMs: c.minRcTimeoutMs, maxMs: c.rcTimeoutMs, factor: 4, marginMs: 250, minSamples: 3, window: 16, maxResolvers: c.reputation.maxResolvers };
 }

@@ -9,7 +9,7 @@ import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-confi
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
-import { PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
+import { canonicalFqdn, PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
 import { Counters } from '../util/counters.js';
 import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
@@ -25,6 +25,16 @@ import { RefusalLog, routerStatus } from './status.js';
 import { routerMetrics } from '../metrics/router-metrics.js';
 import { listenMetrics } from '../metrics/http.js';
 import { listenControl } from '../control/socket.js';
+import { changedKeys, refuseFixed } from '../config/reload.js';
+import { SAFETY_MARGIN_MS } from '../dataplane/nftables-config.js';
+import { ConfigError } from '../util/errors.js';
+
+/**
+ * What a reload cannot change: the sockets and tables made at start, and the NTS window (the
+ * replay caches remember messages for the window they were made with: a wider one would let
+ * a message the cache forgot be accepted again).
+ */
+export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 'nts.windowMs', 'storage', 'learning', 'metrics', 'control'] as const;
 
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
@@ -50,6 +60,8 @@ export interface RunningRouter {
   readonly learning?: { host: string; port: number };
   /** Where `/metrics` is served, when `metrics.listen` is configured. */
   readonly metrics?: { host: string; port: number };
+  /** SIGHUP: applies a new configuration keeping RCs, leases, the queue, reputation and learned PHL entries; the changed keys. Throws ConfigError to refuse it. */
+  reload(next: RouterConfig): string[];
   close(): Promise<void>;
 }
 
@@ -95,14 +107,45 @@ class RouterDaemon {
   /** Closed with the daemon: the metrics listener and the control socket. */
   readonly closers: (() => Promise<void>)[] = [];
 
-  constructor(readonly cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
+  constructor(public cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
     for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address, e.services);
-    const { trusted, ...reputation } = cfg.scheduler.reputation;
-    const vouched = new PrefixTable<true>();
-    for (const p of trusted) vouched.add(p, true);
-    this.scheduler = new RcScheduler(
-      { globalAddresses: cfg.globalAddresses, ...cfg.scheduler, reputation }, this.phl, (resolver) => vouched.lookup(resolver) === true,
-    );
+    const s = schedulerPolicy(cfg);
+    this.scheduler = new RcScheduler(s.config, this.phl, s.trusted);
+  }
+
+  /** A reload (see RunningRouter.reload); the caller has refused fixed keys already. */
+  reconfigure(next: RouterConfig): string[] {
+    const changed = changedKeys(this.cfg, next);
+    const has = (k: string) => changed.some((c) => c === k || c.startsWith(`${k}.`));
+    if (has('phl')) {
+      // Configured entries are replaced; learned ones stay (a configured entry shadows one).
+      const keep = new Set(next.phl.map((e) => canonicalFqdn(e.name)));
+      for (const e of this.phl.list({ all: true })) if (e.source === 'configured' && !keep.has(e.fqdn)) this.phl.remove(e.fqdn, 'configured');
+      for (const e of next.phl) this.phl.setConfigured(e.name, e.address, e.services);
+    }
+    if (has('scheduler')) {
+      const s = schedulerPolicy(next);
+      this.scheduler.reconfigure(s.config, s.trusted);
+      this.rearm(); // deadlines and hold times may move the next wake-up
+    }
+    this.cfg = next;
+    if (has('server') || has('id') || has('nts.keepaliveIntervalMs')) this.announce();
+    return changed;
+  }
+
+  /** (Re)starts REGISTER/KEEPALIVE to the configured server, if any. */
+  announce(): void {
+    this.announcer?.stop();
+    this.announcer = undefined;
+    const cfg = this.cfg;
+    if (!cfg.server) return;
+    const to = { address: cfg.server.host, port: cfg.server.port };
+    this.announcer = new Announcer({
+      routerId: cfg.id, addresses: cfg.globalAddresses, intervalMs: cfg.nts.keepaliveIntervalMs, log: this.log, now: this.now,
+      send: (type, reg) => this.nts.announce(to, type, reg),
+      count: (n) => this.own.inc(n),
+    });
+    this.announcer.start();
   }
 
   readonly classify = (pkt: FirstPacket): PacketResult => {
@@ -279,7 +322,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   try {
     d.nts = await NtsUdpServer.open({
       host: cfg.nts.listen.host, port: cfg.nts.listen.port, windowMs: cfg.nts.windowMs, now,
-      keys: (id) => (id === cfg.id ? cfg.key : undefined),
+      keys: (id) => (id === d.cfg.id ? d.cfg.key : undefined), // d.cfg: a reload may change them
       onRequest: (req) => d.onRequest(req),
       onAck: (a) => d.announcer?.onAck(a.id, a.ack),
       onError: (e) => {
@@ -311,15 +354,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     await d.close();
     throw e;
   }
-  if (cfg.server) {
-    const to = { address: cfg.server.host, port: cfg.server.port };
-    d.announcer = new Announcer({
-      routerId: cfg.id, addresses: cfg.globalAddresses, intervalMs: cfg.nts.keepaliveIntervalMs, log, now,
-      send: (type, reg) => d.nts.announce(to, type, reg),
-      count: (n) => d.own.inc(n),
-    });
-    d.announcer.start();
-  }
+  d.announce();
   const nts = d.nts.address();
   const snapshot = (): Record<string, number> => {
     const all: Record<string, number> = { ...d.own.snapshot() };
@@ -342,7 +377,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
       metricsAt = l.address;
     }
     if (cfg.control) {
-      const c = await listenControl(cfg.control.socket, () => routerStatus({ id: cfg.id, scheduler: d.scheduler, phl: d.phl, refusals: d.refusals, counters: snapshot() }, now()), log);
+      const c = await listenControl(cfg.control.socket, () => routerStatus({ id: d.cfg.id, scheduler: d.scheduler, phl: d.phl, refusals: d.refusals, counters: snapshot() }, now()), log);
       d.closers.push(() => c.close());
     }
   } catch (e) {
@@ -358,8 +393,31 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     scheduler: d.scheduler, phl: d.phl, dataplane: d.dataplane, nts: { host: nts.address, port: nts.port },
     learning: d.learning?.address(), metrics: metricsAt,
     counters: { snapshot, get: (name) => snapshot()[name] ?? 0 },
+    reload(next) {
+      refuseFixed(next.file, d.cfg, next, ROUTER_FIXED_KEYS);
+      const dp = d.cfg.dataplane;
+      if (dp.type === 'nftables') {
+        // The kernel's safety timeout was set at start from these: it must still outlive an RC.
+        const safety = dp.safetyTimeoutMs ?? d.cfg.scheduler.rcTimeoutMs + d.cfg.scheduler.holdMs + SAFETY_MARGIN_MS;
+        if (next.scheduler.rcTimeoutMs + next.scheduler.holdMs >= safety) {
+          throw new ConfigError(next.file, 'scheduler.rcTimeoutMs', `rcTimeoutMs + holdMs must stay below the nftables safety timeout set at start (${safety} ms); restart`);
+        }
+      }
+      return d.reconfigure(next);
+    },
     async close() {
       if (await d.close()) log.info('stopped', { counters: snapshot() });
     },
+  };
+}
+
+/** The scheduler's policy numbers and trusted resolvers from the configuration. */
+function schedulerPolicy(cfg: RouterConfig) {
+  const { trusted, ...reputation } = cfg.scheduler.reputation;
+  const vouched = new PrefixTable<true>();
+  for (const p of trusted) vouched.add(p, true);
+  return {
+    config: { globalAddresses: cfg.globalAddresses, ...cfg.scheduler, reputation },
+    trusted: (resolver: string) => vouched.lookup(resolver) === true,
   };
 }

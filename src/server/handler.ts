@@ -82,12 +82,23 @@ export class DnsHandler {
   /** Lookups that had to prove their source first: their resolver's clock started earlier. */
   private readonly detours = new Detours();
   private readonly lastSigned: LastTimeSigned;
-  readonly cookies: ServerCookies;
+  cookies: ServerCookies;
 
   constructor(private readonly d: HandlerDeps) {
     this.cache = new ResponseCache(d.responseCacheSize, () => d.counters.inc('response_cache_cleared'));
     this.lastSigned = d.lastTimeSigned ?? new LastTimeSigned();
     this.cookies = d.cookies ?? new ServerCookies();
+  }
+
+  /**
+   * A reload (SIGHUP): swaps policy and keys, keeps the zone, the detours and last-time-signed.
+   * A new cookie secret makes every server cookie handed out so far invalid (one BADCOOKIE round).
+   */
+  reconfigure(p: Partial<Pick<HandlerDeps, 'keys' | 'routerAddresses' | 'gateway' | 'profiles' | 'udpMaxPayload' | 'tsigFudge' | 'verifySource' | 'rrl'>> & { cookies?: ServerCookies }): void {
+    const { cookies, ...deps } = p;
+    Object.assign(this.d, deps);
+    if (cookies) this.cookies = cookies;
+    this.cache.clear(); // answers depend on the router addresses and the payload size
   }
 
   /** Sizes of the per-source and per-name tables on the query path (bounded-memory tests). */

@@ -101,12 +101,19 @@ export class NtsGateway {
   constructor(
     routers: RouterEntry[],
     private readonly transport: NtsTransport,
-    private readonly opts: NtsGatewayOptions,
+    private opts: NtsGatewayOptions,
     private readonly counters: Counters,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {
     for (const r of routers) for (const a of r.addresses) this.byAddress.set(a, r);
+  }
+
+  /** A reload: new routers and policies for new requests; those pending finish as they started. */
+  reconfigure(routers: RouterEntry[], opts: NtsGatewayOptions): void {
+    this.byAddress.clear();
+    for (const r of routers) for (const a of r.addresses) this.byAddress.set(a, r);
+    this.opts = opts;
   }
 
   /** Table sizes, for the bounded-memory tests. */

@@ -27,6 +27,12 @@ export class ResponseCache {
     }
   }
 
+  /** Forget everything (a configuration reload changed what answers look like). */
+  clear(): void {
+    this.udp.clear();
+    this.tcp.clear();
+  }
+
   static key(query: Buffer): string {
     return query.toString('latin1', 2);
   }

@@ -26,6 +26,11 @@ import { serverMetrics } from '../metrics/server-metrics.js';
 import { listenMetrics } from '../metrics/http.js';
 import { listenControl } from '../control/socket.js';
 import { serverStatus, type Announcement } from './status.js';
+import { changedKeys, refuseFixed } from '../config/reload.js';
+import { ConfigError } from '../util/errors.js';
+
+/** What a reload cannot change: bound sockets, the open store, the zone. */
+export const SERVER_FIXED_KEYS = ['listen', 'storage', 'zone.name', 'nts.listen', 'tcp', 'metrics', 'control', 'responseCache'] as const;
 
 export interface RunningServer {
   handler: DnsHandler;
@@ -36,6 +41,8 @@ export interface RunningServer {
   tcp: { host: string; port: number }[];
   /** Where `/metrics` is served, when `metrics.listen` is configured. */
   metrics?: { host: string; port: number };
+  /** SIGHUP: applies a new configuration without dropping state; the changed keys. Throws ConfigError to refuse it. */
+  reload(next: ServerConfig): string[];
   close(): Promise<void>;
 }
 
@@ -60,12 +67,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     const records = store.loadZone(cfg.zone.name) ?? [];
     const zone = Zone.fromRecords(cfg.zone.name, records);
     log.info('zone-loaded', { zone: zone.origin, serial: zone.serial(), records: records.length, storage: cfg.storage });
-    const keys = new Map<string, KeyEntry>(
-      cfg.tsig.map((k) => [k.name, {
-        key: { name: k.name, algorithm: k.algorithm, secret: k.secret, ...(k.minMacLength === undefined ? {} : { minMacLength: k.minMacLength }) }, allow: k.allow,
-        routerAddress: cfg.routers.find((r) => r.id === k.router)?.addresses[0],
-      }]),
-    );
+    const keys = tsigKeys(cfg);
     const counters = new Counters();
     const announcements = new Map<string, Announcement>();
     let gatewaySizes: (() => { pending: number; inFlight: number; refused: number }) | undefined;
@@ -110,14 +112,42 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       metricsAt = m.address;
     }
     if (cfg.control) {
-      const c = await listenControl(cfg.control.socket, () => serverStatus({ cfg, zone, counters, announcements, gateway: gateway?.gateway }, now()), log);
+      const c = await listenControl(cfg.control.socket, () => serverStatus({ cfg: current, zone, counters, announcements, gateway: gateway?.gateway }, now()), log);
       closers.push(() => c.close());
     }
     // Last: `listening` means everything configured is up (tests and scripts wait for it).
     log.info('listening', { udp: udp.map(formatHostPort).join(','), tcp: tcp.map(formatHostPort).join(',') });
     let closed = false;
+    let current = cfg;
+    const reload = (next: ServerConfig): string[] => {
+      refuseFixed(next.file, current, next, SERVER_FIXED_KEYS);
+      if ((next.routers.length > 0) !== (gateway !== undefined)) {
+        throw new ConfigError(next.file, 'routers', `cannot go from ${current.routers.length} to ${next.routers.length} routers on reload (the NTS socket opens at start); restart`);
+      }
+      const changed = changedKeys(current, next);
+      const has = (k: string) => changed.some((c) => c === k || c.startsWith(`${k}.`));
+      let profiles = gateway?.profiles;
+      if (gateway && (has('resolvers') || has('nts'))) {
+        // A new table forgets what the fingerprint learned; only when its inputs changed.
+        profiles = resolverProfiles(next);
+        gateway.reconfigure(next, profiles);
+      } else if (gateway && has('routers')) gateway.reconfigure(next, gateway.profiles);
+      if (gateway) gateway.profiles = profiles!;
+      handler.reconfigure({
+        keys: tsigKeys(next),
+        routerAddresses: new Set(next.routers.flatMap((r) => r.addresses)),
+        profiles,
+        udpMaxPayload: next.udp.maxPayload,
+        tsigFudge: next.tsigFudge,
+        verifySource: next.nts.verifySource,
+        ...(has('rrl') ? { rrl: new ResponseRateLimiter(next.rrl, () => counters.inc('rrl_evicted')) } : {}),
+        ...(has('cookies') ? { cookies: new ServerCookies(next.cookies.secret) } : {}),
+      });
+      current = next;
+      return changed;
+    };
     return {
-      handler, counters, zone, udp, tcp, metrics: metricsAt,
+      handler, counters, zone, udp, tcp, metrics: metricsAt, reload,
       async close() {
         if (closed) return;
         closed = true;
@@ -139,13 +169,22 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   }
 }
 
+/** The TSIG keys by name, with the router each belongs to. */
+function tsigKeys(cfg: ServerConfig): Map<string, KeyEntry> {
+  return new Map(cfg.tsig.map((k) => [k.name, {
+    key: { name: k.name, algorithm: k.algorithm, secret: k.secret, ...(k.minMacLength === undefined ? {} : { minMacLength: k.minMacLength }) }, allow: k.allow,
+    routerAddress: cfg.routers.find((r) => r.id === k.router)?.addresses[0],
+  }]));
+}
+
 /** The NTS client socket and the gateway over it. Routers announce themselves to this socket. */
 async function openGateway(
   cfg: ServerConfig, counters: Counters, log: Logger, now: () => number,
   announcements: Map<string, Announcement>, onWait?: (ms: number, outcome: string) => void,
 ) {
-  const routers = cfg.routers.map((r) => ({ id: r.id, addresses: r.addresses, nts: r.nts, key: r.key }));
-  const byId = new Map(routers.map((r) => [r.id, r]));
+  const routersOf = (c: ServerConfig) => c.routers.map((r) => ({ id: r.id, addresses: r.addresses, nts: r.nts, key: r.key }));
+  const routers = routersOf(cfg);
+  let byId = new Map(routers.map((r) => [r.id, r]));
   const client = await NtsUdpClient.open({
     host: cfg.nts.listen.host, port: cfg.nts.listen.port, now,
     keys: (id) => byId.get(id)?.key,
@@ -163,8 +202,12 @@ async function openGateway(
     onError: (e) => log.warn('nts-socket-error', { error: e.message }),
   });
   const profiles = resolverProfiles(cfg);
-  const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending } = cfg.nts;
-  const gateway = new NtsGateway(routers, client, { profiles, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending, onWait }, counters, log, now);
+  const options = (c: ServerConfig, p: ResolverProfiles) => {
+    const { marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending } = c.nts;
+    return { profiles: p, marginMs, refusalHoldMs, enCacheMs, ecsMinPrefix, maxPendingPerResolver, maxPending, onWait };
+  };
+  const gateway = new NtsGateway(routers, client, options(cfg, profiles), counters, log, now);
+  const { enCacheMs, ecsMinPrefix } = cfg.nts;
   const a = client.address();
   log.info('nts-client', { listen: formatHostPort({ host: a.address, port: a.port }), routers: routers.map((r) => `${r.id}@${formatHostPort(r.nts)}`).join(',') });
   log.info('resolver-profiles', {
@@ -172,7 +215,15 @@ async function openGateway(
     fingerprint: cfg.nts.fingerprint, default: `${profiles.defaultProfile.patienceMs}ms/${profiles.defaultProfile.ttlFloorMs}ms`,
     enCacheMs, ecsMinPrefix,
   });
-  return { client, gateway, profiles };
+  return {
+    client, gateway, profiles,
+    /** A reload: routers (their keys too, for the client) and policies. */
+    reconfigure(next: ServerConfig, p: ResolverProfiles) {
+      const rs = routersOf(next);
+      byId = new Map(rs.map((r) => [r.id, r]));
+      gateway.reconfigure(rs, options(next, p));
+    },
+  };
 }
 
 /** Config by prefix, then (unless turned off) the fingerprint, then the `unknown` profile. */

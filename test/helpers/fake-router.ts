@@ -9,6 +9,8 @@ export interface FakeRouter {
   requests: IncomingRequest[];
   /** The server config's routers[] entry for this router. */
   entry(addresses: string[]): { id: string; addresses: string[]; nts: string; key: string };
+  /** Answers a request `answer` left unanswered (a held request). */
+  respond(requestId: string, r: NtsResponse): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startFakeRouter(answer: (req: IncomingRequest) => NtsRespo
   return {
     port, requests,
     entry: (addresses) => ({ id, addresses, nts: `127.0.0.1:${port}`, key: FAKE_ROUTER_KEY }),
+    respond: (requestId, r) => srv.respond(requestId, r),
     close: () => srv.close(),
   };
 }
