@@ -5,6 +5,7 @@
 // Each log is already in order; only the merge needs a rule. Times are whole milliseconds, and
 // on one machine the server's and the router's steps of a lookup often share one, so ties go
 // by the lookup's stage (the protocol's order), then server before router.
+import { textValue } from '../util/log.js';
 
 export interface FollowedLine {
   daemon: 'server' | 'router';
@@ -21,7 +22,7 @@ const STAGE: Record<string, number> = {
   respond: 4,
   'nts-ready': 5, 'nts-failed': 5, 'nts-error': 5,
   'nts-answer': 6,
-  'mapping-created': 7,
+  'mapping-created': 7, 'mapping-opened': 7, 'mapping-closed': 7,
   'rc-hold-started': 8,
   'rc-removed': 9,
 };
@@ -78,7 +79,7 @@ export function follow(id: string, serverLog: string, routerLog: string): Follow
 export function formatFollowed(chain: readonly FollowedLine[]): string {
   return chain.map(({ daemon, line }) => {
     const { time, level: _level, event, ...rest } = line;
-    const kv = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    const kv = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${textValue(v)}`);
     return [String(time ?? '-'), daemon.padEnd(6), String(event ?? '-').padEnd(15), ...kv].join(' ');
   }).join('\n');
 }

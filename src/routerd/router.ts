@@ -285,7 +285,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   d.dataplane.onEvent((e) => {
     const m = e.mapping;
     log.info(e.type, {
-      mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
+      req: d.rcRequests.req(m.rcId), mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
       to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
     });
     if (e.type === 'mapping-closed') d.scheduler.mappings.remove(m.id); // the flow's end: the same EN port may map anew
