@@ -8,7 +8,7 @@ import { NtsClientCore, NtsEncodeError, type NtsResult } from '../src/nts/index.
 import { follow, hasRequest } from '../src/logs/follow.js';
 import { messageIdOf, RcRequests } from '../src/routerd/rc-requests.js';
 import { eventFields } from '../src/routerd/events.js';
-import { NtsGateway, type NtsTransport } from '../src/server/nts-gateway.js';
+import { LOGGED_QUERIES, NtsGateway, type NtsTransport } from '../src/server/nts-gateway.js';
 import { ResolverProfiles } from '../src/server/resolver-profiles.js';
 import { Counters } from '../src/util/counters.js';
 import { memoryLogger } from '../src/util/log.js';
@@ -43,6 +43,25 @@ test('gateway: one id per lookup, on the NTS request, the held queries (a joined
     'nts-held 192.0.2.53:1000', 'nts-request 192.0.2.53', 'nts-held joined 192.0.2.53:1001', 'nts-ready 192.0.2.53',
   ]);
   assert.deepEqual(of('00000000000000b2'), ['nts-held 192.0.2.53:1002', 'nts-request 192.0.2.53', 'nts-failed 192.0.2.53']);
+});
+
+test('gateway: past LOGGED_QUERIES queries of one request, the held and answer lines go to debug', async () => {
+  let answer: (r: NtsResult) => void = () => {};
+  const transport: NtsTransport = { request: () => new Promise<NtsResult>((a) => (answer = a)) };
+  const log = memoryLogger('info');
+  const gateway = new NtsGateway(
+    [{ id: 'gw1', addresses: [ROUTER], nts: { host: '127.0.0.1', port: 1 }, key: Buffer.alloc(32) }], transport,
+    { profiles: new ResolverProfiles({ rules: [] }), marginMs: 150, refusalHoldMs: 0, enCacheMs: 0, ecsMinPrefix: 16 },
+    new Counters(), log, () => NOW,
+  );
+  const all = Array.from({ length: LOGGED_QUERIES + 3 }, (_, i) => gateway.resolve({
+    fqdn: 'alice.home.example.', qtype: 1, resolver: { address: '192.0.2.53', port: 1000 + i }, routerAddress: ROUTER, queryId: i,
+  }));
+  answer({ status: 'READY', answerAddress: ROUTER, rcId: 1 });
+  const outcomes = await Promise.all(all);
+  assert.equal(log.lines.filter((l) => l.includes('"nts-held"')).length, LOGGED_QUERIES);
+  assert.deepEqual(outcomes.map((o) => o.quiet === true), all.map((_, i) => i >= LOGGED_QUERIES));
+  assert.equal(new Set(outcomes.map((o) => o.req)).size, 1, 'one id for all of them');
 });
 
 test('NTS client: a chosen message id is used; a malformed or pending one is refused', () => {

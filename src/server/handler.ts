@@ -285,8 +285,9 @@ export class DnsHandler {
       this.d.counters.inc('servfail');
       Object.assign(res, { rcode: Rcode.SERVFAIL, aa: false, answer: [], authority: [], additional: [] });
     }
-    // The lookup's last line (docs/operations.md): without a request (a limit, a refusal hold) only at debug.
-    this.d.log[outcome.req ? 'info' : 'debug']('nts-answer', {
+    // The lookup's last line (docs/operations.md): without a request (a limit, a refusal hold), or
+    // past the request's LOGGED_QUERIES, only at debug.
+    this.d.log[outcome.req && !outcome.quiet ? 'info' : 'debug']('nts-answer', {
       req: outcome.req, name: req.question[0]!.name, resolver: formatHostPort({ host: info.ctx.remoteAddress, port: info.ctx.remotePort }),
       queryId: req.id, transport: info.ctx.transport, rcode: rcodeToString(res.rcode),
       address: outcome.status === 'READY' ? outcome.address : undefined, reason: outcome.status === 'FAILED' ? outcome.reason : undefined,

@@ -32,10 +32,19 @@ export interface NtsQuery {
   askedAt?: number;
 }
 
-/** `req`: the NTS request's message id, on every log line of the lookup (docs/operations.md); absent when none was sent. */
+/**
+ * `req`: the NTS request's message id, on every log line of the lookup (docs/operations.md);
+ * absent when none was sent. `quiet`: this query joined a request past LOGGED_QUERIES, its lines go to debug.
+ */
 export type NtsOutcome =
-  | { status: 'READY'; address: string; rcId: number; req?: string }
-  | { status: 'FAILED'; reason: string; req?: string };
+  | { status: 'READY'; address: string; rcId: number; req?: string; quiet?: boolean }
+  | { status: 'FAILED'; reason: string; req?: string; quiet?: boolean };
+
+/**
+ * Queries of one request logged at info (held, answered); more go to debug. Resolvers retry a
+ * handful of times (Unbound: 5); a flood of one name must not become a flood of log lines.
+ */
+export const LOGGED_QUERIES = 8;
 
 export interface NtsGatewayOptions {
   /** The profile of the resolver behind each query: how long it waits, how long it caches. */
@@ -96,7 +105,7 @@ export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 export class NtsGateway {
   private readonly byAddress = new Map<string, RouterEntry>();
   /** `req`: the request's id, which queries that join it log too. */
-  private readonly pending = new Map<string, { outcome: Promise<NtsOutcome>; req: string }>();
+  private readonly pending = new Map<string, { outcome: Promise<NtsOutcome>; req: string; queries: number }>();
   /** When each pending request was made, same keys as `pending` (`ntss status`). */
   private readonly started = new Map<string, number>();
   /** NTS requests in flight per resolver address: one resolver may hold only its share (issue 8). */
@@ -172,9 +181,10 @@ export class NtsGateway {
     const key = `${q.resolver.address}|${q.fqdn}|${q.qtype}${subnet}`;
     const joined = this.pending.get(key);
     if (joined) {
-      this.noteHeld(now, q, joined.req, true);
+      const quiet = ++joined.queries > LOGGED_QUERIES;
+      this.noteHeld(now, q, joined.req, true, quiet);
       this.counters.inc('nts_joined');
-      return joined.outcome;
+      return quiet ? joined.outcome.then((o) => ({ ...o, quiet })) : joined.outcome;
     }
     const refusal = this.refused.get(key);
     if (refusal && refusal.until > now) {
@@ -196,7 +206,7 @@ export class NtsGateway {
     }
     this.inFlight.set(q.resolver.address, mine + 1);
     const req = this.newRequestId();
-    this.noteHeld(now, q, req, false);
+    this.noteHeld(now, q, req, false, false);
     const p = this.send(q, plan, req).then((o) => {
       if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
         if (this.refused.size >= 10_000) {
@@ -214,7 +224,7 @@ export class NtsGateway {
       else this.inFlight.delete(q.resolver.address);
       this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
     });
-    this.pending.set(key, { outcome: p, req });
+    this.pending.set(key, { outcome: p, req, queries: 1 });
     this.started.set(key, now);
     return p;
   }
@@ -225,8 +235,8 @@ export class NtsGateway {
   }
 
   /** The query is held for request `req` (a resolver's retry joins the one in flight); the fingerprint learns the resolver's retry pattern. */
-  private noteHeld(now: number, q: NtsQuery, req: string, joined: boolean): void {
-    this.log.info('nts-held', {
+  private noteHeld(now: number, q: NtsQuery, req: string, joined: boolean, quiet: boolean): void {
+    this.log[quiet ? 'debug' : 'info']('nts-held', {
       req, name: q.fqdn, resolver: formatHostPort({ host: q.resolver.address, port: q.resolver.port }),
       queryId: q.queryId, transport: q.transport, joined: joined || undefined,
     });
