@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { NtssError, UsageError } from '../util/errors.js';
 import { demoCommand } from './demo-command.js';
 import { labCommand } from './lab-command.js';
+import { logsCommand } from './logs-command.js';
 import { resolverCommand } from './resolver-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
@@ -27,6 +28,7 @@ const commands: Record<string, Command> = {
   lab: labCommand,
   demo: demoCommand,
   status: statusCommand,
+  logs: logsCommand,
   version: versionCommand,
 };
 

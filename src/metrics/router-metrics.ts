@@ -31,12 +31,13 @@ export function routerMetrics(src: RouterMetricsSource): RouterMetrics {
   gaugeOf(registry, 'ntss_router_stickies', 'Sticky entries in force', () => s.stickies().length);
   gaugeOf(registry, 'ntss_router_mappings', 'Mappings (flows the data plane has let through) in the table', () => s.mappings.size);
   gaugeOf(registry, 'ntss_router_phl_entries', 'Private host list entries (configured and learned)', () => src.phl.size);
-  gaugeOf(registry, 'ntss_router_nts_state', 'NTS layer state an attacker could try to grow (requests, replay-entries), and RCs whose data plane activation failed (failed-rcs)', () => {
+  gaugeOf(registry, 'ntss_router_nts_state', 'NTS layer state an attacker could try to grow (requests, replay-entries), and RCs whose data plane activation failed (failed-rcs), RCs whose request ids routerd keeps for its logs (rc-requests)', () => {
     const c = src.counters();
     return new Map([
       ['requests', c['nts.state.requests'] ?? 0],
       ['replay-entries', c['nts.state.replay-entries'] ?? 0],
       ['failed-rcs', c['state.failed-rcs'] ?? 0],
+      ['rc-requests', c['state.rc-requests'] ?? 0],
     ]);
   }, 'table');
   gaugeOf(registry, 'ntss_router_resolvers', 'Resolvers in the reputation table, by standing (docs/reputation.md)', () => {

@@ -28,6 +28,11 @@ export type NtsRequestParams = Omit<NtsRequest, 'timeLeftMs'> & {
   deadlineMs: number;
   /** Reported to the router; default deadlineMs - nowMs (subtract the one-way delay if known). */
   timeLeftMs?: number;
+  /**
+   * The message id (16 hex digits), when the caller logs it before sending (the server's
+   * request id, docs/operations.md); default a fresh random one. Refused if already pending.
+   */
+  id?: string;
 };
 
 export type ClientDrop = VerifyFailure | 'unmatched' | 'wrong-router' | 'unexpected-type';
@@ -78,11 +83,13 @@ export class NtsClientCore {
 
   /** A new REQUEST to send now. Throws NtsEncodeError on bad parameters or an unknown key id. */
   request(nowMs: number, params: NtsRequestParams): { id: string; datagram: Buffer } {
-    const { keyId, deadlineMs, timeLeftMs, ...fields } = params;
+    const { keyId, deadlineMs, timeLeftMs, id: chosen, ...fields } = params;
     if (!(deadlineMs > nowMs)) throw new NtsEncodeError(`deadline ${deadlineMs} is not after now ${nowMs}`);
+    if (chosen !== undefined && !/^[0-9a-f]{16}$/.test(chosen)) throw new NtsEncodeError(`message id ${JSON.stringify(chosen)} is not 16 lower-case hex digits`);
+    if (chosen !== undefined && this.pending.has(chosen)) throw new NtsEncodeError(`message id ${chosen} is already pending`);
     // The same bytes are resent, so they must stay inside the router's window (5.1 item 5).
     const deadline = Math.min(deadlineMs, nowMs + this.verifier.windowMs);
-    const id = this.freshId();
+    const id = chosen ?? this.freshId();
     const request: NtsRequest = { ...fields, timeLeftMs: Math.round(timeLeftMs ?? deadline - nowMs) };
     const datagram = encodeMessage({ type: 'REQUEST', keyId, timestamp: nowMs, id, request }, this.key(keyId));
     const first = nowMs + this.initialRto;

@@ -4,6 +4,7 @@
 // READY. Unlike the NTSv2 server (server/nts-gateway.ts), the deadline is the client's, counted
 // from when its query arrived (the upstream lookup already spent part of it), and nothing is
 // remembered after a request ends: each lookup is one request, because the RC is per EN.
+import { randomBytes } from 'node:crypto';
 import { answerLeaseMs } from '../server/nts-gateway.js';
 import { RRType } from '../dns/constants.js';
 import type { NtsOutcome, NtsTransport, RouterEntry } from '../server/nts-gateway.js';
@@ -63,7 +64,9 @@ export class SourceRcRequester {
     const router = this.routerOf.get(r.routerAddress);
     if (!router) return { status: 'FAILED', reason: 'no-router' };
     const sentAt = this.now();
-    const fields = { router: router.id, name: r.fqdn, en: r.enAddress };
+    // The NTS message id, on each line of this request as on the router's (docs/operations.md).
+    const req = randomBytes(8).toString('hex');
+    const fields = { req, router: router.id, name: r.fqdn, en: r.enAddress };
     if (r.deadlineMs - sentAt < MIN_TIME_LEFT_MS) {
       this.counters.inc('nts_no_time');
       this.log.warn('nts-no-time', { ...fields, leftMs: r.deadlineMs - sentAt });
@@ -75,17 +78,18 @@ export class SourceRcRequester {
       const res = await this.transport.request(router.nts, { id: router.id, secret: router.key }, {
         fqdn: r.fqdn, qtype: RRType.A, mode: 'source', enAddress: r.enAddress, resolver: this.self(),
         ...(this.enCacheMs > 0 ? { leaseMs: answerLeaseMs(this.enCacheMs) } : {}),
+        id: req,
       }, { deadlineMs: r.deadlineMs });
       const waitedMs = this.now() - sentAt;
       if (res.status === 'READY' && res.answerAddress !== undefined && res.rcId !== undefined) {
         this.counters.inc('nts_ready');
         this.log.info('nts-ready', { ...fields, address: res.answerAddress, rc: res.rcId, waitedMs });
-        return { status: 'READY', address: res.answerAddress, rcId: res.rcId };
+        return { status: 'READY', address: res.answerAddress, rcId: res.rcId, req };
       }
       const reason = res.status.toLowerCase();
       this.counters.inc(`nts_${reason}`);
       this.log.warn('nts-failed', { ...fields, status: res.status, detail: 'reason' in res ? res.reason : undefined, waitedMs });
-      return { status: 'FAILED', reason };
+      return { status: 'FAILED', reason, req };
     } catch (e) {
       this.counters.inc('nts_errors');
       this.log.error('nts-error', { ...fields, error: (e as Error).message });

@@ -3,6 +3,7 @@
 import type { NtsResponse } from '../nts/index.js';
 import { formatClaimKey, type RespondEvent, type RouterEvent } from '../router/index.js';
 import type { LogFields, LogLevel } from '../util/log.js';
+import { messageIdOf } from './rc-requests.js';
 
 /**
  * The RESPONSE for a respond event, built when it is sent (`nowMs` is the header timestamp,
@@ -20,19 +21,25 @@ export function ntsResponseFor(e: RespondEvent, nowMs: number, retryAfterMs?: nu
 
 const hp = (a: string, p: number): string => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
 
-/** Flat fields for one log line; `at` is the event's logical time. */
-export function eventFields(e: RouterEvent): LogFields {
+/**
+ * Flat fields for one log line; `at` is the event's logical time. `req` is the NTS message id(s)
+ * the server logs too (docs/operations.md); for an RC's and a mapping's lines, `served` gives
+ * the ids of the requests that RC served (rc-requests.ts).
+ */
+export function eventFields(e: RouterEvent, served?: string): LogFields {
   switch (e.type) {
-    case 'respond':
+    case 'respond': {
+      const req = e.requestIds.map(messageIdOf).join(',');
       return e.status === 'READY'
-        ? { at: e.at, ids: e.requestIds.join(','), status: e.status, address: e.globalAddress, rc: e.rcId, rcExpiresAt: e.rcExpiresAt }
-        : { at: e.at, ids: e.requestIds.join(','), status: e.status, reason: e.reason, expectedWaitMs: e.expectedWaitMs };
+        ? { at: e.at, req, ids: e.requestIds.join(','), status: e.status, address: e.globalAddress, rc: e.rcId, rcExpiresAt: e.rcExpiresAt }
+        : { at: e.at, req, ids: e.requestIds.join(','), status: e.status, reason: e.reason, expectedWaitMs: e.expectedWaitMs };
+    }
     case 'rc-created':
     case 'rc-hold-started':
     case 'rc-removed': {
       const rc = e.rc;
       return {
-        at: e.at, rc: rc.id, fqdn: rc.fqdn, address: rc.globalAddress, to: rc.privateAddress, source: rc.source,
+        at: e.at, req: served, rc: rc.id, fqdn: rc.fqdn, address: rc.globalAddress, to: rc.privateAddress, source: rc.source,
         expiresAt: e.type === 'rc-created' ? rc.expiresAt : undefined,
         releaseAt: e.type === 'rc-hold-started' ? rc.releaseAt : undefined,
         reason: e.type === 'rc-removed' ? e.reason : undefined,
@@ -41,18 +48,18 @@ export function eventFields(e: RouterEvent): LogFields {
     case 'mapping-created': {
       const m = e.mapping;
       return {
-        at: e.at, mapping: m.id, rc: m.rcId, proto: m.proto, en: hp(m.enAddress, m.enPort),
+        at: e.at, req: served, mapping: m.id, rc: m.rcId, proto: m.proto, en: hp(m.enAddress, m.enPort),
         via: hp(m.globalAddress, m.globalPort), to: hp(m.privateAddress, m.privatePort), fqdn: m.fqdn, by: m.via,
       };
     }
     case 'request-queued':
-      return { at: e.at, id: e.id, position: e.position, expectedWaitMs: e.expectedWaitMs };
+      return { at: e.at, req: messageIdOf(e.id), id: e.id, position: e.position, expectedWaitMs: e.expectedWaitMs };
     case 'request-joined':
-      return { at: e.at, id: e.id, joined: e.joinedId, state: e.state };
+      return { at: e.at, req: messageIdOf(e.id), id: e.id, joined: e.joinedId, state: e.state };
     case 'request-ignored':
-      return { at: e.at, id: e.id, reason: e.reason };
+      return { at: e.at, req: messageIdOf(e.id), id: e.id, reason: e.reason };
     case 'rc-renewed':
-      return { at: e.at, rc: e.rc.id, fqdn: e.rc.fqdn, expiresAt: e.rc.expiresAt };
+      return { at: e.at, req: served, rc: e.rc.id, fqdn: e.rc.fqdn, expiresAt: e.rc.expiresAt };
     case 'lease-created':
     case 'lease-ended': {
       const l = e.lease;

@@ -21,6 +21,7 @@ import { schedulerRequestFor } from './request.js';
 import { PhlStore } from '../store/phl-store.js';
 import { UpdateProxy } from './update-proxy.js';
 import { RequestClock } from './request-clock.js';
+import { messageIdOf, RcRequests } from './rc-requests.js';
 import { RefusalLog, routerStatus } from './status.js';
 import { routerMetrics } from '../metrics/router-metrics.js';
 import { listenMetrics } from '../metrics/http.js';
@@ -102,6 +103,8 @@ class RouterDaemon {
   /** Request ids' arrival times: the request-to-response wait for the metrics. */
   readonly clock = new RequestClock();
   onWait?: (ms: number, status: string) => void;
+  /** The requests each RC served: their ids go on the RC's and its mappings' log lines. */
+  readonly rcRequests = new RcRequests();
   /** Responses other than READY, for `ntss status`. */
   readonly refusals = new RefusalLog();
   /** Closed with the daemon: the metrics listener and the control socket. */
@@ -160,7 +163,7 @@ class RouterDaemon {
     const ecs = r.clientSubnet ? `${r.clientSubnet.address}/${r.clientSubnet.prefixLength}` : undefined;
     this.own.inc('requests');
     this.log.info('nts-request', {
-      id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
+      req: req.id, id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
       ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
     });
     const d = schedulerRequestFor(req);
@@ -174,9 +177,12 @@ class RouterDaemon {
   }
 
   apply(events: readonly RouterEvent[]): void {
+    // An RC's READYs follow its rc-created/-renewed in the same step: learn its requests first.
+    for (const e of events) if (e.type === 'respond' && e.status === 'READY') this.rcRequests.add(e.rcId, e.requestIds);
     for (const e of events) {
       this.own.inc(`event.${e.type}`);
-      this.log[eventLevel(e)](e.type, eventFields(e));
+      this.log[eventLevel(e)](e.type, eventFields(e, this.servedBy(e)));
+      if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
         case 'respond': this.respond(e); break;
         case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
@@ -245,6 +251,15 @@ class RouterDaemon {
     }, Math.max(0, t - this.now()));
   }
 
+  /** The ids of the requests behind an RC's or a mapping's event. */
+  private servedBy(e: RouterEvent): string | undefined {
+    switch (e.type) {
+      case 'rc-created': case 'rc-renewed': case 'rc-hold-started': case 'rc-removed': return this.rcRequests.req(e.rc.id);
+      case 'mapping-created': return this.rcRequests.req(e.mapping.rcId);
+      default: return undefined;
+    }
+  }
+
   /** True for the call that actually closed. */
   async close(): Promise<boolean> {
     if (this.closed) return false;
@@ -272,7 +287,7 @@ class RouterDaemon {
           this.nts.respond(id, res);
         } catch (err) {
           this.own.inc('respond-error');
-          this.log.error('respond-error', { id, error: (err as Error).message });
+          this.log.error('respond-error', { req: messageIdOf(id), id, error: (err as Error).message });
         }
       }
     };
@@ -302,7 +317,7 @@ class RouterDaemon {
     this.own.inc('respond.UNSUPPORTED');
     this.clock.start(req.requestId, this.now());
     this.noteResponse([req.requestId], 'UNSUPPORTED', reason);
-    this.log.info('respond', { ids: req.requestId, status: 'UNSUPPORTED', reason });
+    this.log.info('respond', { req: req.id, ids: req.requestId, status: 'UNSUPPORTED', reason });
     this.nts.respond(req.requestId, { status: 'UNSUPPORTED', reason });
   }
 }
@@ -313,7 +328,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   d.dataplane.onEvent((e) => {
     const m = e.mapping;
     log.info(e.type, {
-      mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
+      req: d.rcRequests.req(m.rcId), mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
       to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
     });
     if (e.type === 'mapping-closed') d.scheduler.mappings.remove(m.id); // the flow's end: the same EN port may map anew
@@ -363,6 +378,9 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     all['nts.state.requests'] = d.nts.core.size;
     all['nts.state.replay-entries'] = d.nts.core.verifier.replayEntries;
     all['state.failed-rcs'] = d.failedRcs.size;
+    all['state.rc-requests'] = d.rcRequests.size;
+    all['rc-requests-evicted'] = d.rcRequests.evictedRcs;
+    all['rc-requests-ids-dropped'] = d.rcRequests.droppedIds;
     for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
     for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
     return all;

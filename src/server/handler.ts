@@ -12,6 +12,7 @@ import { applyChangeset, evaluateUpdate } from '../dns/update.js';
 import type { Zone } from '../dns/zone.js';
 import type { ZoneStore } from '../store/zone-store.js';
 import type { Logger } from '../util/log.js';
+import { formatHostPort } from '../util/addr.js';
 import { answerQuestion } from './answer.js';
 import { privateAdds, publishViaRouter } from './publish-rewrite.js';
 import type { NtsGateway } from './nts-gateway.js';
@@ -295,6 +296,13 @@ export class DnsHandler {
       this.d.counters.inc('servfail');
       Object.assign(res, { rcode: Rcode.SERVFAIL, aa: false, answer: [], authority: [], additional: [] });
     }
+    // The lookup's last line (docs/operations.md): without a request (a limit, a refusal hold), or
+    // past the request's LOGGED_QUERIES, only at debug.
+    this.d.log[outcome.req && !outcome.quiet ? 'info' : 'debug']('nts-answer', {
+      req: outcome.req, name: req.question[0]!.name, resolver: formatHostPort({ host: info.ctx.remoteAddress, port: info.ctx.remotePort }),
+      queryId: req.id, transport: info.ctx.transport, rcode: rcodeToString(res.rcode),
+      address: outcome.status === 'READY' ? outcome.address : undefined, reason: outcome.status === 'FAILED' ? outcome.reason : undefined,
+    });
     res.edns = this.responseEdns(req, this.ecsOptions(info, true));
     return this.finish(res, req, info.ctx, key, requestMac, cookie);
   }

@@ -4,7 +4,9 @@
 // share one NTS request and are answered together.
 // The resolver's profile (resolver-profiles.ts) decides the request: its patience the deadline,
 // its TTL floor (plus EN-side caches) the answer lease, its ECS trust the mode.
+import { randomBytes } from 'node:crypto';
 import type { NtsMode, NtsResult, NtsUdpClient } from '../nts/index.js';
+import { formatHostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import type { ProfileChoice, ResolverProfiles } from './resolver-profiles.js';
@@ -30,9 +32,19 @@ export interface NtsQuery {
   askedAt?: number;
 }
 
+/**
+ * `req`: the NTS request's message id, on every log line of the lookup (docs/operations.md);
+ * absent when none was sent. `quiet`: this query joined a request past LOGGED_QUERIES, its lines go to debug.
+ */
 export type NtsOutcome =
-  | { status: 'READY'; address: string; rcId: number }
-  | { status: 'FAILED'; reason: string };
+  | { status: 'READY'; address: string; rcId: number; req?: string; quiet?: boolean }
+  | { status: 'FAILED'; reason: string; req?: string; quiet?: boolean };
+
+/**
+ * Queries of one request logged at info (held, answered); more go to debug. Resolvers retry a
+ * handful of times (Unbound: 5); a flood of one name must not become a flood of log lines.
+ */
+export const LOGGED_QUERIES = 8;
 
 export interface NtsGatewayOptions {
   /** The profile of the resolver behind each query: how long it waits, how long it caches. */
@@ -51,6 +63,8 @@ export interface NtsGatewayOptions {
   maxPending?: number;
   /** Told each request's wait, from sending it to READY or failure (metrics); `outcome` is ready or the reason. */
   onWait?: (ms: number, outcome: string) => void;
+  /** The request ids (NTS message ids, 16 hex digits); default 8 octets from the CSPRNG. Tests inject them. */
+  requestId?: () => string;
 }
 
 /** What one NTS request asks for, derived from the profile. */
@@ -90,7 +104,8 @@ export type NtsTransport = Pick<NtsUdpClient, 'request'>;
 
 export class NtsGateway {
   private readonly byAddress = new Map<string, RouterEntry>();
-  private readonly pending = new Map<string, Promise<NtsOutcome>>();
+  /** `req`: the request's id, which queries that join it log too. */
+  private readonly pending = new Map<string, { outcome: Promise<NtsOutcome>; req: string; queries: number }>();
   /** When each pending request was made, same keys as `pending` (`ntss status`). */
   private readonly started = new Map<string, number>();
   /** NTS requests in flight per resolver address: one resolver may hold only its share (issue 8). */
@@ -173,9 +188,10 @@ export class NtsGateway {
     const key = `${q.resolver.address}|${q.fqdn}|${q.qtype}${subnet}`;
     const joined = this.pending.get(key);
     if (joined) {
-      this.noteHeld(now, q);
+      const quiet = ++joined.queries > LOGGED_QUERIES;
+      this.noteHeld(now, q, joined.req, true, quiet);
       this.counters.inc('nts_joined');
-      return joined;
+      return quiet ? joined.outcome.then((o) => ({ ...o, quiet })) : joined.outcome;
     }
     const refusal = this.refused.get(key);
     if (refusal && refusal.until > now) {
@@ -196,8 +212,9 @@ export class NtsGateway {
       return Promise.resolve({ status: 'FAILED', reason: 'resolver-limit' });
     }
     this.inFlight.set(q.resolver.address, mine + 1);
-    this.noteHeld(now, q);
-    const p = this.send(q, plan).then((o) => {
+    const req = this.newRequestId();
+    this.noteHeld(now, q, req, false, false);
+    const p = this.send(q, plan, req).then((o) => {
       if (o.status === 'FAILED' && this.opts.refusalHoldMs > 0) {
         if (this.refused.size >= 10_000) {
           this.refused.clear(); // bounded; losing it only costs requests
@@ -214,19 +231,31 @@ export class NtsGateway {
       else this.inFlight.delete(q.resolver.address);
       this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
     });
-    this.pending.set(key, p);
+    this.pending.set(key, { outcome: p, req, queries: 1 });
     this.started.set(key, now);
     return p;
   }
 
-  /** The fingerprint learns the resolver's retry pattern from the queries we hold. */
-  private noteHeld(now: number, q: NtsQuery): void {
+  /** 64 random bits: unique among requests in flight (the NTS client refuses a pending one). */
+  private newRequestId(): string {
+    return this.opts.requestId?.() ?? randomBytes(8).toString('hex');
+  }
+
+  /** The query is held for request `req` (a resolver's retry joins the one in flight); the fingerprint learns the resolver's retry pattern. */
+  private noteHeld(now: number, q: NtsQuery, req: string, joined: boolean, quiet: boolean): void {
+    this.log[quiet ? 'debug' : 'info']('nts-held', {
+      req, name: q.fqdn, resolver: formatHostPort({ host: q.resolver.address, port: q.resolver.port }),
+      queryId: q.queryId, transport: q.transport, joined: joined || undefined,
+    });
     if (q.queryId !== undefined) this.opts.profiles.held(now, q.resolver.address, q.fqdn, q.qtype, q.queryId, q.transport ?? 'udp');
   }
 
-  private async send(q: NtsQuery, plan: RequestPlan): Promise<NtsOutcome> {
+  private async send(q: NtsQuery, plan: RequestPlan, req: string): Promise<NtsOutcome> {
     const router = this.byAddress.get(q.routerAddress);
-    if (!router) return { status: 'FAILED', reason: 'no-router' };
+    if (!router) {
+      this.log.warn('nts-failed', { req, name: q.fqdn, resolver: q.resolver.address, reason: 'no-router' });
+      return { status: 'FAILED', reason: 'no-router', req };
+    }
     const start = this.now();
     const deadlineMs = start + plan.timeLeftMs;
     const { profile, via, confidence } = plan.choice;
@@ -236,7 +265,7 @@ export class NtsGateway {
     this.counters.inc(`nts_profile_via_${via}`);
     if (plan.mode === 'prefix') this.counters.inc('nts_mode_prefix');
     this.log.info('nts-request', {
-      router: router.id, name: q.fqdn, resolver: q.resolver.address, timeLeftMs: plan.timeLeftMs,
+      req, router: router.id, name: q.fqdn, resolver: q.resolver.address, timeLeftMs: plan.timeLeftMs,
       profile: profile.name, profileVia: via, confidence, leaseMs: plan.leaseMs, mode: plan.mode,
       subnet: plan.mode === 'prefix' ? `${q.clientSubnet!.address}/${q.clientSubnet!.prefixLength}` : undefined,
     });
@@ -247,25 +276,26 @@ export class NtsGateway {
         clientSubnet: q.clientSubnet && { address: q.clientSubnet.address, prefixLength: q.clientSubnet.prefixLength },
         // The codec leaves LEASE out at 0; it is critical, so a router without leases refuses rather than ignores it.
         ...(plan.leaseMs > 0 ? { leaseMs: plan.leaseMs } : {}),
+        id: req,
       }, { deadlineMs });
     } catch (e) {
       this.counters.inc('nts_errors');
       this.opts.onWait?.(this.now() - start, 'error');
-      this.log.error('nts-error', { router: router.id, name: q.fqdn, error: (e as Error).message });
-      return { status: 'FAILED', reason: 'error' };
+      this.log.error('nts-error', { req, router: router.id, name: q.fqdn, error: (e as Error).message });
+      return { status: 'FAILED', reason: 'error', req };
     }
     const waited = this.now() - start;
     if (r.status === 'READY' && r.answerAddress !== undefined && r.rcId !== undefined) {
       this.counters.inc('nts_ready');
       this.opts.onWait?.(waited, 'ready');
-      this.log.info('nts-ready', { router: router.id, name: q.fqdn, resolver: q.resolver.address, address: r.answerAddress, rc: r.rcId, waitedMs: waited, profile: profile.name, leaseMs: plan.leaseMs });
-      return { status: 'READY', address: r.answerAddress, rcId: r.rcId };
+      this.log.info('nts-ready', { req, router: router.id, name: q.fqdn, resolver: q.resolver.address, address: r.answerAddress, rc: r.rcId, waitedMs: waited, profile: profile.name, leaseMs: plan.leaseMs });
+      return { status: 'READY', address: r.answerAddress, rcId: r.rcId, req };
     }
     const reason = r.status === 'TIMEOUT' ? 'timeout' : r.status.toLowerCase();
     this.counters.inc(`nts_${reason}`);
     this.opts.onWait?.(waited, reason);
-    this.log.warn('nts-failed', { router: router.id, name: q.fqdn, resolver: q.resolver.address, status: r.status, reason: 'reason' in r ? r.reason : undefined, waitedMs: waited, profile: profile.name });
-    return { status: 'FAILED', reason };
+    this.log.warn('nts-failed', { req, router: router.id, name: q.fqdn, resolver: q.resolver.address, status: r.status, reason: 'reason' in r ? r.reason : undefined, waitedMs: waited, profile: profile.name });
+    return { status: 'FAILED', reason, req };
   }
 }
 

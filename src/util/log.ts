@@ -21,7 +21,8 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-function textValue(v: unknown): string {
+/** A value as the text format writes it: quoted when it has spaces, quotes or '='. */
+export function textValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
 }
