@@ -90,7 +90,9 @@ describe('resolver handler', () => {
     assert.equal(s.ntsCalls.length, 1);
     const call = s.ntsCalls[0];
     assert.equal(call.deadlineMs, T0 + 4500 - 150);
-    assert.deepEqual({ ...call.params }, {
+    const { id, ...params } = call.params as typeof call.params & { id?: string };
+    assert.match(id ?? '', /^[0-9a-f]{16}$/, 'the request id the logs carry as `req` (docs/operations.md)');
+    assert.deepEqual(params, {
       fqdn: 'alice.home.example.', qtype: RRType.A, mode: 'source', enAddress: '192.168.1.20', resolver: { address: '192.168.1.1', port: 53 },
     });
     call.reply.resolve({ status: 'READY', answerAddress: '203.0.113.9', rcId: 7, rcLifetimeMs: 3000 });
