@@ -102,13 +102,15 @@ function routerInProcess() {
 
 /** 2. The router daemon over loopback UDP; RTT minus an equal-sized UDP echo's RTT. */
 async function routerLoopback() {
+  const HOSTS = 64;
   const cfg = {
     file: '(bench)', id: 'gw1', key: KEY,
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
     // 64 addresses (the simulated data plane binds none) and 1 ms RCs: every request finds a free
     // address and creates an RC, which times out unused soon after.
     globalAddresses: Array.from({ length: 64 }, (_, i) => `127.0.1.${i + 1}`),
-    phl: [{ name: FQDN, address: '127.0.0.10' }],
+    // 64 hosts in turn: a request never finds its host's RC still there to share (a cheaper path).
+    phl: Array.from({ length: HOSTS }, (_, i) => ({ name: `h${i}.home.example.`, address: `127.0.2.${i + 1}` })),
     scheduler: schedulerSection({ holdMs: 0, rcTimeoutMs: 1, minRcTimeoutMs: 1 }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
@@ -135,7 +137,7 @@ async function routerLoopback() {
     for (let i = 0; i < WARMUP + N; i++) {
       if (Date.now() > deadline) throw new Error(`router loopback: over 60 s after ${i} requests`);
       const t = Date.now();
-      const { datagram } = client.request(t, { keyId: 'gw1', fqdn: FQDN, qtype: 1, mode: 'any', resolver: { address: resolverOf(i), port: 5353 }, deadlineMs: t + 4850, leaseMs: 0 });
+      const { datagram } = client.request(t, { keyId: 'gw1', fqdn: `h${i % HOSTS}.home.example.`, qtype: 1, mode: 'any', resolver: { address: resolverOf(i), port: 5353 }, deadlineMs: t + 4850, leaseMs: 0 });
       const a = await roundTrip(datagram, router.nts.port);
       const ev = client.receive(Date.now(), a.reply);
       if (ev.kind !== 'response') throw new Error(`router loopback: reply ${i} was ${ev.kind}`);
@@ -144,8 +146,9 @@ async function routerLoopback() {
       if (i >= WARMUP && ev.response.status === 'READY') { rtt.push(a.dt); base.push(b.dt); }
       if (i % 16 === 15) await new Promise((r) => setTimeout(r, 2)); // let the 1 ms RCs time out
     }
-    if ((statuses.get('READY') ?? 0) < 0.99 * (WARMUP + N)) throw new Error(`router loopback: statuses ${JSON.stringify([...statuses])}`);
-    return { rtt: summarize(rtt), echo: summarize(base), statuses: Object.fromEntries(statuses) };
+    const rcs = router.counters.get('event.rc-created');
+    if ((statuses.get('READY') ?? 0) < 0.99 * (WARMUP + N) || rcs < 0.99 * (WARMUP + N)) throw new Error(`router loopback: ${rcs} RCs, statuses ${JSON.stringify([...statuses])}`);
+    return { rtt: summarize(rtt), echo: summarize(base), statuses: Object.fromEntries(statuses), rcsCreated: rcs };
   } finally {
     sock.close();
     echo.close();
@@ -154,7 +157,7 @@ async function routerLoopback() {
 }
 
 /** 3. The server's NTS step: handler + gateway + NtsClientCore, with the router's part untimed. */
-async function serverInProcess() {
+async function serverInProcess(verify) {
   const client = new NtsClientCore({ keys, windowMs: 30_000 });
   const routerCore = new NtsServerCore({ keys, windowMs: 30_000 });
   let handed; // set by the transport: the time the REQUEST bytes exist, and how to finish
@@ -181,14 +184,16 @@ async function serverInProcess() {
   const handler = new DnsHandler({
     zone, store, keys: new Map(), routerAddresses: new Set([ROUTER_ADDR]), gateway, profiles, udpMaxPayload: 1232, tsigFudge: 300,
     responseCacheSize: 100, counters, log: memoryLogger('warn'), now: Date.now,
-    verifySource: 'off', // the paper's NTSS has no source verification (docs/verification.md adds it)
+    // 'off': the paper's NTSS has no source verification; 'cookie-or-tcp' (the default) over TCP is
+    // the verified path without a cookie to compute (docs/verification.md).
+    verifySource: verify ? 'cookie-or-tcp' : 'off',
   });
   const phase1 = [];
   const phase2 = [];
   const total = [];
   for (let i = 0; i < WARMUP + N; i++) {
     const query = encodeDns(newMessage({ id: i & 0xffff, rd: true, question: [{ name: FQDN, type: RRType.A, class: RRClass.IN }] }));
-    const ctx = { transport: 'udp', remoteAddress: resolverOf(i), remotePort: 5353 };
+    const ctx = { transport: verify ? 'tcp' : 'udp', remoteAddress: resolverOf(i), remotePort: 5353 };
     handed = undefined;
     const t0 = now();
     const answer = handler.handle(query, ctx);
@@ -224,7 +229,9 @@ const rIn = routerInProcess();
 log(`router over loopback UDP: ${WARMUP} + ${N} requests ...`);
 const rUdp = await routerLoopback();
 log(`server in-process: ${WARMUP} + ${N} queries ...`);
-const sIn = await serverInProcess();
+const sIn = await serverInProcess(false);
+log(`server in-process, verified path (TCP): ${WARMUP} + ${N} queries ...`);
+const sTcp = await serverInProcess(true);
 const m = machine();
 const f = (x) => x.toFixed(1);
 const udpEst = { medianUs: rUdp.rtt.medianUs - rUdp.echo.medianUs, p90Us: rUdp.rtt.p90Us - rUdp.echo.p90Us, p99Us: rUdp.rtt.p99Us - rUdp.echo.p99Us, meanUs: rUdp.rtt.meanUs - rUdp.echo.meanUs, n: rUdp.rtt.n };
@@ -237,10 +244,13 @@ const lines = [
   row('server: query -> REQUEST bytes + RESPONSE bytes -> DNS answer (in-process)', sIn.total, PAPER.server),
   row('&nbsp;&nbsp;of which query -> REQUEST bytes', sIn.query),
   row('&nbsp;&nbsp;of which RESPONSE bytes -> DNS answer', sIn.response),
+  row('server, verified path (query over TCP, verifySource cookie-or-tcp), same span', sTcp.total, PAPER.server),
   row('router control plane: REQUEST bytes -> RESPONSE bytes (in-process)', rIn, PAPER.router),
   row('router over loopback UDP: RTT minus echo RTT (estimate; percentile-wise difference)', udpEst, PAPER.router),
   row('&nbsp;&nbsp;loopback RTT of a REQUEST to the running router', rUdp.rtt),
   row('&nbsp;&nbsp;loopback RTT of an equal-sized UDP echo', rUdp.echo),
+  '',
+  `Loopback: ${rUdp.rcsCreated} RCs created for ${WARMUP + N} requests; statuses ${JSON.stringify(rUdp.statuses)} (only READY round trips are in the rows).`,
 ];
 console.log(lines.join('\n'));
-if (args.json) writeFileSync(args.json, JSON.stringify({ machine: m, warmup: WARMUP, n: N, paper: PAPER, server: sIn, routerInProcess: rIn, routerLoopback: { ...rUdp, estimate: udpEst } }, null, 2));
+if (args.json) writeFileSync(args.json, JSON.stringify({ machine: m, warmup: WARMUP, n: N, paper: PAPER, server: sIn, serverVerifiedTcp: sTcp, routerInProcess: rIn, routerLoopback: { ...rUdp, estimate: udpEst } }, null, 2));
