@@ -29,7 +29,7 @@ const { PrivateHostList, RcScheduler } = await imp('router/index.js');
 const { ntsResponseFor } = await imp('routerd/events.js');
 const { schedulerRequestFor } = await imp('routerd/request.js');
 const { startRouter } = await imp('routerd/index.js');
-const { memoryLogger } = await imp('util/log.js');
+const { createLogger } = await imp('util/log.js');
 const { Counters } = await imp('util/counters.js');
 const { encodeMessage: encodeDns, decodeMessage: decodeDns } = await imp('dns/codec.js');
 const { RRClass, RRType, Rcode } = await imp('dns/constants.js');
@@ -57,6 +57,8 @@ const now = () => process.hrtime.bigint();
 /** A distinct resolver per request (198.18.0.0/15, documentation-only: nothing is sent there). */
 const resolverOf = (i) => `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
 const log = (s) => process.stderr.write(`${s}\n`);
+/** The daemons' JSON logger at `level`; lines are formatted (their CPU cost counts) and discarded. */
+const logger = (level) => createLogger({ format: 'json', level, write: () => {} });
 
 /** 1. The router's request path, sans-I/O, composed as routerd composes it (and test/nts-fuzz.test.ts). */
 function routerInProcess() {
@@ -101,7 +103,7 @@ function routerInProcess() {
 }
 
 /** 2. The router daemon over loopback UDP; RTT minus an equal-sized UDP echo's RTT. */
-async function routerLoopback() {
+async function routerLoopback(level) {
   const HOSTS = 64;
   const cfg = {
     file: '(bench)', id: 'gw1', key: KEY,
@@ -114,7 +116,7 @@ async function routerLoopback() {
     scheduler: schedulerSection({ holdMs: 0, rcTimeoutMs: 1, minRcTimeoutMs: 1 }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
-  const router = await startRouter(cfg, memoryLogger('warn'), Date.now, { dataplane: (c) => new SimulatedDataPlane(c) });
+  const router = await startRouter(cfg, logger(level), Date.now, { dataplane: (c) => new SimulatedDataPlane(c) });
   const sock = dgram.createSocket('udp4');
   const echo = dgram.createSocket('udp4');
   try {
@@ -157,7 +159,7 @@ async function routerLoopback() {
 }
 
 /** 3. The server's NTS step: handler + gateway + NtsClientCore, with the router's part untimed. */
-async function serverInProcess(verify) {
+async function serverInProcess(verify, level = 'warn') {
   const client = new NtsClientCore({ keys, windowMs: 30_000 });
   const routerCore = new NtsServerCore({ keys, windowMs: 30_000 });
   let handed; // set by the transport: the time the REQUEST bytes exist, and how to finish
@@ -173,7 +175,7 @@ async function serverInProcess(verify) {
   const gateway = new NtsGateway(
     [{ id: 'gw1', addresses: [ROUTER_ADDR], nts: { host: '127.0.0.1', port: 1 }, key: KEY }],
     transport, { profiles, marginMs: 150, refusalHoldMs: 1000, enCacheMs: 0, ecsMinPrefix: 16 },
-    counters, memoryLogger('warn'), Date.now,
+    counters, logger(level), Date.now,
   );
   const zone = Zone.fromRecords('home.example.', [
     'home.example. 3600 IN SOA ns1.home.example. hostmaster.home.example. 1 3600 600 86400 0',
@@ -183,7 +185,7 @@ async function serverInProcess(verify) {
   const store = { commit() { throw new Error('no updates in this bench'); } };
   const handler = new DnsHandler({
     zone, store, keys: new Map(), routerAddresses: new Set([ROUTER_ADDR]), gateway, profiles, udpMaxPayload: 1232, tsigFudge: 300,
-    responseCacheSize: 100, counters, log: memoryLogger('warn'), now: Date.now,
+    responseCacheSize: 100, counters, log: logger(level), now: Date.now,
     // 'off': the paper's NTSS has no source verification; 'cookie-or-tcp' (the default) over TCP is
     // the verified path without a cookie to compute (docs/verification.md).
     verifySource: verify ? 'cookie-or-tcp' : 'off',
@@ -227,14 +229,21 @@ const started = Date.now();
 log(`router in-process: ${WARMUP} + ${N} requests ...`);
 const rIn = routerInProcess();
 log(`router over loopback UDP: ${WARMUP} + ${N} requests ...`);
-const rUdp = await routerLoopback();
+const rUdp = await routerLoopback('warn');
+log(`router over loopback UDP, info-level logging: ${WARMUP} + ${N} requests ...`);
+const rUdpInfo = await routerLoopback('info');
 log(`server in-process: ${WARMUP} + ${N} queries ...`);
 const sIn = await serverInProcess(false);
 log(`server in-process, verified path (TCP): ${WARMUP} + ${N} queries ...`);
 const sTcp = await serverInProcess(true);
+log(`server in-process, info-level logging: ${WARMUP} + ${N} queries ...`);
+const sInfo = await serverInProcess(false, 'info');
 const m = machine();
 const f = (x) => x.toFixed(1);
-const udpEst = { medianUs: rUdp.rtt.medianUs - rUdp.echo.medianUs, p90Us: rUdp.rtt.p90Us - rUdp.echo.p90Us, p99Us: rUdp.rtt.p99Us - rUdp.echo.p99Us, meanUs: rUdp.rtt.meanUs - rUdp.echo.meanUs, n: rUdp.rtt.n };
+/** Percentile-wise difference of the two RTT distributions: an estimate, not a per-request measurement. */
+const estimate = (u) => ({ medianUs: u.rtt.medianUs - u.echo.medianUs, p90Us: u.rtt.p90Us - u.echo.p90Us, p99Us: u.rtt.p99Us - u.echo.p99Us, meanUs: u.rtt.meanUs - u.echo.meanUs, n: u.rtt.n });
+const udpEst = estimate(rUdp);
+const udpInfoEst = estimate(rUdpInfo);
 const row = (what, s, paper) => `| ${what} | ${s.n} | ${f(s.medianUs)} | ${f(s.p90Us)} | ${f(s.p99Us)} | ${f(s.meanUs)} | ${paper ? `${paper} us; median ${(s.medianUs / paper).toFixed(3)}x, p99 ${(s.p99Us / paper).toFixed(3)}x` : ''} |`;
 const lines = [
   `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}; ${WARMUP} warm-up requests, then ${N} measured per row; ${((Date.now() - started) / 1000).toFixed(1)} s.`,
@@ -245,12 +254,14 @@ const lines = [
   row('&nbsp;&nbsp;of which query -> REQUEST bytes', sIn.query),
   row('&nbsp;&nbsp;of which RESPONSE bytes -> DNS answer', sIn.response),
   row('server, verified path (query over TCP, verifySource cookie-or-tcp), same span', sTcp.total, PAPER.server),
+  row('server, as the first row with info-level JSON logging (the daemons\' default)', sInfo.total, PAPER.server),
   row('router control plane: REQUEST bytes -> RESPONSE bytes (in-process)', rIn, PAPER.router),
   row('router over loopback UDP: RTT minus echo RTT (estimate; percentile-wise difference)', udpEst, PAPER.router),
+  row('router over loopback UDP, info-level JSON logging (estimate as above)', udpInfoEst, PAPER.router),
   row('&nbsp;&nbsp;loopback RTT of a REQUEST to the running router', rUdp.rtt),
   row('&nbsp;&nbsp;loopback RTT of an equal-sized UDP echo', rUdp.echo),
   '',
   `Loopback: ${rUdp.rcsCreated} RCs created for ${WARMUP + N} requests; statuses ${JSON.stringify(rUdp.statuses)} (only READY round trips are in the rows).`,
 ];
 console.log(lines.join('\n'));
-if (args.json) writeFileSync(args.json, JSON.stringify({ machine: m, warmup: WARMUP, n: N, paper: PAPER, server: sIn, serverVerifiedTcp: sTcp, routerInProcess: rIn, routerLoopback: { ...rUdp, estimate: udpEst } }, null, 2));
+if (args.json) writeFileSync(args.json, JSON.stringify({ machine: m, warmup: WARMUP, n: N, paper: PAPER, server: sIn, serverVerifiedTcp: sTcp, serverInfoLog: sInfo, routerInProcess: rIn, routerLoopback: { ...rUdp, estimate: udpEst }, routerLoopbackInfoLog: { ...rUdpInfo, estimate: udpInfoEst } }, null, 2));
