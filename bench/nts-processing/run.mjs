@@ -258,7 +258,7 @@ const lines = [
   row('router control plane: REQUEST bytes -> RESPONSE bytes (in-process)', rIn, PAPER.router),
   row('router over loopback UDP: RTT minus echo RTT (estimate; percentile-wise difference)', udpEst, PAPER.router),
   row('router over loopback UDP, info-level JSON logging (estimate as above)', udpInfoEst, PAPER.router),
-  row('&nbsp;&nbsp;loopback RTT of a REQUEST to the running router', rUdp.rtt),
+  row('&nbsp;&nbsp;loopback RTT of a REQUEST to the running router (warn-level run)', rUdp.rtt),
   row('&nbsp;&nbsp;loopback RTT of an equal-sized UDP echo', rUdp.echo),
   '',
   `Loopback: ${rUdp.rcsCreated} RCs created for ${WARMUP + N} requests; statuses ${JSON.stringify(rUdp.statuses)} (only READY round trips are in the rows).`,
