@@ -44,12 +44,15 @@ interface Active {
   /** Requests answered READY with this RC that wait for its packet. */
   readonly reqs: Set<PendingRequest>;
   /**
-   * Resolvers answered READY whose EN's flow has not been matched yet, latest READY first
-   * (reputation.ts): each new flow through the RC credits one of them; those left when the RC
-   * goes pay as for an unused RC. So a resolver whose lookups only ride on RCs that others'
-   * ENs use earns nothing, and pays.
+   * The current hold's askers (resolver -> its latest READY) and the new flows counted in it
+   * (reputation.ts). One asker: its first flow credits it. Several: with an `any` RC the router
+   * cannot tell whose EN a flow is, so they are credited only if at least as many flows came as
+   * askers, and nobody is charged (else a lookup timed just after a real resolver's READY could
+   * earn that resolver's credit, or get it penalised).
    */
-  awaiting: Array<{ readonly resolver: string; readonly readyAt: number }>;
+  episode?: { readonly askers: Map<string, number>; flows: number };
+  /** Since when the RC has been waiting for a packet: re-arms cannot keep it waiting past rcTimeoutMs. */
+  waitingSince: number;
   /** The source whose packet started the current hold: the only EN that gets sticky entries. */
   starter?: string;
 }
@@ -230,12 +233,14 @@ export class RcScheduler {
       a.rc = Object.freeze({ ...a.rc, firstPacketAt: now, releaseAt: now + this.config.holdMs });
       a.starter = pkt.src;
       for (const p of a.reqs) this.pending.settle(p); // answered and used: the same question again is a new request
-      const fresh = [...a.reqs].map((p) => ({ resolver: p.resolver, readyAt: p.readyAt ?? a.rc.armedAt }));
-      a.awaiting = [...fresh.sort((x, y) => y.readyAt - x.readyAt), ...a.awaiting];
+      this.endEpisode(now, a, events); // the previous hold's, if a share re-armed it
+      const askers = new Map<string, number>();
+      for (const p of a.reqs) askers.set(p.resolver, Math.max(askers.get(p.resolver) ?? -Infinity, p.readyAt ?? a.rc.armedAt));
+      a.episode = { askers, flows: 0 };
       a.reqs.clear();
       events.push({ type: 'rc-hold-started', at: now, rc: a.rc });
     }
-    this.creditFlow(now, a, events);
+    this.countFlow(now, a, events);
     if (pkt.src === a.starter) this.stick(now, pkt, a.rc, events);
     return { verdict: 'mapped', mapping, existing: false, events };
   }
@@ -316,9 +321,9 @@ export class RcScheduler {
       this.estimator.observe(t - a.rc.armedAt);
       for (const p of a.reqs) this.pending.settle(p);
       out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
-      // Asked for and no flow of theirs seen: each such asker pays once.
-      const unpaid = new Set([...resolversOf(holding ? [] : a.reqs), ...a.awaiting.map((w) => w.resolver)]);
-      for (const r of unpaid) this.noteStanding(t, this.reputation.unused(t, r), out);
+      this.endEpisode(t, a, out);
+      // Asked for and no packet came (a.reqs empties at the first packet): each asker pays once.
+      for (const r of resolversOf(a.reqs)) this.noteStanding(t, this.reputation.unused(t, r), out);
     }
     const ended = this.bindings.expire(t);
     for (const lease of ended.leases) out.push({ type: 'lease-ended', at: t, lease });
@@ -419,8 +424,12 @@ export class RcScheduler {
   private grant(now: number, place: Placement, p: PendingRequest, host: PhlEntry, out: RouterEvent[]): void {
     let a = place.share;
     if (a) {
-      // Re-armed, never shortened: an EN of the hold in progress may still be on its way.
-      const expiresAt = Math.max(a.rc.expiresAt, a.rc.releaseAt ?? -Infinity, now + this.delays.rcLifeMs(p.resolver));
+      // Re-armed, never shortened: an EN of the hold in progress may still be on its way. But a
+      // wait for a packet ends rcTimeoutMs after it began, whoever keeps asking: else askers that
+      // never connect (several resolvers, taking turns) keep the RC up and never pay.
+      if (a.rc.firstPacketAt !== null) a.waitingSince = now;
+      const life = Math.min(now + this.delays.rcLifeMs(p.resolver), a.waitingSince + this.config.rcTimeoutMs);
+      const expiresAt = Math.max(a.rc.expiresAt, a.rc.releaseAt ?? -Infinity, life);
       a.rc = Object.freeze({ ...a.rc, armedAt: now, expiresAt, firstPacketAt: null, releaseAt: null });
       out.push({ type: 'rc-renewed', at: now, rc: a.rc });
     } else {
@@ -428,7 +437,7 @@ export class RcScheduler {
         id: this.nextRcId++, keys: place.keys, globalAddress: place.globalAddress, privateAddress: host.address, fqdn: host.fqdn,
         source: p.mode, createdAt: now, armedAt: now, expiresAt: now + this.delays.rcLifeMs(p.resolver), firstPacketAt: null, releaseAt: null,
       });
-      a = { rc, reqs: new Set(), awaiting: [] };
+      a = { rc, reqs: new Set(), waitingSince: now };
       this.active.set(rc.id, a);
       out.push({ type: 'rc-created', at: now, rc });
     }
@@ -512,15 +521,21 @@ export class RcScheduler {
     return this.reputation.inGoodStanding(now, q.resolver) ? (!good || q.tag <= tag) : (!good && q.tag <= tag);
   }
 
-  /**
-   * A new flow through this RC: credited to the resolver answered READY last among those still
-   * waiting (an EN connects right after its answer); its delay teaches connect-delays.ts.
-   */
-  private creditFlow(now: number, a: Active, out: RouterEvent[]): void {
-    const w = a.awaiting.shift();
-    if (!w) return;
-    this.delays.observe(w.resolver, now - w.readyAt);
-    this.noteStanding(now, this.reputation.used(now, w.resolver), out);
+  /** A new flow through this RC: a lone asker is credited at its first (and its delay learnt). */
+  private countFlow(now: number, a: Active, out: RouterEvent[]): void {
+    const e = a.episode;
+    if (!e || ++e.flows !== 1 || e.askers.size !== 1) return;
+    const [[resolver, readyAt]] = e.askers;
+    this.delays.observe(resolver, now - readyAt);
+    this.noteStanding(now, this.reputation.used(now, resolver), out);
+  }
+
+  /** A hold ends (RC removed, or re-armed and used again): several askers are credited if enough flows came. */
+  private endEpisode(now: number, a: Active, out: RouterEvent[]): void {
+    const e = a.episode;
+    a.episode = undefined;
+    if (!e || e.askers.size < 2 || e.flows < e.askers.size) return;
+    for (const r of e.askers.keys()) this.noteStanding(now, this.reputation.used(now, r), out);
   }
 
   /** No RC and no lease of any host on this address. */
