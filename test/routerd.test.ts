@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import { schedulerSection, type RouterConfig } from '../src/config/router-config.js';
 import { NtsUdpClient, type NtsRequestFields, type NtsResult } from '../src/nts/index.js';
 import { startRouter } from '../src/routerd/index.js';
+import { PhlStore } from '../src/store/phl-store.js';
 import { memoryLogger } from '../src/util/log.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -249,4 +250,23 @@ test('leases survive a restart through the store: no address for another host be
   const third = await startRouter(cfg, memoryLogger('info'), now);
   t.after(() => third.close());
   assert.equal((await ask(third.nts.port, 'bob.home.example.')).status, 'READY');
+});
+
+test('a lease whose horizon cannot be stored is not granted: BUSY, not READY (fail closed)', T, async (t) => {
+  const svc = await services(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ntss-horizon-fail-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { router, log, ask } = await start(t, { ...config(svc.port), storage: join(dir, 'router.db') });
+  const real = PhlStore.prototype.setLeaseHorizon;
+  PhlStore.prototype.setLeaseHorizon = () => { throw new Error('disk full (test)'); };
+  try {
+    const r = await ask('alice.home.example.', { fields: { leaseMs: 2000 } });
+    assert.equal(r.status, 'BUSY', 'a READY would promise a lease a restart could forget');
+    assert.equal(logged(log, 'lease-horizon-error').length, 1);
+  } finally {
+    PhlStore.prototype.setLeaseHorizon = real;
+  }
+  // Stored again: granted. (The refused RC waits unused and the lease keeps the address alice's.)
+  assert.equal((await ask('alice.home.example.', { fields: { leaseMs: 2000, resolver: { address: '127.0.0.2', port: 5353 } } })).status, 'READY');
+  assert.equal(router.counters.get('lease-horizon-error'), 1);
 });

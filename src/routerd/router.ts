@@ -179,12 +179,15 @@ class RouterDaemon {
   apply(events: readonly RouterEvent[]): void {
     // An RC's READYs follow its rc-created/-renewed in the same step: learn its requests first.
     for (const e of events) if (e.type === 'respond' && e.status === 'READY') this.rcRequests.add(e.rcId, e.requestIds);
+    // A lease whose horizon could not be stored: the READYs of this step (which grant it) must not
+    // leave, or a restart could give the address to another host while the answer lives (fail closed).
+    let unsaved = false;
     for (const e of events) {
       this.own.inc(`event.${e.type}`);
       this.log[eventLevel(e)](e.type, eventFields(e, this.servedBy(e)));
       if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
-        case 'respond': this.respond(e); break;
+        case 'respond': this.respond(e, unsaved && e.status === 'READY'); break;
         case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
         case 'rc-removed': {
           // In the chain: every READY of this RC queued before has been decided by now; ids are never reused.
@@ -201,7 +204,7 @@ class RouterDaemon {
           break;
         }
         case 'sticky-created': this.dataplane.addSticky?.(e.sticky, e.replaced); break;
-        case 'lease-created': this.recordLease(e.lease.until); break;
+        case 'lease-created': if (!this.recordLease(e.lease.until)) unsaved = true; break;
         default: break; // mapping-created, queued, joined, hold: logged and counted only
       }
     }
@@ -211,15 +214,17 @@ class RouterDaemon {
    * Every lease ends by the stored horizon, written (durably) before the READY that grants the
    * lease can leave: a router restarted on this store gives no address away before it.
    */
-  private recordLease(until: number): void {
-    if (!this.store || until <= this.horizon) return;
+  private recordLease(until: number): boolean {
+    if (!this.store || until <= this.horizon) return true;
     const next = until + HORIZON_STEP_MS;
     try {
       this.store.setLeaseHorizon(next);
       this.horizon = next;
+      return true;
     } catch (err) {
       this.own.inc('lease-horizon-error');
       this.log.error('lease-horizon-error', { error: (err as Error).message });
+      return false;
     }
   }
 
@@ -275,11 +280,11 @@ class RouterDaemon {
     return true;
   }
 
-  private respond(e: RespondEvent): void {
+  private respond(e: RespondEvent, leaseUnsaved = false): void {
     const send = () => {
-      const res: NtsResponse = e.status === 'READY' && this.failedRcs.has(e.rcId)
-        ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
-        : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
+      const res: NtsResponse = leaseUnsaved ? { status: 'BUSY', reason: 'the lease horizon could not be stored' }
+        : e.status === 'READY' && this.failedRcs.has(e.rcId) ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
+          : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
       this.own.inc(`respond.${res.status}`, e.requestIds.length);
       this.noteResponse(e.requestIds, res.status, 'reason' in e ? e.reason : res.status === 'BUSY' ? 'dataplane' : undefined);
       for (const id of e.requestIds) {

@@ -16,7 +16,9 @@ export class Detours {
   /** An unverified query for (resolver, name, type) was answered TC or BADCOOKIE at `now`. */
   note(now: number, resolver: string, fqdn: string, qtype: number): void {
     const k = key(resolver, fqdn, qtype);
-    if (this.firstSeen.has(k)) return; // a retry: the clock started at the first one
+    const t = this.firstSeen.get(k);
+    if (t !== undefined && now - t <= this.ttlMs) return; // a retry: the clock started at the first one
+    this.firstSeen.delete(k); // expired: a new lookup's clock
     this.prune(now);
     if (this.firstSeen.size >= this.max) this.firstSeen.delete(this.firstSeen.keys().next().value!);
     this.firstSeen.set(k, now);

@@ -15,7 +15,7 @@ import type { Logger } from '../util/log.js';
 import { formatHostPort } from '../util/addr.js';
 import { answerQuestion } from './answer.js';
 import { privateAdds, publishViaRouter } from './publish-rewrite.js';
-import type { NtsGateway } from './nts-gateway.js';
+import type { NtsGateway, NtsQuery } from './nts-gateway.js';
 import type { ResolverProfiles } from './resolver-profiles.js';
 import type { Counters } from '../util/counters.js';
 import { ResponseCache } from './response-cache.js';
@@ -218,7 +218,10 @@ export class DnsHandler {
       }
     }
     const q = req.question[0];
-    this.d.profiles?.observe(this.d.now(), {
+    // The fingerprint learns from a query unless it asks for an NTS-managed name from an
+    // unverified source: a forged one must not choose the profile (deadline, lease, ECS trust)
+    // of the resolver whose address it borrows.
+    const observe = () => this.d.profiles?.observe(this.d.now(), {
       resolver: ctx.remoteAddress, transport: ctx.transport, id: req.id, qname: q.name, qtype: q.type, cd: req.cd,
       edns: req.edns && { udpSize: req.edns.udpSize, dnssecOk: req.edns.dnssecOk, optionCodes: req.edns.options.map((o) => o.code) },
     });
@@ -231,13 +234,14 @@ export class DnsHandler {
       if (!this.d.gateway!.answersDirectly(ctx.remoteAddress)) {
         const v = verifySource(this.d.verifySource ?? 'cookie-or-tcp', ctx.transport, cookie?.state ?? 'none', key !== undefined);
         if (v.verdict === 'verified') {
+          observe();
           counters.inc(`nts_verified_${v.by}`);
           return this.queryViaRouter(req, res, viaRouter, info, key, requestMac, cookie);
         }
         // Refused a moment ago: SERVFAIL costs the router nothing, so no detour for it. A resolver
         // retrying our SERVFAIL (Unbound: 5 times) would otherwise pay TC -> TCP on each, and its
         // patience ends before it answers its client (docs/faults.md, 20 ms RTT).
-        if (this.d.gateway!.refusedRecently(ctx.remoteAddress, canonicalName(viaRouter[0].name), RRType.A)) {
+        if (this.d.gateway!.refusedRecently(this.ntsQuery(req, viaRouter, info))) {
           counters.inc('nts_suppressed_unverified');
           return this.rateLimited(this.servfail(req, info, cookie), rrlIdentity('answer', canonicalName(q.name), q.type, this.d.zone.origin), raw, ctx);
         }
@@ -246,6 +250,7 @@ export class DnsHandler {
       }
       counters.inc('nts_v1_direct'); // answered as zone data (TTL 0); the v1 resolver asks the router
     }
+    observe();
     res.edns = this.responseEdns(req, this.ecsOptions(info, managed));
     if (res.rcode === Rcode.REFUSED) counters.inc('refused');
     if (this.d.log.enabled('debug')) {
@@ -279,13 +284,8 @@ export class DnsHandler {
    */
   private async queryViaRouter(req: Message, res: Message, viaRouter: ResourceRecord[], info: QueryInfo, key?: TsigKey, requestMac?: Buffer, cookie?: CookieSeen): Promise<Buffer> {
     const first = viaRouter[0];
-    const ecs = info.clientSubnet;
     const outcome = await this.d.gateway!.resolve({
-      fqdn: canonicalName(first.name), qtype: RRType.A,
-      resolver: { address: info.ctx.remoteAddress, port: info.ctx.remotePort },
-      clientSubnet: ecs && { address: ecs.address, family: ecs.family, prefixLength: ecs.sourcePrefix },
-      routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
-      queryId: req.id, transport: info.ctx.transport,
+      ...this.ntsQuery(req, viaRouter, info),
       askedAt: this.detours.take(this.d.now(), info.ctx.remoteAddress, canonicalName(req.question[0].name), req.question[0].type),
     });
     if (outcome.status === 'READY') {
@@ -305,6 +305,19 @@ export class DnsHandler {
     });
     res.edns = this.responseEdns(req, this.ecsOptions(info, true));
     return this.finish(res, req, info.ctx, key, requestMac, cookie);
+  }
+
+  /** What the gateway is asked for this query (the router's A record, the resolver, its ECS). */
+  private ntsQuery(req: Message, viaRouter: ResourceRecord[], info: QueryInfo): NtsQuery {
+    const first = viaRouter[0];
+    const ecs = info.clientSubnet;
+    return {
+      fqdn: canonicalName(first.name), qtype: RRType.A,
+      resolver: { address: info.ctx.remoteAddress, port: info.ctx.remotePort },
+      clientSubnet: ecs && { address: ecs.address, family: ecs.family, prefixLength: ecs.sourcePrefix },
+      routerAddress: first.rdata.kind === 'A' ? first.rdata.address : '',
+      queryId: req.id, transport: info.ctx.transport,
+    };
   }
 
   /**

@@ -5,6 +5,7 @@
 // The resolver's profile (resolver-profiles.ts) decides the request: its patience the deadline,
 // its TTL floor (plus EN-side caches) the answer lease, its ECS trust the mode.
 import { randomBytes } from 'node:crypto';
+import { networkOf } from './prefix-table.js';
 import type { NtsMode, NtsResult, NtsUdpClient } from '../nts/index.js';
 import { formatHostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
@@ -155,9 +156,16 @@ export class NtsGateway {
   }
 
   /** Would this (resolver, name, type) get SERVFAIL at once now (a refusal a moment ago)? */
-  refusedRecently(resolverAddress: string, fqdn: string, qtype: number): boolean {
-    const r = this.refused.get(`${resolverAddress}|${fqdn}|${qtype}`);
-    return r !== undefined && r.until > this.now();
+  refusedRecently(q: NtsQuery): boolean {
+    const now = this.now();
+    const r = this.refused.get(this.keyOf(q, this.plan(now, q)));
+    return r !== undefined && r.until > now;
+  }
+
+  /** With mode prefix, clients of one resolver in different subnets need RCs of their own. */
+  private keyOf(q: NtsQuery, plan: RequestPlan): string {
+    const subnet = plan.mode === 'prefix' ? `|${q.clientSubnet!.address}/${q.clientSubnet!.prefixLength}` : '';
+    return `${q.resolver.address}|${q.fqdn}|${q.qtype}${subnet}`;
   }
 
   /** What a request for this query asks for: the profile's deadline, lease and mode. */
@@ -183,9 +191,7 @@ export class NtsGateway {
   resolve(q: NtsQuery): Promise<NtsOutcome> {
     const now = this.now();
     const plan = this.plan(now, q);
-    // With mode prefix, clients of one resolver in different subnets need RCs of their own.
-    const subnet = plan.mode === 'prefix' ? `|${q.clientSubnet!.address}/${q.clientSubnet!.prefixLength}` : '';
-    const key = `${q.resolver.address}|${q.fqdn}|${q.qtype}${subnet}`;
+    const key = this.keyOf(q, plan);
     const joined = this.pending.get(key);
     if (joined) {
       const quiet = ++joined.queries > LOGGED_QUERIES;
@@ -205,13 +211,16 @@ export class NtsGateway {
       this.counters.inc('nts_server_limit');
       return Promise.resolve({ status: 'FAILED', reason: 'server-limit' });
     }
-    const mine = this.inFlight.get(q.resolver.address) ?? 0;
+    // Per network (/24, /56), not per address: one sender holding many addresses of one network
+    // (an IPv6 /64 costs nothing) would otherwise fill maxPending and starve every resolver.
+    const net = networkOf(q.resolver.address, 24, 56) ?? q.resolver.address;
+    const mine = this.inFlight.get(net) ?? 0;
     if (mine >= (this.opts.maxPendingPerResolver ?? 32)) {
       // A flood of distinct names from one source must not reach the router as a flood.
       this.counters.inc('nts_resolver_limit');
       return Promise.resolve({ status: 'FAILED', reason: 'resolver-limit' });
     }
-    this.inFlight.set(q.resolver.address, mine + 1);
+    this.inFlight.set(net, mine + 1);
     const req = this.newRequestId();
     this.noteHeld(now, q, req, false, false);
     const p = this.send(q, plan, req).then((o) => {
@@ -226,9 +235,9 @@ export class NtsGateway {
     }).finally(() => {
       this.pending.delete(key);
       this.started.delete(key);
-      const n = (this.inFlight.get(q.resolver.address) ?? 1) - 1;
-      if (n > 0) this.inFlight.set(q.resolver.address, n);
-      else this.inFlight.delete(q.resolver.address);
+      const n = (this.inFlight.get(net) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(net, n);
+      else this.inFlight.delete(net);
       this.opts.profiles.released(this.now(), q.resolver.address, q.fqdn, q.qtype);
     });
     this.pending.set(key, { outcome: p, req, queries: 1 });

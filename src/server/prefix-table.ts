@@ -56,9 +56,25 @@ export function addressBytes(address: string): { family: 4 | 6; bytes: Buffer } 
   const fam = isIP(address);
   if (fam === 4) return { family: 4, bytes: parseIPv4(address) };
   if (fam !== 6) return undefined;
-  const b = parseIPv6(address);
+  let b: Buffer;
+  try {
+    b = parseIPv6(address);
+  } catch {
+    return undefined; // a scoped address (fe80::1%eth0): isIP accepts it, the parser does not
+  }
   const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
   return mapped ? { family: 4, bytes: Buffer.from(b.subarray(12)) } : { family: 6, bytes: b };
+}
+
+/**
+ * The network an address belongs to at these prefix lengths, as a map key ("4:c63364/24"): what
+ * one sender plausibly controls (RRL's buckets, the gateway's per-resolver share).
+ */
+export function networkOf(address: string, ipv4Length: number, ipv6Length: number): string | undefined {
+  const a = addressBytes(address);
+  if (!a) return undefined;
+  const len = a.family === 4 ? ipv4Length : ipv6Length;
+  return `${a.family}:${masked(a.bytes, len).subarray(0, Math.ceil(len / 8)).toString('hex')}/${len}`;
 }
 
 /**

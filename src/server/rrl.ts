@@ -3,7 +3,7 @@
 // `responsesPerSecond` times per network and name; of the answers over the limit every
 // `slip`-th goes out as TC=1 (small, and a real resolver behind the forged address retries
 // over TCP, which cannot be forged), the rest are dropped. Sans-I/O: now comes in.
-import { PrefixTable, addressBytes, type Prefix } from './prefix-table.js';
+import { PrefixTable, networkOf, type Prefix } from './prefix-table.js';
 
 export interface RrlOptions {
   /** Tokens per second and bucket depth; 0 turns limiting off. */
@@ -90,14 +90,9 @@ export class ResponseRateLimiter {
   }
 
   private network(address: string): string | undefined {
-    const a = addressBytes(address);
-    if (!a) return undefined;
-    const len = a.family === 4 ? this.o.ipv4PrefixLength : this.o.ipv6PrefixLength;
-    const n = Math.ceil(len / 8);
-    const b = Buffer.from(a.bytes.subarray(0, n));
-    if (len % 8 !== 0) b[n - 1] &= (0xff << (8 - (len % 8))) & 0xff;
-    return `${a.family}:${b.toString('hex')}/${len}`;
+    return networkOf(address, this.o.ipv4PrefixLength, this.o.ipv6PrefixLength);
   }
+
 }
 
 export function rrlIdentity(kind: RrlKind, qname: string, qtype: number, zone: string): string {
