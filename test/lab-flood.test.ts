@@ -1,18 +1,16 @@
 // Issue 8's flood, lean (about 1.5 min): `ntss lab run flood` behind Unbound with one attacker at
 // 300 q/s over UDP and over TCP, ten attackers at 300 q/s, and one forging the resolver's
 // address, each in a fresh lab, while en1/en2 connect by name. Asserted: never the wrong host,
-// the attack really ran, both daemons' memory bounded, nothing of the lab left. The success
-// ratios are printed; the targets (issue 8: >= 99% against one attacker) are asserted only when
-// this build has the server's resolver verification and the router's reputation
-// (configs.hostileDefences()). The full matrix: bench/flood/flood.mjs, docs/benchmarks.md.
+// the attack really ran, both daemons' memory bounded, nothing of the lab left, and against one
+// attacker at most one failed attempt of the ~15 (issue 8's 99% cannot be told from 93% in 15
+// tries; one miss is the noise the bench saw once in 7 runs of a cell). The full matrix:
+// bench/flood/flood.mjs, docs/benchmarks.md.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hostileDefences } from '../src/lab/configs.js';
 import { needTools } from './helpers/tools.js';
 import { lab, labReady, namespacesOf, prefixes, processesMentioning } from './lab-cli.js';
 
 const nextPrefix = prefixes(`lf${process.pid}`);
-const defences = hostileDefences();
 const SECONDS = 10;
 /** RSS either daemon may reach (measured ~80-100 MiB at 300 q/s on Node 20): far above, a leak or an unbounded queue. */
 const MAX_RSS_MIB = 200;
@@ -49,11 +47,6 @@ for (const c of CELLS) {
     const ratio = right / attempts;
     console.log(`# ${c.name}: good ENs ${right}/${attempts} = ${(ratio * 100).toFixed(1)}%${c.target ? ` (target ${c.target * 100}%)` : ''}`);
     if (c.target === undefined) return;
-    if (defences.verifySource && defences.reputation) {
-      assert.ok(ratio >= c.target, `${c.name}: ${right}/${attempts} good connections, target ${c.target * 100}%`);
-    } else {
-      const missing = [defences.verifySource ? '' : 'nts.verifySource', defences.reputation ? '' : 'scheduler.reputation'].filter(Boolean);
-      console.log(`# target not asserted: this build has no ${missing.join(' and no ')}`);
-    }
+    assert.ok(right >= attempts - 1, `${c.name}: ${right}/${attempts} good connections (target ${c.target * 100}%: at most one miss here)`);
   });
 }

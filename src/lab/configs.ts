@@ -182,27 +182,6 @@ export function routerSupports(): { nftables: boolean; learning: boolean } {
 }
 
 /**
- * Issue 8's defences in this build, by whether the schemas know their keys: the server's
- * resolver verification (`nts.verifySource`) and the router's reputation
- * (`scheduler.reputation`). The flood test holds the success-ratio targets only where both exist.
- */
-export function hostileDefences(): { verifySource: boolean; reputation: boolean } {
-  const s = newSecrets();
-  const mode = { dataplane: 'userspace' as const, learning: false, delayMs: 0, globalAddresses: [ADDR.routerWan], resolver: 'unbound' as const, ecs: false };
-  const unknownKey = (issues: Array<{ code: string; keys?: string[] }>, key: string) => issues.some((i) => i.code === 'unrecognized_keys' && (i.keys ?? []).includes(key));
-  const server = parseYaml(serverYaml(s, mode)) as { nts: Record<string, unknown> };
-  server.nts.verifySource = true;
-  const router = routerConfigObject(s, mode) as { scheduler: Record<string, unknown> };
-  router.scheduler.reputation = {};
-  const sr = serverConfigSchema.safeParse(server);
-  const rr = routerConfigSchema.safeParse(router);
-  return {
-    verifySource: sr.success || !unknownKey(sr.error.issues as never, 'verifySource'),
-    reputation: rr.success || !unknownKey(rr.error.issues as never, 'reputation'),
-  };
-}
-
-/**
  * The router's own nft table when the router does not install one (userspace data plane):
  * masquerade for the LAN, and the LAN -> server:53 redirect to the learning proxy.
  */

@@ -31,6 +31,9 @@ export function floodOptions(env: NodeJS.ProcessEnv = process.env): FloodOptions
     forged: ['1', 'yes', 'true'].includes(env.NTSS_LAB_FLOOD_FORGED ?? '0'),
     transport, seconds: Number(env.NTSS_LAB_FLOOD_SECONDS ?? 15), order, warmS: Number(env.NTSS_LAB_FLOOD_WARM_S ?? 4),
   };
+  if (!(Number.isFinite(o.warmS) && o.warmS >= 0 && o.warmS <= 60)) {
+    throw new LabError(`NTSS_LAB_FLOOD_WARM_S must be 0..60 seconds, got ${env.NTSS_LAB_FLOOD_WARM_S}`, 'USAGE');
+  }
   try {
     checkFloodSpec(o);
   } catch (e) {
