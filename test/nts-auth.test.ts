@@ -144,17 +144,22 @@ test('router core under a flood of authentic requests: table and replay cache st
 });
 
 test('router core: a retransmission skips the MAC only when byte-identical, and never skips the window', () => {
-  const s = new NtsServerCore({ keys: KEYS, windowMs: W });
+  let lookups = 0; // each key lookup is a MAC check: the shortcut is the absence of one
+  const s = new NtsServerCore({ keys: (id) => (lookups++, KEYS(id)), windowMs: W });
   const genuine = request();
   const ev = s.receive(NOW, genuine, FROM);
   assert.equal(ev.kind, 'new-request');
   s.respond(NOW, ev.kind === 'new-request' ? ev.request.requestId : '', { status: 'DENIED' });
+  lookups = 0;
+  assert.equal(s.receive(NOW + 1, genuine, FROM).kind, 'resend');
+  assert.equal(lookups, 0, 'a byte-identical copy is answered without a MAC check');
   const badMac = Buffer.from(genuine);
   badMac[badMac.length - 1] ^= 1;
   assert.deepEqual(s.receive(NOW + 1, badMac, FROM), { kind: 'dropped', reason: 'bad-mac' });
+  assert.ok(lookups >= 1, 'a changed copy gets the full check');
   const longer = Buffer.concat([genuine, Buffer.of(0)]);
   assert.deepEqual(s.receive(NOW + 1, longer, FROM), { kind: 'dropped', reason: 'malformed' });
   assert.equal(s.receive(NOW + W, genuine, FROM).kind, 'resend'); // the window's last ms
   assert.deepEqual(s.receive(NOW + W + 1, genuine, FROM), { kind: 'dropped', reason: 'stale' });
-  assert.equal(s.counters.resend, 1);
+  assert.equal(s.counters.resend, 2);
 });
