@@ -5,6 +5,9 @@
 //               by one `dnat to alice` for the bench's ports (a conventional port forward)
 //   nts-relay   `ntss router`, userspace plane (src/dataplane/userspace.ts) on the bench's ports
 //   socat       ntss router stopped; socat TCP-LISTEN,fork,reuseaddr / UDP-LISTEN,fork,reuseaddr
+//   static-ct   `static` plus the conntrack event listener the kernel plane runs (`conntrack -E
+//               -e NEW,DESTROY -d GA -b 4194304`, its output read and thrown away): what the
+//               kernel's events and that tool cost without ntss (splits the kernel plane's cost)
 // The router runs with its PHL configured and no `storage`: with a stored lease horizon every
 // restart would refuse all lookups for up to a minute (docs/leases.md, "A router restart").
 import { writeFileSync } from 'node:fs';
@@ -21,7 +24,7 @@ const { ADDR } = await imp('lab/topology.js');
 export const IPERF_PORT = 5201;
 export const CONN_PORT = 5202;
 const STATIC_TABLE = 'dpbench_static';
-export const PLANES = ['nts-kernel', 'static', 'nts-relay', 'socat'];
+export const PLANES = ['nts-kernel', 'static', 'static-ct', 'nts-relay', 'socat'];
 
 function routerConfig(lab, dataplane) {
   const cfg = routerConfigObject(lab.s.secrets, { dataplane, learning: false, delayMs: lab.mode.delayMs, globalAddresses: lab.mode.globalAddresses });
@@ -62,10 +65,14 @@ export async function enter(lab, plane) {
       await lab.startRouterAgain();
       return () => lab.stopRouter('SIGTERM');
     }
-    case 'static': {
+    case 'static':
+    case 'static-ct': {
       const r = await nft(lab, ['-f', '-'], staticTableText(lab));
       if (r.code !== 0) throw new Error(`static table: nft failed: ${r.stderr.trim()}`);
+      // The same arguments as conntrack-tool.ts's watch.
+      const ct = plane === 'static-ct' ? lab.background('router', 'conntrack', ['-E', '-e', 'NEW,DESTROY', '-d', lab.mode.globalAddresses[0], '-b', '4194304']) : undefined;
       return async () => {
+        await ct?.stop();
         const d = await nft(lab, ['delete', 'table', 'ip', STATIC_TABLE]);
         if (d.code !== 0) throw new Error(`static table: delete failed: ${d.stderr.trim()}`);
       };
