@@ -64,8 +64,11 @@ test('bench/dataplane in the lab: one round of every plane measures, the kernel 
     }
     for (const s of j.sessions) {
       const mapped = (s.events['mapping-created.rc'] ?? 0) + (s.events['mapping-created.sticky'] ?? 0);
-      // Each of the rate test's connections, and iperf3's, reached alice only because the scheduler mapped it.
-      assert.ok(s.connections !== undefined && s.connections > 0 && mapped >= s.connections, `${s.plane}: ${s.connections} connections, ${mapped} mappings`);
+      assert.ok(s.connections !== undefined && s.connections > 0, `${s.plane}: the rate test completed connections`);
+      // Each of the rate test's connections, and iperf3's, reached alice only because the scheduler
+      // mapped it; unless the router lost conntrack events (ENOBUFS under load: it re-lists and
+      // adopts those flows then, maybe after the session), it saw every one of them.
+      if (!s.events['counter.dataplane.conntrack-events-lost']) assert.ok(mapped >= s.connections, `${s.plane}: ${s.connections} connections, ${mapped} mappings`);
       assert.ok((s.events['mapping-created.sticky'] ?? 0) > 0, `${s.plane}: after the hold, en1's connections follow its sticky entries`);
       assert.equal(s.events['packet-ambiguous'] ?? 0, 0);
     }

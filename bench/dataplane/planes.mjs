@@ -56,8 +56,14 @@ function nft(lab, args, input) {
   return lab.exec('router', 'nft', args, { input, timeoutMs: 10_000 });
 }
 
-/** Enters `plane` (the router stopped before); returns its leave(). */
+/**
+ * Enters `plane` (the router stopped before); returns its leave(). Each plane starts with an
+ * empty conntrack table in the router namespace: the previous plane's flows (thousands in
+ * TIME_WAIT for 120 s) would otherwise be listed, and adopted by the kernel plane's re-list.
+ */
 export async function enter(lab, plane) {
+  const f = await lab.exec('router', 'conntrack', ['-F'], { timeoutMs: 10_000 });
+  if (f.code !== 0) throw new Error(`conntrack -F: ${f.stderr.trim()}`);
   switch (plane) {
     case 'nts-kernel':
     case 'nts-relay': {

@@ -152,11 +152,15 @@ for (const p of pairs) {
     if (c.rounds > 0) measured++;
     const loss = (pl) => median((results[p]?.[pl]?.[test] ?? []).map((r) => r?.lossPct ?? NaN));
     const cpu = (pl) => median((results[p]?.[pl]?.[test] ?? []).map((r) => r?.cpuS ?? NaN));
-    json.comparisons.push({ pair: p, test, a, b, ...c, target: TARGET[p], lossPctA: loss(a), lossPctB: loss(b), cpuSA: cpu(a), cpuSB: cpu(b) });
+    // The router namespace's CPU per completed connection: what each connection costs there, whatever the load.
+    const perConn = (pl) => median((results[p]?.[pl]?.[test] ?? []).map((r) => (r?.ok ? (r.cpuS / r.ok) * 1e6 : NaN)));
+    json.comparisons.push({ pair: p, test, a, b, ...c, target: TARGET[p], lossPctA: loss(a), lossPctB: loss(b), cpuSA: cpu(a), cpuSB: cpu(b),
+      ...(test === 'conn' ? { cpuUsPerConnA: perConn(a), cpuUsPerConnB: perConn(b) } : {}) });
+    const us = (pl) => (test === 'conn' && Number.isFinite(perConn(pl)) ? ` (${perConn(pl).toFixed(0)} us/conn)` : '');
     const f = (x) => (Number.isFinite(x) ? (test === 'conn' ? x.toFixed(0) : x.toFixed(1)) : '?');
     const l = (x) => (test === 'udp' && Number.isFinite(x) ? ` (loss ${x.toFixed(1)}%)` : '');
     const ok = !Number.isFinite(TARGET[p]) ? '(none)' : Number.isFinite(c.medianRatio) ? (c.medianRatio >= TARGET[p] ? 'yes' : 'no') : '?';
-    table.push(`| ${a} vs ${b} | ${TEST_NAMES[test]} | ${f(c.medianA)}${l(loss(a))} | ${f(c.medianB)}${l(loss(b))} | ${c.medianRatio.toFixed(3)} (${c.ratios.map((r) => r.toFixed(2)).join(', ')}) | ${Number.isFinite(TARGET[p]) ? `>= ${TARGET[p]}: ${ok}` : 'diagnosis'} | ${cpu(a).toFixed(2)} / ${cpu(b).toFixed(2)} | ${c.rounds} |`);
+    table.push(`| ${a} vs ${b} | ${TEST_NAMES[test]} | ${f(c.medianA)}${l(loss(a))} | ${f(c.medianB)}${l(loss(b))} | ${c.medianRatio.toFixed(3)} (${c.ratios.map((r) => r.toFixed(2)).join(', ')}) | ${Number.isFinite(TARGET[p]) ? `>= ${TARGET[p]}: ${ok}` : 'diagnosis'} | ${cpu(a).toFixed(2)}${us(a)} / ${cpu(b).toFixed(2)}${us(b)} | ${c.rounds} |`);
   }
 }
 console.log(`Data plane, en1 -> router namespace -> alice (veths in one machine: CPU-bound), ${rounds} rounds of ${seconds} s per test, A and B alternating in order; ${new Date().toISOString().slice(0, 16)}Z.`);
@@ -169,7 +173,7 @@ console.log('');
 for (const s of sessions) {
   const e = s.events;
   const mapped = Object.entries(e).filter(([k]) => k.startsWith('mapping-created.')).map(([k, v]) => `${k.slice(16)} ${v}`).join(', ');
-  console.log(`- round ${s.round} ${s.plane}: connections the client completed in the rate test ${s.connections ?? '?'}; the router mapped (scheduler, whole session) ${mapped || 'none'}; sticky entries created ${e['sticky-created'] ?? 0}; RCs ${e['rc-created'] ?? 0}${e['counter.dataplane.conntrack-events-lost'] ? `; conntrack events lost ${e['counter.dataplane.conntrack-events-lost']}` : ''}`);
+  console.log(`- round ${s.round} ${s.plane}: connections the client completed in the rate test ${s.connections ?? '?'}; the router mapped (scheduler, whole session) ${mapped || 'none'}; sticky entries created ${e['sticky-created'] ?? 0}; RCs ${e['rc-created'] ?? 0}${e['counter.dataplane.conntrack-events-lost'] ? `; conntrack event losses (ENOBUFS) ${e['counter.dataplane.conntrack-events-lost']}, flows adopted by the re-list ${e['counter.dataplane.adopted'] ?? 0}` : ''}`);
 }
 if (failures.length > 0) {
   console.log('');

@@ -13,6 +13,9 @@ interface UdpFlow extends LiveFlow {
   toIn(datagram: Buffer): void;
 }
 
+/** SO_RCVBUF asked for the listening socket; the kernel caps it at net.core.rmem_max. */
+const LISTEN_RECV_BUFFER = 4 << 20;
+
 /** Datagrams a new flow keeps while its socket connects; more are dropped (counted). */
 const MAX_WAITING = 64;
 
@@ -31,7 +34,9 @@ export class UdpRelay {
   }
 
   static async listen(host: string, port: number, ctx: RelayContext): Promise<UdpRelay> {
-    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+    // Every EN's datagrams for this port queue here while the event loop is busy elsewhere (or
+    // not scheduled: the host's other work); the default ~208 KiB is ~150 full datagrams.
+    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: LISTEN_RECV_BUFFER });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(listenError(e, 'udp', host, port)));
       socket.bind({ address: host, port, exclusive: true }, () => {
