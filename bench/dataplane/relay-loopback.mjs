@@ -1,7 +1,7 @@
 // The userspace relay's mechanics alone, on loopback, against socat: no lab, no root, no
 // scheduler (every flow is mapped to the IN at once), so a change to tcp-relay.ts or
 // udp-relay.ts can be profiled and compared in a minute. run.mjs measures the real thing.
-//   node bench/dataplane/relay-loopback.mjs [--rounds 3] [--seconds 2] [--udp-rate 1G] [--concurrency 8]
+//   node bench/dataplane/relay-loopback.mjs [--rounds 3] [--seconds 2] [--udp-rate 1G] [--concurrency 32]
 //   node bench/dataplane/relay-loopback.mjs --serve HOST --to HOST   (the relay process itself;
 //       add --cpu-prof to node to profile it)
 // iperf3 and the connrate server listen on 127.0.0.1; ours relays 127.0.0.2 -> 127.0.0.1, socat
@@ -14,7 +14,7 @@ import { compare, parseIperf } from './summary.mjs';
 const { values: a } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '2' }, 'udp-rate': { type: 'string', default: '1G' },
-    concurrency: { type: 'string', default: '8' }, serve: { type: 'string' }, to: { type: 'string' },
+    concurrency: { type: 'string', default: '32' }, serve: { type: 'string' }, to: { type: 'string' },
     port: { type: 'string', default: '15201' }, 'conn-port': { type: 'string', default: '15202' }, tests: { type: 'string', default: 'tcp,udp,conn' },
   },
 });

@@ -6,7 +6,7 @@
 // (the lab); build first (npx tsc). Everything runs on one lab (prefix dpb<pid>), removed on
 // every exit path.
 //   node bench/dataplane/run.mjs [--quick] [--out DIR] [--rounds N] [--seconds S]
-//        [--udp-rate 1G] [--concurrency 8] [--pairs kernel,relay,ctevents]
+//        [--udp-rate 1G] [--concurrency 32] [--pairs kernel,relay,ctevents]
 // Exit: 0 measured, 1 could not measure (a test failed in every round, a lookup failed ...),
 // 2 not root / bad arguments.
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ try {
   ({ values: args } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false }, out: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' },
-      'udp-rate': { type: 'string', default: '1G' }, concurrency: { type: 'string', default: '8' }, pairs: { type: 'string', default: 'kernel,relay' },
+      'udp-rate': { type: 'string', default: '1G' }, concurrency: { type: 'string', default: '32' }, pairs: { type: 'string', default: 'kernel,relay' },
     },
   }));
 } catch (e) {
@@ -182,6 +182,9 @@ if (failures.length > 0) {
 if (args.out) {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'dataplane.json'), JSON.stringify(json, null, 2));
+  const { ratioPlot } = await import('./plot.mjs');
+  const plotted = json.comparisons.filter((c) => c.rounds > 0);
+  if (plotted.length > 0) writeFileSync(join(args.out, 'dataplane.svg'), ratioPlot(plotted, `A/B per round (dots), median (bar), target (red); ${rounds} rounds of ${seconds} s, load ${loadBefore.split(' ')[0]}`));
 }
 const complete = measured === pairs.length * TESTS.length && !failures.some((f) => f.startsWith('aborted'));
 process.exitCode = complete ? 0 : 1;
