@@ -43,6 +43,14 @@ test('compare: medians, the median of per-round ratios, failed rounds left out',
   assert.throws(() => compare([1], [1, 2]), /1 rounds of A, 2 of B/);
 });
 
+test('run.mjs: a bad argument is a usage error (exit 2) before anything is built', () => {
+  for (const bad of [['--rounds', '0'], ['--seconds', 'x'], ['--pairs', 'kernel,nope'], ['--udp-rate', '1T'], ['--frobnicate']]) {
+    const r = spawnSync(process.execPath, [RUN, ...bad], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, `${bad.join(' ')}: exit ${r.status}`);
+    assert.match(r.stderr, /usage: run\.mjs/, bad.join(' '));
+  }
+});
+
 interface BenchJson {
   comparisons: { pair: string; test: string; a: string; b: string; rounds: number; medianA: number; medianB: number }[];
   sessions: { plane: string; connections?: number; events: Record<string, number> }[];
