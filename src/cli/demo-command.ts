@@ -3,16 +3,18 @@
 import { FLOW_NAMES, type FlowName } from '../demo/flows.js';
 import { Printer, wantColor, type OutputMode } from '../demo/printer.js';
 import { EXIT_INTERRUPTED, runDemo } from '../demo/run.js';
+import { assertWritable, diagramPaths } from '../diagram/file.js';
 import { UsageError } from '../util/errors.js';
 import type { Command } from './main.js';
 
 export const demoCommand: Command = {
   summary: 'the whole system on loopback, no root: the paper\'s flows with a live timeline and a verdict',
-  usage: `[--flow ${FLOW_NAMES.join('|')}|all] [--json | --quiet]`,
+  usage: `[--flow ${FLOW_NAMES.join('|')}|all] [--json | --quiet] [--diagram FILE.svg]`,
   options: {
     flow: { type: 'string', description: `which flow to play: ${FLOW_NAMES.join(', ')} or all (default)` },
     json: { type: 'boolean', description: 'one JSON object per line (setup, flow, event, verdict, summary)' },
     quiet: { type: 'boolean', description: 'print the verdicts only' },
+    diagram: { type: 'string', description: 'draw each flow as a sequence diagram (SVG, as the paper\'s Figs. 5-8) in FILE; with several flows FILE-<flow>.svg' },
   },
   async run(v) {
     const flow = (v.flow ?? 'all') as string;
@@ -21,6 +23,10 @@ export const demoCommand: Command = {
     }
     if (v.json && v.quiet) throw new UsageError('demo: --json and --quiet exclude each other');
     const mode: OutputMode = v.json ? 'json' : v.quiet ? 'quiet' : 'text';
+    const flows = flow === 'all' ? FLOW_NAMES : [flow as FlowName];
+    if (v.diagram !== undefined && typeof v.diagram !== 'string') throw new UsageError('demo: --diagram needs a file name');
+    const diagrams = typeof v.diagram === 'string' ? diagramPaths(v.diagram, flows) : undefined;
+    for (const p of diagrams?.values() ?? []) assertWritable(p);
     const ac = new AbortController();
     // `ntss demo | head`: a closed stdout stops the demo like Ctrl-C, cleanly, not with a crash.
     let broken = false;
@@ -45,7 +51,7 @@ export const demoCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      return await runDemo({ flows: flow === 'all' ? FLOW_NAMES : [flow as FlowName], printer, signal: ac.signal });
+      return await runDemo({ flows, printer, signal: ac.signal, diagrams });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

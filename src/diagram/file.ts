@@ -1,0 +1,47 @@
+// Where diagrams are written: FILE for one diagram, FILE with "-NAME" before ".svg" for each of
+// several (one per demo flow or lab scenario). The path is checked before anything runs, so a
+// typo costs no lab.
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { NtssError, UsageError } from '../util/errors.js';
+
+/** name -> path: `base` itself for a single name, else `base` with `-name` before its extension. */
+export function diagramPaths(base: string, names: readonly string[]): Map<string, string> {
+  if (names.length === 1) return new Map([[names[0], base]]);
+  const ext = extname(base) || '.svg';
+  const stem = extname(base) ? basename(base, ext) : basename(base);
+  return new Map(names.map((n) => [n, join(dirname(base), `${stem}-${n.replace(/[^A-Za-z0-9_.-]+/g, '-')}${ext}`)]));
+}
+
+/** Throws a usage error (exit 2) when `path` cannot be written: no directory, not writable, a directory itself. */
+export function assertWritable(path: string, option = '--diagram'): void {
+  if (path === '') throw new UsageError(`${option}: a file name is required`);
+  const dir = dirname(path);
+  let d;
+  try {
+    d = statSync(dir);
+  } catch {
+    throw new UsageError(`${option} ${path}: the directory ${dir} does not exist`);
+  }
+  if (!d.isDirectory()) throw new UsageError(`${option} ${path}: ${dir} is not a directory`);
+  let f;
+  try {
+    f = statSync(path);
+  } catch {
+    f = undefined; // to be created
+  }
+  if (f?.isDirectory()) throw new UsageError(`${option} ${path}: is a directory; give a file name such as ${join(path, 'run.svg')}`);
+  try {
+    accessSync(f ? path : dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`${option} ${path}: ${f ? 'the file' : `the directory ${dir}`} is not writable`);
+  }
+}
+
+export function writeDiagram(path: string, svg: string): void {
+  try {
+    writeFileSync(path, svg);
+  } catch (e) {
+    throw new NtssError('DIAGRAM_WRITE', `could not write the diagram ${path}: ${(e as Error).message}`);
+  }
+}
