@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertWritable, diagramPaths } from '../src/diagram/file.js';
+import { assertWritable, diagramPaths, parseWindow } from '../src/diagram/file.js';
 import { labDiagram, type LabSources } from '../src/diagram/from-lab.js';
 import { layout } from '../src/diagram/layout.js';
 import { DiagramError, timeWindow, validate, type SequenceDiagram } from '../src/diagram/model.js';
@@ -92,9 +92,14 @@ test('diagram: what cannot be drawn is refused with DIAGRAM_INVALID; a window ke
   assert.throws(bad([{ kind: 'span', t: 5, end: 1, on: 'router', label: 'x', style: 'rc' }]), /ends before it starts/);
   assert.throws(() => validate({ ...FIG5, lifelines: [...FIG5.lifelines, FIG5.lifelines[0]] }), /lifeline "alice" twice/);
   const w = timeWindow(FIG5, 370, 400);
-  assert.deepEqual(w.events.filter((e) => e.kind !== 'span').map((e) => e.t), [7, 10, 11, 12, 13]);
+  assert.deepEqual(w.events.filter((e) => e.kind !== 'span').map((e) => e.t), [377, 380, 381, 382, 383]);
   const rc = w.events.find((e) => e.kind === 'span' && e.style === 'rc');
-  assert.deepEqual(rc && rc.kind === 'span' ? [rc.t, rc.end] : [], [0, 30]);
+  assert.deepEqual(rc && rc.kind === 'span' ? [rc.t, rc.end] : [], [370, 400]);
+  assert.match(w.subtitle ?? '', /window 370-400 ms$/);
+  assert.throws(() => timeWindow(FIG5, 5, 1), /is empty/);
+  assert.deepEqual(parseWindow('0-1200'), { from: 0, to: 1200 });
+  assert.deepEqual(parseWindow('250.5-300'), { from: 250.5, to: 300 });
+  for (const bad of ['', '5', '10-5', 'a-b', '-5-3']) assert.throws(() => parseWindow(bad), (e: unknown) => (e as { code?: string }).code === 'USAGE', bad);
 });
 
 // Lines as tcpdump 4.99 printed them in the lab (resolver namespace, -i any -n -tt).
@@ -196,4 +201,22 @@ test('diagram files: one name keeps the path, several get -NAME; unwritable path
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('lab sources: an RC renewed during its hold shows one RC bar and two hold bars', () => {
+  const T = 1_800_000_000_000;
+  const d = labDiagram({
+    title: 'renewal', from: T, to: T + 2000, capture: [], server: [], ins: [],
+    router: [
+      { at: T + 10, event: 'rc-created', rc: 4, to: '192.168.50.10', address: '203.0.113.2' },
+      { at: T + 40, event: 'rc-hold-started', rc: 4 },
+      { at: T + 90, event: 'rc-renewed', rc: 4 },
+      { at: T + 120, event: 'rc-hold-started', rc: 4 },
+      { at: T + 620, event: 'rc-removed', rc: 4, reason: 'hold-done' },
+    ],
+    addresses: { ens: { en1: '198.51.100.11' }, resolver: { address: '198.51.100.53', product: 'Unbound' }, server: '192.0.2.53', router: ['203.0.113.2'], ins: { alice: '192.168.50.10' } },
+  });
+  const spans = d.events.flatMap((e) => (e.kind === 'span' ? [[e.style, e.t, e.end]] : []));
+  assert.deepEqual(spans, [['hold', 30, 80], ['rc', 0, 610], ['hold', 110, 610]]);
+  assert.ok(d.events.some((e) => e.kind === 'note' && e.label === 'RC 4 renewed for a new request'));
 });

@@ -16,6 +16,8 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /** Flow name -> SVG file for its sequence diagram (--diagram). */
   diagrams?: Map<string, string>;
+  /** Only this part of each flow (ms since its start). */
+  diagramWindow?: { from: number; to: number };
 }
 
 export const EXIT_INTERRUPTED = 130;
@@ -65,7 +67,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       o.printer.verdict(r);
       const file = o.diagrams?.get(name);
       if (file) {
-        writeFlowDiagram(file, name, flow.title, rec.flowEvents(name), sys.dns);
+        writeFlowDiagram(file, name, flow.title, rec.flowEvents(name), sys.dns, o.diagramWindow);
         o.printer.diagram(name, file);
       }
     }

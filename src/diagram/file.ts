@@ -4,6 +4,8 @@
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { NtssError, UsageError } from '../util/errors.js';
+import { pruneLifelines, timeWindow, type SequenceDiagram } from './model.js';
+import { renderSequence } from './render.js';
 
 /** name -> path: `base` itself for a single name, else `base` with `-name` before its extension. */
 export function diagramPaths(base: string, names: readonly string[]): Map<string, string> {
@@ -38,10 +40,28 @@ export function assertWritable(path: string, option = '--diagram'): void {
   }
 }
 
-export function writeDiagram(path: string, svg: string): void {
+export interface Window {
+  from: number;
+  to: number;
+}
+
+/** Draws `d` (only `window`, when given) into `path`; returns what was drawn. */
+export function writeDiagram(path: string, d: SequenceDiagram, window?: Window): SequenceDiagram {
+  const drawn = window ? pruneLifelines(timeWindow(d, window.from, window.to)) : d;
+  const svg = renderSequence(drawn);
   try {
     writeFileSync(path, svg);
   } catch (e) {
     throw new NtssError('DIAGRAM_WRITE', `could not write the diagram ${path}: ${(e as Error).message}`);
   }
+  return drawn;
+}
+
+/** --diagram-window FROM-TO: ms since the flow's (scenario's) first event, FROM <= TO. */
+export function parseWindow(s: string, option = '--diagram-window'): Window {
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(s.trim());
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2]);
+  if (!m || !(to >= from)) throw new UsageError(`${option} must be FROM-TO in ms with FROM <= TO (e.g. 0-1200), got "${s}"`);
+  return { from, to };
 }

@@ -122,6 +122,16 @@ export function labDiagram(src: LabSources): SequenceDiagram {
         note(t, 'router', `RC ${rc}: first packet, hold begins`, 'hold');
         break;
       }
+      case 'rc-renewed': {
+        // A new request shares the RC: a hold in progress ends, the RC waits for a packet again.
+        const r = rcs.get(rc);
+        if (r?.hold !== undefined && inWindow(t)) {
+          spans.push({ kind: 'span', t: r.hold, end: t, on: 'router', label: `RC ${rc} hold`, style: 'hold' });
+          r.hold = undefined;
+        }
+        note(t, 'router', `RC ${rc} renewed for a new request`, 'state');
+        break;
+      }
       case 'rc-removed':
         if (inWindow(t)) closeRc(rc, t);
         note(t, 'router', `RC ${rc} removed (${l.reason === 'hold-done' ? 'hold over' : 'expired, no packet came'})`, 'state');

@@ -73,19 +73,19 @@ export function byTime<T extends { t: number }>(events: readonly T[]): T[] {
   return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.i - b.i).map((x) => x.e);
 }
 
-/** Only the events in [from, to] (spans cut to it), times moved so that `from` is 0. */
+/** Only the events in [from, to] (spans cut to it); times stay as they were (ms since the flow's start). */
 export function timeWindow(d: SequenceDiagram, from: number, to: number): SequenceDiagram {
   if (!(to >= from)) throw new DiagramError(`diagram: window ${from}..${to} is empty`);
   const events: SeqEvent[] = [];
   for (const e of d.events) {
     if (e.kind === 'span') {
       if (e.end < from || e.t > to) continue;
-      events.push({ ...e, t: Math.max(e.t, from) - from, end: Math.min(e.end, to) - from });
+      events.push({ ...e, t: Math.max(e.t, from), end: Math.min(e.end, to) });
     } else if (e.t >= from && e.t <= to) {
-      events.push({ ...e, t: e.t - from });
+      events.push(e);
     }
   }
-  return { ...d, events };
+  return { ...d, events, subtitle: `${d.subtitle ?? ''}${d.subtitle ? '; ' : ''}window ${from}-${to} ms` };
 }
 
 /** Drops lifelines no event touches, except one of each role (the five columns stay). */

@@ -1,9 +1,8 @@
 // `ntss lab run SCENARIO --diagram FILE`: a capture in the resolver's namespace while the
 // scenario runs, then the capture, the daemons' JSON logs and the inside hosts' logs drawn as
 // one sequence diagram of the scenario (src/diagram/from-lab.ts does the drawing's data).
-import { writeDiagram } from '../diagram/file.js';
+import { writeDiagram, type Window } from '../diagram/file.js';
 import { labDiagram } from '../diagram/from-lab.js';
-import { renderSequence } from '../diagram/render.js';
 import { parseDnsCapture, parseWireCapture } from '../diagram/tcpdump.js';
 import { schedulerTimes } from './configs.js';
 import type { Lab } from './lab.js';
@@ -32,7 +31,7 @@ async function capture(lab: Lab, host: string, iface: string, filter: string): P
 }
 
 /** Starts tcpdump in the resolver's namespace and on the router's WAN side; resolves once both listen. */
-export async function startDiagramCapture(lab: Lab, sc: Scenario, path: string): Promise<DiagramCapture> {
+export async function startDiagramCapture(lab: Lab, sc: Scenario, path: string, window?: Window): Promise<DiagramCapture> {
   const from = Date.now();
   const dns = await capture(lab, 'resolver', 'any', DNS_FILTER);
   let wire: Background;
@@ -68,8 +67,8 @@ export async function startDiagramCapture(lab: Lab, sc: Scenario, path: string):
         },
         notes: [`lab: data plane ${lab.mode.dataplane}, RTT +${lab.mode.delayMs} ms, loss ${lab.mode.lossPct}%, hold ${t.holdMs} ms, RC timeout ${t.rcTimeoutMs} ms; captured ${capture.length} DNS messages, ${packets.length} packets at the router.`],
       });
-      writeDiagram(path, renderSequence(d));
-      const rows = d.events.filter((e) => e.kind !== 'span').length;
+      const drawn = writeDiagram(path, d, window);
+      const rows = drawn.events.filter((e) => e.kind !== 'span').length;
       return `diagram: ${path} (${rows} rows; captured: ${capture.length} DNS messages, ${packets.length} packets at the router)`;
     },
   };
