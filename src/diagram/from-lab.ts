@@ -34,6 +34,13 @@ export interface LabSources {
 
 type Raw = { t: number; seq: number; e: SeqEvent };
 
+/**
+ * The daemons log whole milliseconds (the floor of the real time); the captures have µs. A log
+ * line is drawn in the middle of its millisecond, the unbiased place: within that millisecond
+ * its order against a captured packet is not certain.
+ */
+export const MID_MS = 0.5;
+
 const hostOf = (hp: unknown) => String(hp ?? '').replace(/^\[?([^\]]*?)\]?:\d+$/, '$1');
 const short = (name: unknown) => String(name ?? '?').replace(/\.$/, '');
 
@@ -62,7 +69,7 @@ export function labDiagram(src: LabSources): SequenceDiagram {
   const wireEns = wireEvents(src.wire ?? [], byAddr, msg);
 
   for (const l of src.server) {
-    const t = typeof l.time === 'string' ? Date.parse(l.time) : NaN;
+    const t = typeof l.time === 'string' ? Date.parse(l.time) + MID_MS : NaN;
     if (!Number.isFinite(t)) continue;
     switch (l.event) {
       case 'nts-held':
@@ -91,7 +98,7 @@ export function labDiagram(src: LabSources): SequenceDiagram {
   };
   const inName = (addr: unknown) => byAddr.get(hostOf(addr)) ?? String(addr);
   for (const l of src.router) {
-    const t = typeof l.at === 'number' ? l.at : typeof l.time === 'string' ? Date.parse(l.time) : NaN;
+    const t = (typeof l.at === 'number' ? l.at : typeof l.time === 'string' ? Date.parse(l.time) : NaN) + MID_MS;
     if (!Number.isFinite(t)) continue;
     const rc = Number(l.rc);
     switch (l.event) {
@@ -160,7 +167,7 @@ export function labDiagram(src: LabSources): SequenceDiagram {
     events,
     footnotes: [
       ...(src.notes ?? []),
-      `Sources: tcpdump in the resolver's namespace (DNS, µs)${src.wire ? ' and on the router\'s WAN side (SYN, RST, UDP, µs)' : ''}, the server's and the router's JSON logs (ms), the inside hosts' services logs (µs).`,
+      `Sources: tcpdump in the resolver's namespace (DNS, µs)${src.wire ? ' and on the router\'s WAN side (SYN, RST, UDP, µs)' : ''}, the server's and the router's JSON logs (whole ms, drawn at +0.5), the inside hosts' services logs (µs).`,
       'Not shown: the resolver\'s queries to the root, the NTS datagrams themselves (their times are the daemons\' log lines), data after the first packet, replies to the EN, mapping closes.',
     ],
   });
