@@ -87,6 +87,38 @@ export function renderSequence(d: SequenceDiagram, o: RenderOptions = {}): strin
     ]));
   }
 
+  // Spans, under the rows (notes keep clear of them; arrows and labels cross them): RC lives
+  // side by side when several overlap on a lifeline; a hold is drawn over the RC bar that
+  // contains it.
+  const lanes = new Map<string, { end: number }[]>();
+  const placed: { s: typeof lay.spans[number]; lane: number }[] = [];
+  const laneFor = (on: string, t: number, end: number) => {
+    const ls = lanes.get(on) ?? [];
+    lanes.set(on, ls);
+    let lane = ls.findIndex((l) => l.end < t);
+    if (lane < 0) lane = ls.push({ end }) - 1;
+    else ls[lane] = { end };
+    return lane;
+  };
+  for (const s of [...lay.spans].sort((a, b) => a.t - b.t)) {
+    if (s.style !== 'rc') continue;
+    placed.push({ s, lane: laneFor(s.on, s.t, s.end) });
+  }
+  for (const s of lay.spans) {
+    if (s.style === 'rc') continue;
+    const host = placed.find((p) => p.s.style === 'rc' && p.s.on === s.on && p.s.t <= s.t && s.end <= p.s.end);
+    placed.push({ s, lane: host ? host.lane : laneFor(s.on, s.t, s.end) });
+  }
+  for (const { s, lane } of placed) {
+    const sx = x(s.on) + 3 + lane * 9;
+    const ya = yRow(lay.yAt(s.t));
+    const yb = Math.max(ya + 2, yRow(lay.yAt(s.end)));
+    body.push(el('rect', {
+      class: `span span-${s.style}`, x: sx, y: ya, width: 7, height: yb - ya,
+      fill: s.style === 'hold' ? 'url(#hatch)' : '#fff0a8', stroke: s.style === 'hold' ? '#d9730d' : '#b59a00',
+    }, el('title', {}, escapeXml(s.label))));
+  }
+
   // Rows.
   for (const r of lay.rows) {
     const e = r.event;
@@ -130,37 +162,6 @@ export function renderSequence(d: SequenceDiagram, o: RenderOptions = {}): strin
       ]));
       maxX = Math.max(maxX, bx + w);
     }
-  }
-
-  // Spans (over the rows: notes keep clear of them): RC lives side by side when several overlap on a lifeline; a hold
-  // is drawn over the RC bar it belongs to (the one that contains it).
-  const lanes = new Map<string, { end: number }[]>();
-  const placed: { s: typeof lay.spans[number]; lane: number }[] = [];
-  const laneFor = (on: string, t: number, end: number) => {
-    const ls = lanes.get(on) ?? [];
-    lanes.set(on, ls);
-    let lane = ls.findIndex((l) => l.end < t);
-    if (lane < 0) lane = ls.push({ end }) - 1;
-    else ls[lane] = { end };
-    return lane;
-  };
-  for (const s of [...lay.spans].sort((a, b) => a.t - b.t)) {
-    if (s.style !== 'rc') continue;
-    placed.push({ s, lane: laneFor(s.on, s.t, s.end) });
-  }
-  for (const s of lay.spans) {
-    if (s.style === 'rc') continue;
-    const host = placed.find((p) => p.s.style === 'rc' && p.s.on === s.on && p.s.t <= s.t && s.end <= p.s.end);
-    placed.push({ s, lane: host ? host.lane : laneFor(s.on, s.t, s.end) });
-  }
-  for (const { s, lane } of placed) {
-    const sx = x(s.on) + 3 + lane * 9;
-    const ya = yRow(lay.yAt(s.t));
-    const yb = Math.max(ya + 2, yRow(lay.yAt(s.end)));
-    body.push(el('rect', {
-      class: `span span-${s.style}`, x: sx, y: ya, width: 7, height: yb - ya,
-      fill: s.style === 'hold' ? 'url(#hatch)' : '#fff0a8', stroke: s.style === 'hold' ? '#d9730d' : '#b59a00',
-    }, el('title', {}, escapeXml(s.label))));
   }
 
   // Legend and footnotes.
