@@ -4,7 +4,7 @@
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { NtssError, UsageError } from '../util/errors.js';
-import { pruneLifelines, timeWindow, type SequenceDiagram } from './model.js';
+import { firstRows, pruneLifelines, timeWindow, type SequenceDiagram } from './model.js';
 import { renderSequence } from './render.js';
 
 /** name -> path: `base` itself for a single name, else `base` with `-name` before its extension. */
@@ -45,9 +45,12 @@ export interface Window {
   to: number;
 }
 
-/** Draws `d` (only `window`, when given) into `path`; returns what was drawn. */
+/** Rows in one picture at most (about 22 px each). */
+export const MAX_ROWS = 1500;
+
+/** Draws `d` (only `window`, when given; at most MAX_ROWS rows) into `path`; returns what was drawn. */
 export function writeDiagram(path: string, d: SequenceDiagram, window?: Window): SequenceDiagram {
-  const drawn = window ? pruneLifelines(timeWindow(d, window.from, window.to)) : d;
+  const drawn = firstRows(window ? pruneLifelines(timeWindow(d, window.from, window.to)) : d, MAX_ROWS);
   const svg = renderSequence(drawn);
   try {
     writeFileSync(path, svg);

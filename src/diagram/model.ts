@@ -95,3 +95,17 @@ export function pruneLifelines(d: SequenceDiagram): SequenceDiagram {
   for (const l of d.lifelines) if (!keep.some((k) => k.role === l.role)) keep.push(l);
   return { ...d, lifelines: orderLifelines(keep) };
 }
+
+/** At most `max` rows (the first by time; spans cut there): a flood's capture must not become a picture of megabytes. */
+export function firstRows(d: SequenceDiagram, max: number): SequenceDiagram {
+  const rows = byTime(d.events.filter((e) => e.kind !== 'span'));
+  if (rows.length <= max) return d;
+  const kept = new Set(rows.slice(0, max));
+  const cut = rows[max - 1].t;
+  const events: SeqEvent[] = d.events.flatMap((e): SeqEvent[] => {
+    if (e.kind !== 'span') return kept.has(e) ? [e] : [];
+    return e.t > cut ? [] : [{ ...e, end: Math.min(e.end, cut) }];
+  });
+  const note = `Only the first ${max} of ${rows.length} rows (up to +${Math.round(cut)} ms): see the rest with --diagram-window.`;
+  return { ...d, events, footnotes: [note, ...(d.footnotes ?? [])] };
+}

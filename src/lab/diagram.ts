@@ -45,11 +45,15 @@ export async function startDiagramCapture(lab: Lab, sc: Scenario, path: string, 
     async finish() {
       // The scenario is over when its checks are; its last RCs go a hold (or an RC timeout) later.
       const t = schedulerTimes(lab.mode.delayMs);
-      const wait = Date.now() + t.rcTimeoutMs + t.holdMs + 300;
-      while (Date.now() < wait && openRcs(lab, from) > 0) await sleep(50);
-      await sleep(30); // tcpdump's last line may trail
-      const to = Date.now();
-      await Promise.all([dns.stop(), wire.stop()]);
+      let to: number;
+      try {
+        const wait = Date.now() + t.rcTimeoutMs + t.holdMs + 300;
+        while (Date.now() < wait && openRcs(lab, from) > 0) await sleep(50);
+        await sleep(30); // tcpdump's last line may trail
+        to = Date.now();
+      } finally {
+        await Promise.all([dns.stop(), wire.stop()]); // on every path: a running lab (--prefix) keeps no capture
+      }
       const capture = parseDnsCapture(dns.stdout());
       const packets = parseWireCapture(wire.stdout());
       const d = labDiagram({
