@@ -2,7 +2,7 @@
 // root) and, as root, the lab's basic / simultaneous / interference scenarios with real Unbound,
 // each drawn to SVG by ntss itself. Prints a Markdown table of the times the diagrams show
 // (demo: from the same --json timeline the diagrams are drawn from) and writes
-// OUT/diagrams.json plus the SVGs.
+// OUT/diagrams.json plus the SVGs (OUT/diagram-demo-<flow>.svg, OUT/diagram-lab-<scenario>.svg).
 // Usage: node bench/diagrams/run.mjs [--quick] [--out DIR] [--no-lab]
 //   --quick: the demo and one lab scenario (basic); otherwise three lab scenarios (~1 min).
 import { spawnSync } from 'node:child_process';
@@ -24,7 +24,7 @@ const ntss = (a, timeout) => spawnSync(process.execPath, [MAIN, ...a], { encodin
 const load = loadavg().map((x) => x.toFixed(2)).join(' ');
 
 // 1. The demo: every flow, its timeline as JSON, its diagram as SVG.
-const demo = ntss(['demo', '--json', '--diagram', join(out, 'demo.svg')], 60_000);
+const demo = ntss(['demo', '--json', '--diagram', join(out, 'diagram-demo.svg')], 60_000);
 if (demo.status !== 0) {
   console.error(`run.mjs: ntss demo failed (exit ${demo.status}):\n${demo.stderr}`);
   process.exit(1);
@@ -67,9 +67,11 @@ if (args['no-lab']) lab.skipped = '--no-lab';
 else if (!isRoot) lab.skipped = 'the lab needs root';
 else {
   const names = args.quick ? ['basic'] : ['basic', 'simultaneous', 'interference'];
-  const r = ntss(['lab', 'run', names.join(','), '--prefix', `dgb${process.pid % 100000}`, '--diagram', join(out, 'lab.svg')], 170_000);
+  // One scenario keeps the given name, several get -<scenario>: name it so that both read diagram-lab-<scenario>.svg.
+  const file = join(out, names.length === 1 ? `diagram-lab-${names[0]}.svg` : 'diagram-lab.svg');
+  const r = ntss(['lab', 'run', names.join(','), '--prefix', `dgb${process.pid % 100000}`, '--diagram', file], 170_000);
   for (const m of r.stdout.matchAll(/diagram: (\S+) \((\d+) rows; captured: (\d+) DNS messages, (\d+) packets at the router\)/g)) {
-    const name = names.find((n) => m[1].endsWith(names.length === 1 ? 'lab.svg' : `lab-${n}.svg`));
+    const name = names.find((n) => m[1].endsWith(`diagram-lab-${n}.svg`));
     lab.scenarios[name ?? m[1]] = { file: m[1], rows: Number(m[2]), dnsMessages: Number(m[3]), routerPackets: Number(m[4]) };
   }
   for (const n of names) {
