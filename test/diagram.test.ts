@@ -227,3 +227,26 @@ test('lab sources: an RC renewed during its hold shows one RC bar and two hold b
   assert.deepEqual(spans, [['hold', 30, 80], ['rc', 0, 610], ['hold', 110, 610]]);
   assert.ok(d.events.some((e) => e.kind === 'note' && e.label === 'RC 4 renewed for a new request'));
 });
+
+test('lab sources: NTSS v1, the EN\'s own resolver asks the router (no server in the NTS exchange)', () => {
+  const T = 1_800_000_000_000;
+  const d = labDiagram({
+    title: 'v1', from: T, to: T + 1000, server: [], ins: [],
+    capture: parseDnsCapture('1800000000.000100 eth0  In  IP 198.51.100.11.4000 > 198.51.100.54.53: 77+ A? alice.home.example. (36)\n'),
+    router: [
+      { time: new Date(T + 3).toISOString(), event: 'nts-request', req: 'r1', fqdn: 'alice.home.example.', mode: 'source', en: '198.51.100.11', timeLeftMs: 2000, from: '198.51.100.54:40000' },
+      { at: T + 3, event: 'respond', req: 'r1', status: 'READY', address: '203.0.113.2', rc: 9 },
+    ],
+    addresses: {
+      ens: { en1: '198.51.100.11' }, server: '192.0.2.53', router: ['203.0.113.2'], ins: { alice: '192.168.50.10' },
+      resolver: { address: '198.51.100.53', product: 'Unbound 1.17.1', aliases: { '198.51.100.54': 'ntss resolver (v1)' } },
+    },
+  });
+  const msgs = d.events.flatMap((e) => (e.kind === 'message' ? [`${e.from}>${e.to} ${e.label}`] : []));
+  assert.deepEqual(msgs, [
+    'en1>resolver A? alice.home.example (id 77, UDP)',
+    'resolver>router NTS REQUEST alice.home.example (mode source, EN 198.51.100.11, 2000 ms left)',
+    'router>resolver NTS RESPONSE READY 203.0.113.2 (RC 9)',
+  ]);
+  assert.equal(d.lifelines.find((l) => l.id === 'resolver')?.detail, '198.51.100.53 (Unbound 1.17.1) + .54 ntss resolver (v1)');
+});

@@ -9,7 +9,8 @@ import type { DnsPacket, WirePacket } from './tcpdump.js';
 export interface LabAddresses {
   /** Lifeline id -> address. */
   ens: Record<string, string>;
-  resolver: { address: string; product: string };
+  /** `aliases`: more resolvers on the resolver's host drawn on its lifeline (NTSS v1's `ntss resolver`). */
+  resolver: { address: string; product: string; aliases?: Record<string, string> };
   server: string;
   router: string[];
   ins: Record<string, string>;
@@ -48,14 +49,14 @@ export function labDiagram(src: LabSources): SequenceDiagram {
   const a = src.addresses;
   const lifelines: Lifeline[] = [
     ...Object.entries(a.ens).map(([id, addr]) => ({ id, role: 'en' as const, title: id, detail: addr })),
-    { id: 'resolver', role: 'resolver', title: 'resolver', detail: `${a.resolver.address} (${a.resolver.product})` },
+    { id: 'resolver', role: 'resolver', title: 'resolver', detail: resolverDetail(a.resolver, src.capture) },
     { id: 'server', role: 'server', title: 'NTSv2 server', detail: a.server },
     { id: 'router', role: 'router', title: 'NTS router', detail: a.router.join(', ') },
     ...Object.entries(a.ins).map(([id, addr]) => ({ id, role: 'in' as const, title: id, detail: addr })),
   ];
   const byAddr = new Map<string, string>([
     ...Object.entries(a.ens).map(([id, addr]) => [addr, id] as [string, string]),
-    [a.resolver.address, 'resolver'], [a.server, 'server'],
+    [a.resolver.address, 'resolver'], ...Object.keys(a.resolver.aliases ?? {}).map((x) => [x, 'resolver'] as [string, string]), [a.server, 'server'],
     ...a.router.map((r) => [r, 'router'] as [string, string]),
     ...Object.entries(a.ins).map(([id, addr]) => [addr, id] as [string, string]),
   ]);
@@ -68,6 +69,9 @@ export function labDiagram(src: LabSources): SequenceDiagram {
   dnsEvents(src.capture, byAddr, msg);
   const wireEns = wireEvents(src.wire ?? [], byAddr, msg);
 
+  // NTS requests the server logged; others came from elsewhere (NTSS v1: `ntss resolver`).
+  const serverReqs = new Set(src.server.filter((l) => l.event === 'nts-request').map((l) => String(l.req)));
+  const askers = new Map<string, string>(); // request id -> the lifeline that asked
   for (const l of src.server) {
     const t = typeof l.time === 'string' ? Date.parse(l.time) + MID_MS : NaN;
     if (!Number.isFinite(t)) continue;
@@ -102,6 +106,12 @@ export function labDiagram(src: LabSources): SequenceDiagram {
     if (!Number.isFinite(t)) continue;
     const rc = Number(l.rc);
     switch (l.event) {
+      case 'nts-request': {
+        const asker = byAddr.get(hostOf(l.from)) ?? 'server';
+        askers.set(String(l.req), asker);
+        if (!serverReqs.has(String(l.req))) msg(t, asker, 'router', `NTS REQUEST ${short(l.fqdn)} (mode ${l.mode}${l.en ? `, EN ${l.en}` : ''}, ${l.timeLeftMs} ms left)`, 'nts');
+        break;
+      }
       case 'request-queued':
         note(t, 'router', `waits: queue position ${l.position}, no RC, no response yet (3.4)`, 'state');
         break;
@@ -112,10 +122,12 @@ export function labDiagram(src: LabSources): SequenceDiagram {
         if (inWindow(t)) rcs.set(rc, { t });
         note(t, 'router', `RC ${rc} created: ${l.source ?? 'any'} → ${inName(l.to)} on ${l.address}`, 'state');
         break;
-      case 'respond':
-        if (l.status === 'READY') msg(t, 'router', 'server', `NTS RESPONSE READY ${l.address} (RC ${l.rc})`, 'nts');
-        else msg(t, 'router', 'server', `NTS RESPONSE ${l.status}${l.reason ? `: ${l.reason}` : ''}`, 'refused');
+      case 'respond': {
+        const to = askers.get(String(l.req ?? '').split(',')[0]) ?? 'server';
+        if (l.status === 'READY') msg(t, 'router', to, `NTS RESPONSE READY ${l.address} (RC ${l.rc})`, 'nts');
+        else msg(t, 'router', to, `NTS RESPONSE ${l.status}${l.reason ? `: ${l.reason}` : ''}`, 'refused');
         break;
+      }
       case 'mapping-created': {
         const en = byAddr.get(hostOf(l.en));
         // The router logs the mapping when the EN's first packet arrives (kernel: conntrack's event).
@@ -235,4 +247,10 @@ function wireEvents(wire: readonly WirePacket[], byAddr: Map<string, string>, ms
     }
   }
   return ens;
+}
+
+/** The resolver's head line: its product, and the v1 resolver beside it when the capture saw it. */
+function resolverDetail(r: LabAddresses['resolver'], capture: readonly DnsPacket[]): string {
+  const used = Object.entries(r.aliases ?? {}).filter(([addr]) => capture.some((p) => p.src === addr || p.dst === addr));
+  return [`${r.address} (${r.product})`, ...used.map(([addr, what]) => `${addr.replace(/^.*(\.\d+)$/, '$1')} ${what}`)].join(' + ');
 }

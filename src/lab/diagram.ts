@@ -64,7 +64,7 @@ export async function startDiagramCapture(lab: Lab, sc: Scenario, path: string, 
         ins: INSIDE_HOSTS.flatMap((h) => lab.inEvents(h)),
         addresses: {
           ens: Object.fromEntries(EXTERNAL_NODES.map((e) => [e, ADDR[e]])),
-          resolver: { address: ADDR.resolver, product: lab.mode.resolverVersion ?? lab.mode.resolver },
+          resolver: { address: ADDR.resolver, product: lab.mode.resolverVersion ?? lab.mode.resolver, aliases: { [ADDR.v1resolver]: 'ntss resolver (v1)' } },
           server: ADDR.server,
           router: lab.mode.globalAddresses,
           ins: Object.fromEntries(INSIDE_HOSTS.map((h) => [h, ADDR[h]])),
