@@ -10,7 +10,8 @@ import { validate, type MessageStyle, type NoteStyle, type SequenceDiagram } fro
 const LEFT = 92; // the time column
 const COL = 180; // between two lifelines
 const TOP = 58; // title and subtitle above the lifeline heads
-const HEAD_H = 34;
+/** A lifeline head: the title and up to this many detail lines (a detail splits at " + "). */
+const MAX_DETAIL_LINES = 3;
 const CHAR_PX = 6.6;
 
 const MSG: Record<MessageStyle, { color: string; dash?: string; width: number }> = {
@@ -51,7 +52,9 @@ export function renderSequence(d: SequenceDiagram, o: RenderOptions = {}): strin
   const lay = layout(d, o.layout ?? DEFAULT_LAYOUT);
   const xOf = new Map(d.lifelines.map((l, i) => [l.id, LEFT + COL / 2 + i * COL]));
   const x = (id: string) => xOf.get(id)!;
-  const y0 = TOP + HEAD_H + 26; // the first row
+  const details = new Map(d.lifelines.map((l) => [l.id, detailLines(l.detail)]));
+  const headH = 22 + 12 * Math.max(1, ...[...details.values()].map((x) => x.length));
+  const y0 = TOP + headH + 26; // the first row
   const yRow = (y: number) => y0 + y;
   const bottom = yRow(lay.height) + 24;
   let maxX = LEFT + d.lifelines.length * COL;
@@ -66,12 +69,13 @@ export function renderSequence(d: SequenceDiagram, o: RenderOptions = {}): strin
   body.push(text(12, TOP + 20, 'ms since', { 'font-size': 11, fill: '#555' }), text(12, TOP + 33, 'flow start', { 'font-size': 11, fill: '#555' }));
   for (const l of d.lifelines) {
     const cx = x(l.id);
-    const w = Math.min(COL - 14, Math.max(textWidth(l.title, 12), textWidth(l.detail ?? '', 10)) + 16);
+    const lines = details.get(l.id)!;
+    const w = Math.min(COL - 14, Math.max(textWidth(l.title, 12), ...lines.map((x) => textWidth(x, 10))) + 16);
     body.push(el('g', { class: `lifeline role-${l.role}`, 'data-id': l.id }, [
-      el('rect', { x: cx - w / 2, y: TOP, width: w, height: HEAD_H, rx: 4, fill: '#eef3fb', stroke: '#4a6fa5' }),
+      el('rect', { x: cx - w / 2, y: TOP, width: w, height: headH, rx: 4, fill: '#eef3fb', stroke: '#4a6fa5' }),
       text(cx, TOP + 15, l.title, { 'text-anchor': 'middle', 'font-weight': 'bold' }),
-      l.detail ? text(cx, TOP + 28, l.detail, { 'text-anchor': 'middle', 'font-size': 10, fill: '#444' }) : '',
-      el('line', { x1: cx, y1: TOP + HEAD_H, x2: cx, y2: bottom, stroke: '#888', 'stroke-dasharray': '4 4' }),
+      ...lines.map((x, i) => text(cx, TOP + 28 + 12 * i, x, { 'text-anchor': 'middle', 'font-size': 10, fill: '#444' })),
+      el('line', { x1: cx, y1: TOP + headH, x2: cx, y2: bottom, stroke: '#888', 'stroke-dasharray': '4 4' }),
     ]));
   }
 
@@ -185,6 +189,16 @@ export function renderSequence(d: SequenceDiagram, o: RenderOptions = {}): strin
     maxX = Math.max(maxX, 12 + textWidth(f, 11));
   }
   return svgDocument(Math.ceil(maxX + 16), Math.ceil(ly + 16), d.title, body);
+}
+
+/** A head's detail as lines that fit the column: split at " + ", each cut with an ellipsis. */
+function detailLines(detail: string | undefined): string[] {
+  if (!detail) return [];
+  const fit = Math.floor((COL - 14) / 5.2); // 31 characters: "198.51.100.53 (Unbound 1.17.1)" fits
+  return detail.split(' + ').slice(0, MAX_DETAIL_LINES).map((x, i) => {
+    const line = i > 0 ? `+ ${x}` : x;
+    return line.length > fit ? `${line.slice(0, fit - 1)}…` : line;
+  });
 }
 
 /** ms with one decimal below 100, whole above: the timeline's precision. */
