@@ -250,3 +250,19 @@ test('lab sources: NTSS v1, the EN\'s own resolver asks the router (no server in
   ]);
   assert.equal(d.lifelines.find((l) => l.id === 'resolver')?.detail, '198.51.100.53 (Unbound 1.17.1) + .54 ntss resolver (v1)');
 });
+
+test('diagram heads: a detail splits at " + " into lines, a line too long for the column is cut', () => {
+  const svg = renderSequence({
+    title: 'heads',
+    lifelines: [
+      { id: 'r', role: 'resolver', title: 'resolver', detail: '198.51.100.53 (Unbound 1.17.1) + .54 ntss resolver (v1)' },
+      { id: 's', role: 'server', title: 'server', detail: 'x'.repeat(80) },
+    ],
+    events: [{ kind: 'message', t: 0, from: 'r', to: 's', label: 'q', style: 'dns' }],
+  });
+  assertWellFormedXml(svg);
+  assert.match(svg, />198\.51\.100\.53 \(Unbound 1\.17\.1\)</);
+  assert.match(svg, />\+ \.54 ntss resolver \(v1\)</);
+  assert.match(svg, />x{30}…</);
+  assert.doesNotMatch(svg, /x{31}/);
+});
