@@ -17,6 +17,7 @@ const PIECES = [
   { name: 'latency', what: 'query to first byte, NTS vs plain, per-stage breakdown (lab)', root: true },
   { name: 'capacity', what: 'capacity and load with real Unbound (lab)', root: true },
   { name: 'dataplane', what: 'kernel plane vs static DNAT, relay vs socat (lab)', root: true },
+  { name: 'diagrams', what: 'sequence diagrams of real runs: the demo\'s flows; as root, lab scenarios with real Unbound', root: false },
 ];
 
 const { values: a } = parseArgs({ options: { out: { type: 'string', default: 'eval-out' }, only: { type: 'string' }, full: { type: 'boolean', default: false } } });
