@@ -75,11 +75,11 @@ export class Machine {
     return ['nsenter', `--target=${this.holder}`, '--mount', ...(this.net && !hostNet ? ['--net'] : [])];
   }
 
-  /** A shell script inside the machine (as root), `sudo` being a no-op there. */
+  /** A shell script inside the machine (as root); `sudo [VAR=value...] CMD` runs CMD with those variables, as sudo does. */
   sh(script: string, o: { cwd?: string; hostNet?: boolean; timeoutMs?: number } = {}): ShResult {
     // setns() into a mount namespace moves the working directory to its root: cd in the script.
     const [cmd, ...args] = this.enter(o.hostNet);
-    const r = spawnSync(cmd, [...args, '--', 'sh', '-c', `sudo() { "$@"; }\ncd ${o.cwd ?? '/'}\n${script}`], { encoding: 'utf8', timeout: o.timeoutMs ?? 30_000 });
+    const r = spawnSync(cmd, [...args, '--', 'sh', '-c', `sudo() { env "$@"; }\ncd ${o.cwd ?? '/'}\n${script}`], { encoding: 'utf8', timeout: o.timeoutMs ?? 30_000 });
     return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? r.error.message : '') };
   }
 
