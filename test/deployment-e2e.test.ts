@@ -31,7 +31,7 @@ import { GUIDE, guideBlock as block, guideLine as line } from './helpers/guide.j
 import { Machine } from './helpers/machine.js';
 import { ownSecrets } from './helpers/placeholders.js';
 import { needTools } from './helpers/tools.js';
-import { parseUnitFile, unitList, unitValue, type UnitFile } from './helpers/unit-file.js';
+import { capabilityMask, parseUnitFile, unitList, unitValue, type UnitFile } from './helpers/unit-file.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -152,7 +152,6 @@ async function stop(unit: Unit): Promise<number | null> {
 }
 
 const procStatus = (pid: number, key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-const capMask = (caps: string[]) => caps.reduce((a, c) => a | (1n << BigInt({ CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12 }[c] ?? 63)), 0n).toString(16).padStart(16, '0');
 
 test('docs/deployment.md, followed in the lab: pack, install, user, configs, units, nsupdate, an EN connects', { timeout: 420_000 }, async (t) => {
   if (!labReady(t) || !needTools(t, 'npm', 'setpriv', 'nsenter', 'unshare', 'systemd-sysusers', 'nsupdate')) return;
@@ -243,9 +242,9 @@ test('docs/deployment.md, followed in the lab: pack, install, user, configs, uni
   for (const [unit, m] of [[server, dns], [router, gw]] as const) {
     const uid = m.must('id -u ntss').trim();
     assert.equal(procStatus(unit.pid, 'Uid')?.split(/\s+/)[1], uid, 'runs as ntss');
-    const want = capMask(unitList(unit.u, 'Service', 'AmbientCapabilities'));
+    const want = capabilityMask(unitList(unit.u, 'Service', 'AmbientCapabilities'));
     assert.equal(procStatus(unit.pid, 'CapEff'), want, 'exactly the unit\'s capabilities');
-    assert.equal(procStatus(unit.pid, 'CapBnd'), capMask(unitList(unit.u, 'Service', 'CapabilityBoundingSet')));
+    assert.equal(procStatus(unit.pid, 'CapBnd'), capabilityMask(unitList(unit.u, 'Service', 'CapabilityBoundingSet')));
     assert.equal(procStatus(unit.pid, 'NoNewPrivs'), '1');
   }
   const db = statSync(dns.path('/var/lib/ntss/server.db'));

@@ -19,7 +19,7 @@ import { after, test } from 'node:test';
 import { guideBlock } from './helpers/guide.js';
 import { ownSecrets } from './helpers/placeholders.js';
 import { needRoot, needTools } from './helpers/tools.js';
-import { readUnitFile, unitList } from './helpers/unit-file.js';
+import { capabilityMask, readUnitFile, unitList } from './helpers/unit-file.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OPT = '/opt/ntss';
@@ -96,8 +96,7 @@ async function boot(binds: [string, string][]): Promise<string> {
 }
 
 const status = (pid: string, key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(must(`cat /proc/${pid}/status`))?.[1];
-const capHex = (unit: string, key: string) => unitList(readUnitFile(join(ROOT, 'packaging/systemd', unit)), 'Service', key)
-  .reduce((a, c) => a | (1n << BigInt({ CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12 }[c] ?? 63)), 0n).toString(16).padStart(16, '0');
+const capHex = (unit: string, key: string) => capabilityMask(unitList(readUnitFile(join(ROOT, 'packaging/systemd', unit)), 'Service', key));
 
 test('the units under systemd (nspawn): hardening in /proc, start, reload, stop', { timeout: 180_000 }, async (t) => {
   if (!needRoot(t) || !needTools(t, 'systemd-nspawn', 'unshare', 'nsenter', 'nft', 'conntrack', 'dig')) return;
