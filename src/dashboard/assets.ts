@@ -55,6 +55,7 @@ h2 { font-size: 1rem; margin: 1rem 0 .3rem; }
 .conn[data-state="closed"] { background: #ffebe9; color: var(--bad); }
 .summary { display: flex; gap: 1.5rem; flex-wrap: wrap; font-size: .95rem; }
 .summary b { font-size: 1.3rem; display: block; }
+section { overflow-x: auto; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: 0 2rem; }
 .wide { grid-column: 1 / -1; }
 table { border-collapse: collapse; width: 100%; font-size: .85rem; font-variant-numeric: tabular-nums; }

@@ -23,6 +23,8 @@ interface Lookup {
 
 const MAX_ROWS = 200;
 const MAX_POINTS = 500;
+/** The chart shows at least this much time (s), ending at the newest point. */
+const MIN_SPAN_S = 60;
 const UPlot = (window as unknown as { uPlot: typeof uPlot }).uPlot;
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
@@ -30,6 +32,7 @@ const lookups = new Map<string, Lookup>();
 const alerts: FeedItem[] = [];
 let waits: WaitPoint[] = [];
 let chart: uPlot | undefined;
+let lastState: DashboardState | undefined;
 /** Router clock minus ours: countdowns use the router's time. */
 let skewMs = 0;
 
@@ -82,6 +85,7 @@ const statusClass = (s: Cell): string | undefined =>
   s === 'READY' ? 's-READY' : s === 'waiting' || String(s).startsWith('queued') ? 's-waiting' : s ? 's-refused' : undefined;
 
 function renderState(s: DashboardState): void {
+  lastState = s;
   $('router-id').textContent = s.id;
   const c = s.counters;
   const refused = Object.entries(c).filter(([k]) => k.startsWith('respond.') && k !== 'respond.READY').reduce((a, [, v]) => a + v, 0);
@@ -179,7 +183,11 @@ function renderChart(): void {
     const points = (stroke: string): uPlot.Series => ({ stroke, paths: () => null, points: { show: true, size: 6, fill: stroke } });
     chart = new UPlot({
       width, height: 220,
-      scales: { x: { time: true } },
+      scales: {
+        // A few points must not stretch the axis over years: at least MIN_SPAN_S, ending at the newest.
+        x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max + 1] },
+        y: { range: (_u, _min, max) => [0, Math.max(10, Math.ceil(max * 1.1))] },
+      },
       axes: [{}, { label: 'ms', size: 60 }],
       series: [{}, { label: 'READY', ...points('#1a7f37') }, { label: 'refused', ...points('#b42318') }],
     }, chartData(), el);
@@ -228,3 +236,5 @@ function connect(): void {
 }
 
 connect();
+// Countdowns (RC timeouts, holds, leases) move between deltas too.
+setInterval(() => { if (lastState) renderState(lastState); }, 1000);
