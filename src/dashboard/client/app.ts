@@ -184,17 +184,21 @@ function renderChart(): void {
     chart = new UPlot({
       width, height: 220,
       scales: {
-        // A few points must not stretch the axis over years: at least MIN_SPAN_S, ending at the newest.
-        x: { time: true, range: (_u, min, max) => [Math.min(min, max - MIN_SPAN_S), max + 1] },
+        x: { time: true },
         y: { range: (_u, _min, max) => [0, Math.max(10, Math.ceil(max * 1.1))] },
       },
       axes: [{}, { label: 'ms', size: 60 }],
       series: [{}, { label: 'READY', ...points('#1a7f37') }, { label: 'refused', ...points('#b42318') }],
     }, chartData(), el);
-    return;
+  } else {
+    if (chart.width !== width) chart.setSize({ width, height: 220 });
+    chart.setData(chartData());
   }
-  if (chart.width !== width) chart.setSize({ width, height: 220 });
-  chart.setData(chartData());
+  // A few points must not stretch the time axis over years: at least MIN_SPAN_S, ending at the newest.
+  if (waits.length > 0) {
+    const hi = waits[waits.length - 1]![0] / 1000 + 1;
+    chart.setScale('x', { min: Math.min(waits[0]![0] / 1000, hi - MIN_SPAN_S), max: hi });
+  }
 }
 
 function addWaits(ws: WaitPoint[]): void {
