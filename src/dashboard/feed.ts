@@ -47,25 +47,38 @@ export interface Delta {
   changed: boolean;
 }
 
+/** A fixed-size circular buffer: O(1) push even when full (a flood must not cost O(n) per item). */
 class Ring<T> {
-  private readonly items: T[] = [];
+  private readonly items: (T | undefined)[];
+  private start = 0;
+  private count = 0;
   dropped = 0;
-  constructor(readonly max: number) {}
+  constructor(readonly max: number) {
+    this.items = new Array<T | undefined>(max);
+  }
   push(x: T): void {
-    this.items.push(x);
-    if (this.items.length > this.max) {
-      this.items.shift();
-      this.dropped++;
+    if (this.count < this.max) {
+      this.items[(this.start + this.count++) % this.max] = x;
+      return;
     }
+    this.items[this.start] = x; // overwrites the oldest
+    this.start = (this.start + 1) % this.max;
+    this.dropped++;
   }
   list(): T[] {
-    return [...this.items];
+    const out: T[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.items[(this.start + i) % this.max]!);
+    return out;
   }
   take(): T[] {
-    return this.items.splice(0);
+    const out = this.list();
+    this.items.fill(undefined);
+    this.start = 0;
+    this.count = 0;
+    return out;
   }
   get length(): number {
-    return this.items.length;
+    return this.count;
   }
 }
 
