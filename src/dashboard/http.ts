@@ -116,7 +116,11 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
       res.writeHead(303, { ...SECURITY_HEADERS, ...cookie, location: withoutToken(url) }).end();
       return;
     }
-    if (path === '/events') return stream(req, res, cookie);
+    if (path === '/events') {
+      if (req.method === 'HEAD') res.writeHead(200, { ...SECURITY_HEADERS, ...cookie, 'content-type': 'text/event-stream; charset=utf-8' }).end();
+      else stream(req, res, cookie);
+      return;
+    }
     if (path === '/state.json') {
       const t = now();
       res.writeHead(200, { ...SECURITY_HEADERS, ...cookie, 'content-type': 'application/json' })
