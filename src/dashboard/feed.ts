@@ -34,7 +34,7 @@ export interface FeedLimits {
   recent?: number;
   /** Points of the waits chart a new client gets. */
   waits?: number;
-  /** Items one delta may carry; past it the oldest are dropped and counted (`lost`). */
+  /** Items (and wait points) one delta may carry; past it the oldest are dropped and counted (`lost`). */
   batch?: number;
 }
 
@@ -94,8 +94,10 @@ export class DashboardFeed implements RouterWatcher {
   constructor(limits: FeedLimits = {}) {
     this.recent = new Ring(limits.recent ?? 200);
     this.recentWaits = new Ring(limits.waits ?? 500);
-    this.pending = new Ring(limits.batch ?? 2000);
-    this.pendingWaits = new Ring(limits.batch ?? 2000);
+    // 500 per 250 ms is more than a person reads and more than the page keeps (200 rows, 500
+    // points); under a flood more would only cost the router bytes for every client.
+    this.pending = new Ring(limits.batch ?? 500);
+    this.pendingWaits = new Ring(limits.batch ?? 500);
   }
 
   request(req: IncomingRequest, at: number): void {
