@@ -294,6 +294,25 @@ test('dashboard events: at most maxClients streams; a new token ends the session
   assert.throws(() => router.reload({ ...next, dashboard: { ...next.dashboard!, maxClients: 9 } }), /dashboard\.maxClients: cannot change on reload/);
 });
 
+test('dashboard: a taken port stops the router\'s start with DASHBOARD_LISTEN, and nothing stays open', T, async (t) => {
+  const taken = http.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  t.after(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  const cfg = routerConfig(await pickPort());
+  const nts = await pickPort();
+  const bad = { ...cfg, nts: { ...cfg.nts, listen: { ...cfg.nts.listen, port: nts } }, dashboard: { ...cfg.dashboard!, listen: { host: '127.0.0.1', port, family: 4 as const } } };
+  await assert.rejects(startRouter(bad, memoryLogger('debug')), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'DASHBOARD_LISTEN');
+    assert.match(e.message, /dashboard\.listen/);
+    return true;
+  });
+  // The NTS socket of the failed start is closed: a router can start on the same port.
+  const ok = await startRouter({ ...bad, dashboard: { ...bad.dashboard, listen: { host: '127.0.0.1', port: 0, family: 4 } } }, memoryLogger('debug'));
+  t.after(() => ok.close());
+  assert.equal(ok.nts.port, nts);
+});
+
 test('dashboard listener: heartbeats when quiet; a client that does not read is dropped, not buffered', T, async (t) => {
   const feed = new DashboardFeed({ batch: 100_000 });
   const l = await listenDashboard(
