@@ -123,6 +123,7 @@ function lookupOf(req: string): Lookup | undefined {
 function apply(x: FeedItem): void {
   switch (x.kind) {
     case 'lookup':
+      if (lookups.has(x.req)) break; // a retransmission of a request shown already
       lookups.set(x.req, { req: x.req, at: x.at, fqdn: x.fqdn, resolver: x.resolver, en: x.en, status: 'waiting' });
       if (lookups.size > MAX_ROWS) lookups.delete(lookups.keys().next().value!);
       break;
