@@ -18,6 +18,7 @@ const PIECES = [
   { name: 'capacity', what: 'capacity and load with real Unbound (lab)', root: true },
   { name: 'dataplane', what: 'kernel plane vs static DNAT, relay vs socat (lab)', root: true },
   { name: 'diagrams', what: 'sequence diagrams of real runs: the demo\'s flows; as root, lab scenarios with real Unbound', root: false },
+  { name: 'dashboard', what: 'the live dashboard: router CPU and throughput off vs on with 8 event streams, event delivery latency', root: false },
 ];
 
 const { values: a } = parseArgs({ options: { out: { type: 'string', default: 'eval-out' }, only: { type: 'string' }, full: { type: 'boolean', default: false } } });

@@ -9,7 +9,7 @@ import { DEFAULT_RESOLVER, RESOLVER_KINDS, isResolverKind, type ResolverKind } f
 import type { Scenario } from '../lab/scenarios/context.js';
 import { SCENARIOS, runScenarios, selectScenarios, type RunSummary, type ScenarioObserver } from '../lab/scenarios/index.js';
 import { loadState } from '../lab/state.js';
-import { ADDR, HOSTS, MAX_GLOBAL_ADDRESSES, PREFIX_RE, nsName } from '../lab/topology.js';
+import { ADDR, DASHBOARD_PORT, HOSTS, MAX_GLOBAL_ADDRESSES, PREFIX_RE, nsName } from '../lab/topology.js';
 import { assertWritable, diagramPaths, parseWindow, type Window } from '../diagram/file.js';
 import { startDiagramCapture } from '../lab/diagram.js';
 import { UsageError } from '../util/errors.js';
@@ -170,6 +170,7 @@ function status(prefix: string): number {
   say(`lab ${prefix}: ${spaces.length}/${HOSTS.length} namespaces${s ? `, up since ${s.createdAt}, data plane ${s.mode.dataplane}, RTT +${s.mode.delayMs} ms, loss ${s.mode.lossPct}%, state ${s.dir}` : ' (no state file)'}`);
   if (s) say(`  resolver ${s.mode.resolver} (${s.mode.resolverVersion ?? '?'})${s.mode.ecs ? ', sends ECS' : ''}; global addresses ${(s.mode.globalAddresses ?? [ADDR.routerWan]).join(', ')}`);
   if (s) say(`  server knows the resolver: ${s.mode.profiles ?? 'configured'}; EN caches ${s.mode.enCacheMs ?? 0} ms`);
+  if (s?.secrets.dashboard) say(`  dashboard http://127.0.0.1:${DASHBOARD_PORT}/?token=${s.secrets.dashboard} in ${nsName(prefix, 'router')} (ip netns exec ${nsName(prefix, 'router')} chromium ...)`);
   if (s) {
     const alive = new Lab(s).daemons();
     for (const [name, ok] of Object.entries(alive)) say(`  ${name.padEnd(8)} ${ok ? 'running' : 'DEAD   '} pid ${s.pids[name]} in ${nsName(prefix, s.hosts[name])}, log ${s.dir}/${name}.log`);

@@ -93,6 +93,8 @@ export const ROUTER_ID = 'gw1';
 export const NTS_PORT = 5300;
 /** The router's learning proxy (LAN side) for DNS UPDATEs redirected from LAN -> server:53. */
 export const LEARNING_PORT = 5353;
+/** The router's dashboard, on the router namespace's loopback (`ntss lab exec router -- curl ...`). */
+export const DASHBOARD_PORT = 8080;
 export const WAN_IF = 'wan0';
 export const LAN_IF = 'lan0';
 export const HTTP_PORT = 80;
