@@ -65,6 +65,7 @@ function range(vals: number[], log: boolean, given?: readonly [number, number]):
   if (log) {
     lo = 10 ** Math.floor(Math.log10(lo));
     hi = 10 ** Math.ceil(Math.log10(hi));
+    if (hi <= lo) hi = lo * 10; // one decade at least (a single point on a power of ten)
   } else {
     lo = Math.min(0, lo);
     if (hi === lo) hi = lo + 1;
