@@ -89,7 +89,7 @@ export const simulateCommand: Command = {
     capacity: { type: 'boolean', description: 'search the largest burst served with >= --target success' },
     load: { type: 'string', description: 'sweep Poisson loads FROM:TO:STEP per --per, with M/D/1 and M/M/1' },
     target: { type: 'string', description: 'success ratio for --capacity (default 0.99)' },
-    'max-burst': { type: 'string', description: 'largest burst --capacity tries (default 20x the paper\'s bound)' },
+    'max-burst': { type: 'string', description: 'largest burst --capacity tries (default 12x the paper\'s bound, at most 3000)' },
     hosts: { type: 'string', description: 'inside hosts, names chosen uniformly; 0 = a host per lookup (default 64)' },
     addresses: { type: 'string', description: 'global addresses of pool and best (default 8)' },
     services: { type: 'string', description: 'distinct services among the hosts, for services and best (default 8)' },

@@ -24,10 +24,18 @@ export function capacityFigure(rows: readonly CapacityRow[], extra: Series[] = [
     const k = `${r.policy} / ${r.resolver}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
-  for (const [name, rs] of groups) series.push({ name, style: 'both', points: rs.map((r) => [r.rttMs, Math.max(1, r.capacity)]) });
+  for (const [name, rs] of groups) {
+    // A capped search only says "at least": the legend says so.
+    const capped = rs.some((r) => r.capped) ? ' (>=, search cap)' : '';
+    series.push({ name: `${name}${capped}`, style: 'both', points: rs.map((r) => [r.rttMs, Math.max(1, r.capacity)]) });
+  }
   const bounds = new Map<string, CapacityRow[]>();
   for (const r of rows) bounds.set(r.resolver, [...(bounds.get(r.resolver) ?? []).filter((x) => x.rttMs !== r.rttMs), r]);
-  for (const [resolver, rs] of bounds) series.push({ name: `bound ${resolver}`, dashed: true, color: '#555', points: rs.map((r) => [r.rttMs, r.bound]) });
+  const greys = ['#444', '#999', '#666', '#bbb'];
+  [...bounds].forEach(([resolver, rs], i) => {
+    const patience = rs[0]!.bound * rs[0]!.rttMs;
+    series.push({ name: `bound ${resolver} (${patience / 1000} s / t)`, dashed: true, color: greys[i % greys.length], points: rs.map((r) => [r.rttMs, r.bound]) });
+  });
   return chartSvg({
     title: 'Capacity (largest burst with >= 99% success) vs RTT', xLabel: 'RTT EN-router (ms)', yLabel: 'lookups in one burst',
     series: [...series, ...extra], xLog: true, yLog: true,

@@ -61,7 +61,7 @@ export function capacityGrid(
       for (const policy of policies) {
         const p = o.build ? o.build(policy, resolver, rttMs) : defaultParams({ policy, rttMs, resolver });
         const bound = paperBound(resolverProfile(resolver, policy, p.stub).patienceMs, rttMs);
-        const c = capacity(p, { maxN: o.maxN ?? Math.ceil(bound * 12), target: o.target, progress: o.progress });
+        const c = capacity(p, { maxN: o.maxN ?? Math.min(Math.ceil(bound * 12), 3000), target: o.target, progress: o.progress });
         rows.push({ policy, resolver, rttMs, bound, capacity: c.capacity, capped: c.capped, ratio: c.capacity / bound, wrongHost: c.wrongHost, tried: c.tried });
       }
     }
