@@ -7,6 +7,7 @@ import { capacity } from '../src/sim/capacity.js';
 import { defaultParams, withoutLimits, type SimParams } from '../src/sim/model.js';
 import { simulate } from '../src/sim/simulate.js';
 import { paperBound } from '../src/sim/analytic.js';
+import { predict } from '../src/sim/index.js';
 
 /** The paper's world: stubs (5 s) asking the NTSv2 server, distinct hosts, no admission limits. */
 const paperWorld = (rttMs: number, policy: SimParams['policy'] = 'plain'): SimParams =>
@@ -66,4 +67,14 @@ test('a seed repeats a run exactly; another seed gives another run', () => {
   const a = JSON.stringify(simulate(p));
   assert.equal(JSON.stringify(simulate(p)), a);
   assert.notEqual(JSON.stringify(simulate({ ...p, seed: 8 })), a);
+});
+
+test('predict(): the lab bench\'s settings (40 ENs over 8 hosts at 20 ms, as its CI test)', () => {
+  const best = predict({ policy: 'best', rttMs: 20, burst: 40, hosts: 8 });
+  const plain = predict({ policy: 'plain', rttMs: 20, burst: 40, hosts: 8 });
+  console.log(`predict, lab settings, 40 ENs / 8 hosts / 20 ms: best ${best.success} (wrong ${best.wrongHost}), plain ${plain.success} (wrong ${plain.wrongHost})`);
+  assert.equal(best.success, 1);
+  assert.equal(best.wrongHost, 0);
+  assert.ok(plain.success < 0.99, `plain cannot serve the same burst (${plain.success})`);
+  assert.throws(() => predict({ policy: 'best', rttMs: 20 }), /give burst or ratePerS/);
 });
