@@ -1,7 +1,7 @@
 // What `ntss server` and `ntss router` share: the logging options, and running in the
 // foreground until SIGTERM/SIGINT (SIGUSR1 logs the counters, SIGHUP reloads the configuration).
 import { ConfigError, UsageError } from '../util/errors.js';
-import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
+import { createLogger, deferredWriter, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
 import type { Command } from './main.js';
 
 export const daemonOptions = (levelHelp: string): Command['options'] => ({
@@ -26,7 +26,9 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
   if (format !== 'text' && format !== 'json') throw new UsageError(`${name}: --log-format must be text or json, got "${format}"`);
   const level = (v['log-level'] ?? 'info') as string;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`${name}: --log-level must be debug, info, warn or error, got "${level}"`);
-  const log = createLogger({ format: format as LogFormat, level: level as LogLevel }, { svc: name });
+  const out = deferredWriter();
+  process.on('exit', out.flush);
+  const log = createLogger({ format: format as LogFormat, level: level as LogLevel, write: out.write }, { svc: name });
   const running = await start(v.config, log);
   process.on('SIGUSR1', () => log.info('counters', running.counters.snapshot()));
   process.on('SIGHUP', () => reloadOnce(running, v.config as string, log));
