@@ -11,7 +11,7 @@ test('deferredWriter: one write per turn, after the turn, lines in order with th
   const log = createLogger({ format: 'json', write: w.write, now: () => new Date(clock++) });
   log.info('a', { n: 1 });
   log.info('b');
-  assert.deepEqual(writes, [], 'nothing written during the turn');
+  assert.equal(writes.length, 0, 'nothing written during the turn');
   await new Promise((r) => setImmediate(r));
   assert.equal(writes.length, 1);
   const lines = writes[0]!.trimEnd().split('\n').map((l) => JSON.parse(l));
