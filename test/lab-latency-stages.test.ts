@@ -117,6 +117,7 @@ test('pointsOf: a plain lookup; breakdown puts the difference where it happened'
   const b = breakdown([nts, nts, nts], [plain, plain, plain]);
   near(b.extraMs, 5.171 - 1.4);
   near(b.pairedExtraMs, 5.171 - 1.4);
+  near(b.stagesExtraMs, 5.171 - 1.4); // one round each: the stage differences add up to the total's
   const row = (id: string) => b.stages.find((s) => s.id === id)!;
   near(row('router').nts, 1.883);
   assert.equal(row('router').plain, undefined);

@@ -76,13 +76,13 @@ const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed
 const ok = runs.filter((r) => r.report);
 console.log(`## Query to first byte at alice: NTS-managed vs plain (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)\n`);
 console.log(`${rounds} interleaved pairs per run; ${cpus().length} cores, kernel ${release()}, node ${process.version}; load average before ${startLoad}, after ${load()}.\n`);
-console.log('| build | RTT added | verification | NTS median (p90) | plain median (p90) | extra (median - median) | extra (paired) | nft activation (routerd) |');
-console.log('|---|---:|---|---:|---:|---:|---:|---:|');
+console.log('| build | RTT added | verification | NTS median (p90) | plain median (p90) | extra (median - median) | extra (paired) | extra (sum of stages) | nft activation (routerd) |');
+console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const r of runs) {
   const b = r.report?.breakdown;
   console.log(b
-    ? `| ${r.build} | ${r.delayMs} ms | ${r.verifySource} | ${f(b.nts.median)} (${f(b.nts.p90)}) | ${f(b.plain.median)} (${f(b.plain.p90)}) | **${f(b.extraMs)}** | ${f(b.pairedExtraMs)} | ${f(r.report.nftMedianMs)} |`
-    : `| ${r.build} | ${r.delayMs} ms | ${r.verifySource} | failed (exit ${r.exit}) | | | | |`);
+    ? `| ${r.build} | ${r.delayMs} ms | ${r.verifySource} | ${f(b.nts.median)} (${f(b.nts.p90)}) | ${f(b.plain.median)} (${f(b.plain.p90)}) | **${f(b.extraMs)}** | ${f(b.pairedExtraMs)} | ${f(b.stagesExtraMs)} | ${f(r.report.nftMedianMs)} |`
+    : `| ${r.build} | ${r.delayMs} ms | ${r.verifySource} | failed (exit ${r.exit}) | | | | | |`);
 }
 for (const r of ok) {
   console.log(`\n### ${r.build}, RTT +${r.delayMs} ms, verification ${r.verifySource} (ms, medians over ${r.report.rounds} rounds)\n`);

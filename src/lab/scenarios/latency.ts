@@ -166,7 +166,8 @@ export const latency: Scenario = {
     ctx.results.latencyExtraMs = b.extraMs;
     ctx.note(`NTS-managed (alice.${ZONE}): ${fmt(totals(r.nts))}`);
     ctx.note(`plain (${PLAIN_NAME}, static DNAT): ${fmt(totals(r.plain))}`);
-    ctx.note(`extra: ${b.extraMs.toFixed(2)} ms (median of paired differences ${b.pairedExtraMs.toFixed(2)} ms); RTT added ${r.delayMs} ms, source verification ${r.verifySource}`);
+    ctx.results.latencyStagesExtraMs = b.stagesExtraMs;
+    ctx.note(`extra: ${b.extraMs.toFixed(2)} ms (median of paired differences ${b.pairedExtraMs.toFixed(2)} ms, sum of stage differences ${b.stagesExtraMs.toFixed(2)} ms); RTT added ${r.delayMs} ms, source verification ${r.verifySource}`);
     if (r.nftMedianMs !== undefined) ctx.note(`routerd's RC activation (activateRc -> nft acknowledged): median ${r.nftMedianMs.toFixed(2)} ms`);
     for (const line of breakdownTable(b).split('\n')) ctx.note(line);
     const out = process.env.NTSS_LAB_LATENCY_JSON;
