@@ -133,3 +133,18 @@ test('percentile: nearest rank', () => {
   assert.equal(percentile([3], 0.9), 3);
   assert.ok(Number.isNaN(percentile([], 0.5)));
 });
+
+test('breakdownSvg: one bar per kind and run, one rect per stage with its time, a legend', async () => {
+  const { breakdownSvg } = await import('../src/lab/latency-svg.js');
+  const nts = pointsOf(packets(NTS_CAPTURES), NTS);
+  const plain = pointsOf(packets(PLAIN_CAPTURES), PLAIN);
+  const svg = breakdownSvg([{ label: 'run <1>', breakdown: breakdown([nts], [plain]) }], 'latency & stages');
+  assert.match(svg, /^<\?xml/);
+  assert.match(svg, /run &lt;1&gt;, NTS-managed/);
+  assert.match(svg, /latency &amp; stages/);
+  assert.match(svg, /<title>router: REQUEST -&gt; scheduler -&gt; RC in nftables -&gt; READY sent: 1\.88 ms<\/title>/);
+  // 14 NTS stages (all but server-plain), 8 plain ones (server-plain and the 7 shared ones); the legend's squares have no stroke.
+  const stageRects = [...svg.matchAll(/<rect [^>]*stroke="white"/g)].length;
+  assert.equal(stageRects, 14 + 8);
+  assert.match(svg, /5\.2 ms/);
+});

@@ -6,7 +6,7 @@
 //        [--verify-source cookie-or-tcp,off] [--baseline DIR] [--repeat N]
 // --baseline DIR: another checkout (built) whose daemons run in alternate labs (base, this,
 // base, this ...), to measure a change side by side; its lab code must have the same scenario.
-// Prints Markdown; --out writes DIR/latency.json. Exit 2 without root, 1 when a run measured nothing.
+// Prints Markdown; --out writes DIR/latency.json and DIR/latency.svg (stage medians as bars). Exit 2 without root, 1 when a run measured nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -45,6 +45,7 @@ for (const b of builds) {
   }
 }
 const { breakdownTable } = await import(new URL('dist/src/lab/latency-stages.js', `file://${ROOT}/`).href);
+const { breakdownSvg } = await import(new URL('dist/src/lab/latency-svg.js', `file://${ROOT}/`).href);
 
 const tmp = path.join(tmpdir(), `ntss-latency-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
@@ -96,5 +97,7 @@ if (a.out) {
     runs: runs.map((r) => ({ build: r.build, delayMs: r.delayMs, verifySource: r.verifySource, exit: r.exit, ...(r.report ? { breakdown: r.report.breakdown, nftMedianMs: r.report.nftMedianMs, resolver: r.report.resolver, nts: r.report.nts, plain: r.report.plain } : {}) })),
   };
   writeFileSync(path.join(a.out, 'latency.json'), `${JSON.stringify(doc, null, 1)}\n`);
+  const bars = ok.map((r) => ({ label: `${r.build}, +${r.delayMs} ms${r.verifySource === 'off' ? ', no verification' : ''}`, breakdown: r.report.breakdown }));
+  if (bars.length > 0) writeFileSync(path.join(a.out, 'latency.svg'), breakdownSvg(bars, 'Query to first byte at alice: stage medians (ms), NTS-managed vs plain'));
 }
 process.exit(ok.length === runs.length ? 0 : 1);
