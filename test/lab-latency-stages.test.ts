@@ -73,7 +73,7 @@ test('pointsOf: every point of an NTS-managed lookup with the TC -> TCP detour',
   near(p.enQuery, 1796150129298.562);
   near(p.srvQuery, 1796150129298.78);
   near(p.srvTc, 1796150129299.363);
-  near(p.srvQueryTcp, 1796150129299.467);
+  near(p.srvVerified, 1796150129299.467);
   near(p.ntsRequest, 1796150129300.386);
   near(p.rtrRequest, 1796150129300.421);
   near(p.rtrReady, 1796150129302.304);
@@ -99,7 +99,8 @@ test('pointsOf: a verified UDP query (a cookie) has no detour; a missing packet 
   const server = NTS_CAPTURES.server!.split('\n').filter((l) => !l.includes('*-|') && !l.includes('Flags [P.], seq 50:99')).join('\n');
   const p = pointsOf(packets({ ...NTS_CAPTURES, server }), NTS);
   assert.equal(p.srvTc, undefined);
-  assert.equal(p.srvQueryTcp, undefined);
+  near(p.srvVerified, 1796150129298.78); // the UDP query itself
+  near(stageMs(p, STAGES.find((s) => s.id === 'server-request')!), 1.606);
   near(p.ntsRequest, 1796150129300.386);
   near(totalMs(p), 5.171);
   const noReady = pointsOf(packets({ ...NTS_CAPTURES, 'router-wan': '' }), NTS);

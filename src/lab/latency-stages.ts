@@ -60,7 +60,7 @@ export interface LookupSpec {
 /** Points in time of one round (ms, epoch); missing ones are undefined. */
 export type Points = Partial<Record<PointName, number>>;
 export type PointName =
-  | 'enQuery' | 'srvQuery' | 'srvTc' | 'srvQueryTcp' | 'ntsRequest' | 'rtrRequest' | 'rtrReady' | 'srvReady' | 'srvAnswer'
+  | 'enQuery' | 'srvQuery' | 'srvTc' | 'srvVerified' | 'ntsRequest' | 'rtrRequest' | 'rtrReady' | 'srvReady' | 'srvAnswer'
   | 'enAnswer' | 'enSyn' | 'rtrSyn' | 'rtrSynLan' | 'insideSyn' | 'insideData';
 
 const asksA = (p: Packet, name: string) => p.text.includes(` A? ${name} `);
@@ -96,7 +96,9 @@ export function pointsOf(packets: readonly Packet[], s: LookupSpec): Points {
     if (tc && (!request || tc.t < request.t)) {
       pts.srvTc = tc.t;
       after = tc.t;
-      find('srvQueryTcp', 'server', (p) => toServer(p) && asksA(p, s.name));
+      find('srvVerified', 'server', (p) => toServer(p) && asksA(p, s.name));
+    } else {
+      pts.srvVerified = pts.srvQuery; // verified as it came (a cookie, or verification off)
     }
     if (find('ntsRequest', 'server', (p) => !p.tcp && p.src === s.server && p.dst === s.router && p.dport === s.ntsPort) === undefined) return pts;
     find('rtrRequest', 'router-wan', (p) => !p.tcp && p.src === s.server && p.dst === s.router && p.dport === s.ntsPort, pts.ntsRequest! - 1);
@@ -128,8 +130,8 @@ export interface Stage {
 export const STAGES: readonly Stage[] = [
   { id: 'en-to-server', label: 'EN query -> resolver -> query at the server', from: 'enQuery', to: 'srvQuery' },
   { id: 'server-tc', label: 'server: UDP query -> TC=1 sent (unverified source)', from: 'srvQuery', to: 'srvTc', only: 'nts' },
-  { id: 'resolver-tcp', label: 'resolver: TC=1 -> query over TCP at the server', from: 'srvTc', to: 'srvQueryTcp', only: 'nts' },
-  { id: 'server-request', label: 'server: verified query -> NTS REQUEST sent', from: 'srvQueryTcp', to: 'ntsRequest', only: 'nts' },
+  { id: 'resolver-tcp', label: 'resolver: TC=1 -> query over TCP at the server', from: 'srvTc', to: 'srvVerified', only: 'nts' },
+  { id: 'server-request', label: 'server: verified query -> NTS REQUEST sent', from: 'srvVerified', to: 'ntsRequest', only: 'nts' },
   { id: 'net-request', label: 'network: REQUEST server -> router', from: 'ntsRequest', to: 'rtrRequest', only: 'nts' },
   { id: 'router', label: 'router: REQUEST -> scheduler -> RC in nftables -> READY sent', from: 'rtrRequest', to: 'rtrReady', only: 'nts' },
   { id: 'net-ready', label: 'network: READY router -> server', from: 'rtrReady', to: 'srvReady', only: 'nts' },
