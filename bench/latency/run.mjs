@@ -7,7 +7,7 @@
 //   node bench/latency/run.mjs --from DIR/latency.json[,...] [--out DIR2]   (tables again from saved rounds; no root)
 // --baseline DIR: another checkout (built) whose daemons run in alternate labs (base, this,
 // base, this ...), to measure a change side by side; its lab code must have the same scenario.
-// Prints Markdown; --out writes DIR/latency.json and DIR/latency.svg (stage medians as bars). Exit 2 without root, 1 when a run measured nothing.
+// Prints Markdown; --out writes DIR/latency.json and DIR/latency.svg (stage medians as bars; latency-<RTT>ms.svg per further RTT). Exit 2 without root, 1 when a run measured nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -137,7 +137,12 @@ if (a.out) {
     runs: runs.map((r) => ({ build: r.build, delayMs: r.delayMs, verifySource: r.verifySource, exit: r.exit, ...(r.report ? { breakdown: r.report.breakdown, nftMedianMs: r.report.nftMedianMs, resolver: r.report.resolver, nts: r.report.nts, plain: r.report.plain } : {}) })),
   };
   writeFileSync(path.join(a.out, 'latency.json'), `${JSON.stringify(doc, null, 1)}\n`);
-  const bars = pooled.map((g) => ({ label: `${g.build}, +${g.delayMs} ms${g.verifySource === 'off' ? ', no verification' : ''}`, breakdown: g.breakdown }));
-  if (bars.length > 0) writeFileSync(path.join(a.out, 'latency.svg'), breakdownSvg(bars, 'Query to first byte at alice: stage medians (ms), NTS-managed vs plain'));
+  // One picture per RTT (one scale would flatten RTT 0 next to 20 ms): latency.svg for the
+  // smallest, latency-<RTT>ms.svg for the others.
+  const rtts = [...new Set(pooled.map((g) => g.delayMs))].sort((x, y) => x - y);
+  for (const rtt of rtts) {
+    const bars = pooled.filter((g) => g.delayMs === rtt).map((g) => ({ label: `${g.build}${g.verifySource === 'off' ? ', no verification' : ''}`, breakdown: g.breakdown }));
+    writeFileSync(path.join(a.out, rtt === rtts[0] ? 'latency.svg' : `latency-${rtt}ms.svg`), breakdownSvg(bars, `Query to first byte at alice, RTT +${rtt} ms: stage medians (ms), NTS-managed vs plain`));
+  }
 }
 process.exit(ok.length === runs.length ? 0 : 1);
