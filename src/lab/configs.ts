@@ -120,8 +120,8 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
       soa: { mname: `ns1.${ZONE}`, rname: `hostmaster.${ZONE}`, refresh: 3600, retry: 600, expire: 86400, minimum: 0 },
       ns: [`ns1.${ZONE}`],
       // plain: not NTS-managed, TTL 0, so every lookup reaches the server: the latency baseline.
-      // Its address is the root server's, where a connection to port 9 is refused at once.
-      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.root}`],
+      // Its address is on the router too, with a static DNAT to alice (scenario `latency`).
+      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.plain}`],
     },
     // Each IN may change only its own name; its hosts sit behind gw1, so whatever address it
     // registers, the zone publishes gw1's global address.

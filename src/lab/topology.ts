@@ -70,6 +70,8 @@ export const ADDR = {
   en2: '198.51.100.12',
   en3: '198.51.100.13',
   routerWan: '203.0.113.2', // the first global address; the router's NTS socket
+  /** Not NTS-managed: the plain name's address, put on wan0 with a static DNAT to alice by scenario `latency`. */
+  plain: '203.0.113.100',
   routerLan: '192.168.50.1',
   alice: '192.168.50.10',
   bob: '192.168.50.11',

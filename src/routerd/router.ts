@@ -9,7 +9,7 @@ import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-confi
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
-import { canonicalFqdn, PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
+import { canonicalFqdn, PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type Rc, type RespondEvent, type RouterEvent } from '../router/index.js';
 import { Counters } from '../util/counters.js';
 import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
@@ -201,7 +201,7 @@ class RouterDaemon {
       if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
         case 'respond': this.respond(e, unsaved && e.status === 'READY'); break;
-        case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
+        case 'rc-created': this.enqueue('activate-rc', () => this.activate(e.rc), e.rc.id); break;
         case 'rc-removed': {
           // In the chain: every READY of this RC queued before has been decided by now; ids are never reused.
           const rc = e.rc;
@@ -276,6 +276,17 @@ class RouterDaemon {
       case 'mapping-created': return this.rcRequests.req(e.mapping.rcId);
       default: return undefined;
     }
+  }
+
+  /**
+   * The RC into the data plane; how long the kernel took is logged after this step's READYs
+   * have left (setImmediate: the READY is the chain's next link), never in their way.
+   */
+  private async activate(rc: Rc): Promise<void> {
+    const t0 = performance.now();
+    await this.dataplane.activateRc(rc);
+    const dataplaneMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    setImmediate(() => this.log.info('rc-active', { req: this.rcRequests.req(rc.id), rc: rc.id, dataplaneMs }));
   }
 
   /** True for the call that actually closed. */

@@ -4,7 +4,7 @@
 // share one NTS request and are answered together.
 // The resolver's profile (resolver-profiles.ts) decides the request: its patience the deadline,
 // its TTL floor (plus EN-side caches) the answer lease, its ECS trust the mode.
-import { randomBytes } from 'node:crypto';
+import { randomMessageId } from '../nts/message-id.js';
 import { networkOf } from './prefix-table.js';
 import type { NtsMode, NtsResult, NtsUdpClient } from '../nts/index.js';
 import { formatHostPort } from '../util/addr.js';
@@ -258,7 +258,7 @@ export class NtsGateway {
 
   /** 64 random bits: unique among requests in flight (the NTS client refuses a pending one). */
   private newRequestId(): string {
-    return this.opts.requestId?.() ?? randomBytes(8).toString('hex');
+    return this.opts.requestId?.() ?? randomMessageId();
   }
 
   /** The query is held for request `req` (a resolver's retry joins the one in flight); the fingerprint learns the resolver's retry pattern. */
