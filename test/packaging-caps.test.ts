@@ -5,7 +5,7 @@
 // The server answers on port 53; the router installs its nftables table through its nft child
 // and deletes it on SIGTERM. Without the capability each refuses to start. Root, ip, setpriv,
 // nft, conntrack, dig; skips without them (fails under NTSS_NO_SKIP=1). The rest of the sandbox
-// (seccomp, ProtectSystem) needs systemd as PID 1: not tried here (docs/deployment.md).
+// (seccomp, ProtectSystem) needs systemd as PID 1: test/systemd-nspawn.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

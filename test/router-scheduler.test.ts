@@ -317,6 +317,24 @@ test('a pool of two global addresses serves two requests at once; first free add
   assert.equal(r.pkt(710, EN1, 40003, '203.0.113.99'), 'no-rc', 'not one of our addresses');
 });
 
+test('a pool drains its queue through every address: the wait estimate counts them all', () => {
+  const r = new Run({ globalAddresses: [GA2, GA3] });
+  r.phl.setConfigured('dave.home.example.', '192.168.50.13');
+  r.ask(0, 'q1', ALICE, RES1);
+  r.ask(2, 'q2', BOB, RES2);
+  assert.deepEqual(r.ask(5, 'q3', CAROL, RES3), ['5 queued q3 pos1 wait595']);
+  // q3 takes GA2 when it frees (600); dave gets GA3 (602), not GA2 after q3 (1200).
+  assert.deepEqual(r.ask(6, 'q4', 'dave.home.example.', RES4), ['6 queued q4 pos2 wait596']);
+  // Admission follows: erin, behind both, is admitted with a patience of 1500 (wait 1193 fits
+  // 1500 - 200); counting one address (593 + 2 x 600 = 1793) would refuse it TOO_LATE.
+  r.phl.setConfigured('erin.home.example.', '192.168.50.14');
+  assert.deepEqual(r.ask(7, 'q5', 'erin.home.example.', '192.0.2.57', 1500), ['7 queued q5 pos3 wait1193']);
+  r.pkt(100, EN2, 50001, GA3);
+  r.pkt(150, EN1, 40001, GA2);
+  const served = r.poll(650).filter((l) => l.includes('READY'));
+  assert.deepEqual(served, ['600 respond READY [q3] GA3 rc3 exp3600', '650 respond READY [q4] GA2 rc4 exp3650']);
+});
+
 test('UNKNOWN_HOST at once; names match in any case; a host removed while waiting', () => {
   const r = new Run();
   assert.deepEqual(r.ask(0, 'q0', 'mallory.home.example.'), ['0 respond UNKNOWN_HOST [q0] unknown-host']);

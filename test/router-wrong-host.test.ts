@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PrivateHostList } from '../src/router/phl.js';
 import { RcScheduler } from '../src/router/scheduler.js';
-import type { RouterEvent } from '../src/router/events.js';
 import type { Service } from '../src/router/claims.js';
-import { prng } from './helpers/prng.js';
+import { prng } from '../src/sim/random.js';
+import { SimWorld } from '../src/sim/world.js';
 import { answerLeaseMs } from '../src/server/nts-gateway.js';
 
 interface Resolver { name: string; addr: string; floorMs: number; ecs: boolean }
@@ -44,22 +44,9 @@ export function world(o: Options): Outcome {
   }, phl);
   const out: Outcome = { right: 0, wrong: 0, refused: 0, scannerMapped: 0, answered: 0 };
 
-  // Timed actions, run in time order; the scheduler is polled at its own wake-ups in between.
-  const agenda: Array<{ t: number; seq: number; run: () => void }> = [];
-  let seq = 0;
-  const at = (t: number, run: () => void) => agenda.push({ t, seq: seq++, run });
-  let now = 0;
-  const waiting = new Map<string, (ga: string) => void>(); // NTS id -> who gets the answer
-  const handle = (events: readonly RouterEvent[]) => {
-    for (const e of events) {
-      if (e.type !== 'respond') continue;
-      for (const id of e.requestIds) {
-        const k = waiting.get(id);
-        waiting.delete(id);
-        if (k && e.status === 'READY') k(e.globalAddress);
-      }
-    }
-  };
+  // Timed actions, run in time order; the scheduler is polled at its own wake-ups in between (src/sim/world.ts).
+  const world = new SimWorld(s);
+  const at = (t: number, run: () => void) => world.at(t, run);
   // Each resolver's cache: (name, ECS prefix) -> address until; filled only when its floor > 0.
   const caches = new Map<string, Map<string, { ga: string; until: number }>>(RESOLVERS.map((r) => [r.name, new Map()]));
   let nextId = 0;
@@ -69,8 +56,7 @@ export function world(o: Options): Outcome {
     const svc = o.services ? SERVICES[asked] : undefined;
     const sv = svc ? pick(svc) : { proto: pick(['tcp', 'udp'] as const), ports: [80, 80] as const };
     const proto = sv.proto === 'any' ? 'tcp' : sv.proto;
-    const r = s.packet(now, { src: en, srcPort: int(1024, 65535), dst: ga, dstPort: int(sv.ports[0], sv.ports[1]), proto });
-    handle(r.events);
+    const r = world.packet({ src: en, srcPort: int(1024, 65535), dst: ga, dstPort: int(sv.ports[0], sv.ports[1]), proto });
     if (r.verdict === 'no-rc') out.refused++;
     else if (r.mapping.privateAddress === HOSTS[asked as keyof typeof HOSTS]) out.right++;
     else out.wrong++;
@@ -82,23 +68,23 @@ export function world(o: Options): Outcome {
     const gotAnswer = (ga: string) => {
       out.answered++;
       // The EN connects one RTT later; a browser keeps using the answer for its cache time.
-      at(now + int(1, 150), () => connect(en, name, ga));
-      if (browser) for (let k = 0; k < 4; k++) at(now + int(1, Math.max(1, o.enCacheMs)), () => connect(en, name, ga));
+      at(world.now + int(1, 150), () => connect(en, name, ga));
+      if (browser) for (let k = 0; k < 4; k++) at(world.now + int(1, Math.max(1, o.enCacheMs)), () => connect(en, name, ga));
     };
     const hit = cache.get(`${name} ${prefix}`);
-    if (hit && hit.until > now) return gotAnswer(hit.ga);
+    if (hit && hit.until > world.now) return gotAnswer(hit.ga);
     const id = `q${nextId++}`;
-    waiting.set(id, (ga) => {
+    const answered = (ga: string) => {
       // Caches count in whole seconds (Knot served a 5 s floor for 5.5 s): until the end of the
       // second; a subnet cache keeps even TTL 0 that long (Unbound's subnetcache, measured).
-      if (res.floorMs > 0 || res.ecs) cache.set(`${name} ${prefix}`, { ga, until: (Math.floor(now / 1000) + 1) * 1000 + res.floorMs });
+      if (res.floorMs > 0 || res.ecs) cache.set(`${name} ${prefix}`, { ga, until: (Math.floor(world.now / 1000) + 1) * 1000 + res.floorMs });
       gotAnswer(ga);
-    });
-    handle(s.request(now, {
-      id, fqdn: name, qtype: 1, resolver: res.addr, deadlineMs: now + 1800,
+    };
+    world.request({
+      id, fqdn: name, qtype: 1, resolver: res.addr, deadlineMs: world.now + 1800,
       mode: res.ecs ? 'prefix' : 'any', ecs: res.ecs ? prefix : undefined,
       leaseMs: o.leases ? answerLeaseMs(res.floorMs + o.enCacheMs, res.ecs) : 0, // as the server's gateway
-    }));
+    }, (e) => { if (e.status === 'READY') answered(e.globalAddress); });
   };
 
   for (let i = 0; i < 300; i++) {
@@ -112,27 +98,13 @@ export function world(o: Options): Outcome {
     } else {
       for (let k = 0; k < 10; k++) {
         at(t + k * 100, () => {
-          const r = s.packet(now, { src: '203.0.113.99', srcPort: int(1024, 65535), dst: pick(gas), dstPort: pick([22, 80, 5000]), proto: 'tcp' });
-          handle(r.events);
+          const r = world.packet({ src: '203.0.113.99', srcPort: int(1024, 65535), dst: pick(gas), dstPort: pick([22, 80, 5000]), proto: 'tcp' });
           if (r.verdict === 'mapped') out.scannerMapped++;
         });
       }
     }
   }
-  for (;;) {
-    agenda.sort((a, b) => a.t - b.t || a.seq - b.seq);
-    const next = agenda[0];
-    const wake = s.nextWakeupMs();
-    if (wake !== undefined && (next === undefined || wake <= next.t)) {
-      now = Math.max(now, wake);
-      handle(s.poll(now));
-      continue;
-    }
-    if (!next) break;
-    agenda.shift();
-    now = Math.max(now, next.t);
-    next.run();
-  }
+  world.run();
   return out;
 }
 

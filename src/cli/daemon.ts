@@ -1,7 +1,8 @@
 // What `ntss server` and `ntss router` share: the logging options, and running in the
 // foreground until SIGTERM/SIGINT (SIGUSR1 logs the counters, SIGHUP reloads the configuration).
+import v8 from 'node:v8';
 import { ConfigError, UsageError } from '../util/errors.js';
-import { createLogger, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
+import { createLogger, deferredWriter, type LogFormat, type LogLevel, type Logger } from '../util/log.js';
 import type { Command } from './main.js';
 
 export const daemonOptions = (levelHelp: string): Command['options'] => ({
@@ -26,7 +27,10 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
   if (format !== 'text' && format !== 'json') throw new UsageError(`${name}: --log-format must be text or json, got "${format}"`);
   const level = (v['log-level'] ?? 'info') as string;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`${name}: --log-level must be debug, info, warn or error, got "${level}"`);
-  const log = createLogger({ format: format as LogFormat, level: level as LogLevel }, { svc: name });
+  coldPathFlags();
+  const out = deferredWriter();
+  process.on('exit', out.flush);
+  const log = createLogger({ format: format as LogFormat, level: level as LogLevel, write: out.write }, { svc: name });
   const running = await start(v.config, log);
   process.on('SIGUSR1', () => log.info('counters', running.counters.snapshot()));
   process.on('SIGHUP', () => reloadOnce(running, v.config as string, log));
@@ -39,6 +43,17 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/**
+ * A daemon's request path runs once per lookup, often seconds apart: never hot enough for V8 to
+ * optimise it, so a lookup waits for interpreted, cache-cold code (docs/eval/latency.md). Compile
+ * every function to baseline code when it is first compiled, and keep bytecode across GCs
+ * instead of recompiling it lazily after an idle spell.
+ */
+export function coldPathFlags(): void {
+  v8.setFlagsFromString('--always-sparkplug');
+  v8.setFlagsFromString('--no-flush-bytecode');
 }
 
 /** One SIGHUP: `reloaded` with the changed keys, or ONE `reload-refused` line and the old configuration stays. */

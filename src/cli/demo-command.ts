@@ -3,16 +3,19 @@
 import { FLOW_NAMES, type FlowName } from '../demo/flows.js';
 import { Printer, wantColor, type OutputMode } from '../demo/printer.js';
 import { EXIT_INTERRUPTED, runDemo } from '../demo/run.js';
+import { assertWritable, diagramPaths, parseWindow } from '../diagram/file.js';
 import { UsageError } from '../util/errors.js';
 import type { Command } from './main.js';
 
 export const demoCommand: Command = {
   summary: 'the whole system on loopback, no root: the paper\'s flows with a live timeline and a verdict',
-  usage: `[--flow ${FLOW_NAMES.join('|')}|all] [--json | --quiet]`,
+  usage: `[--flow ${FLOW_NAMES.join('|')}|all] [--json | --quiet] [--diagram FILE.svg [--diagram-window FROM-TO]]`,
   options: {
     flow: { type: 'string', description: `which flow to play: ${FLOW_NAMES.join(', ')} or all (default)` },
     json: { type: 'boolean', description: 'one JSON object per line (setup, flow, event, verdict, summary)' },
     quiet: { type: 'boolean', description: 'print the verdicts only' },
+    diagram: { type: 'string', description: 'draw each flow as a sequence diagram (SVG, as the paper\'s Figs. 5-8) in FILE; with several flows FILE-<flow>.svg' },
+    'diagram-window': { type: 'string', description: 'with --diagram: only FROM-TO ms since the flow started (e.g. 0-50)' },
   },
   async run(v) {
     const flow = (v.flow ?? 'all') as string;
@@ -21,6 +24,12 @@ export const demoCommand: Command = {
     }
     if (v.json && v.quiet) throw new UsageError('demo: --json and --quiet exclude each other');
     const mode: OutputMode = v.json ? 'json' : v.quiet ? 'quiet' : 'text';
+    const flows = flow === 'all' ? FLOW_NAMES : [flow as FlowName];
+    if (v.diagram !== undefined && typeof v.diagram !== 'string') throw new UsageError('demo: --diagram needs a file name');
+    const diagrams = typeof v.diagram === 'string' ? diagramPaths(v.diagram, flows) : undefined;
+    for (const p of diagrams?.values() ?? []) assertWritable(p);
+    if (v['diagram-window'] !== undefined && !diagrams) throw new UsageError('demo: --diagram-window goes with --diagram');
+    const diagramWindow = typeof v['diagram-window'] === 'string' ? parseWindow(v['diagram-window']) : undefined;
     const ac = new AbortController();
     // `ntss demo | head`: a closed stdout stops the demo like Ctrl-C, cleanly, not with a crash.
     let broken = false;
@@ -45,7 +54,7 @@ export const demoCommand: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      return await runDemo({ flows: flow === 'all' ? FLOW_NAMES : [flow as FlowName], printer, signal: ac.signal });
+      return await runDemo({ flows, printer, signal: ac.signal, diagrams, diagramWindow });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -7,9 +7,11 @@ import { labNamespaces, labPrefixes } from '../lab/netns.js';
 import { assertLabAvailable, labTools } from '../lab/preflight.js';
 import { DEFAULT_RESOLVER, RESOLVER_KINDS, isResolverKind, type ResolverKind } from '../lab/resolvers/index.js';
 import type { Scenario } from '../lab/scenarios/context.js';
-import { SCENARIOS, runScenarios, selectScenarios, type RunSummary } from '../lab/scenarios/index.js';
+import { SCENARIOS, runScenarios, selectScenarios, type RunSummary, type ScenarioObserver } from '../lab/scenarios/index.js';
 import { loadState } from '../lab/state.js';
-import { ADDR, HOSTS, MAX_GLOBAL_ADDRESSES, PREFIX_RE, nsName } from '../lab/topology.js';
+import { ADDR, DASHBOARD_PORT, HOSTS, MAX_GLOBAL_ADDRESSES, PREFIX_RE, nsName } from '../lab/topology.js';
+import { assertWritable, diagramPaths, parseWindow, type Window } from '../diagram/file.js';
+import { startDiagramCapture } from '../lab/diagram.js';
 import { UsageError } from '../util/errors.js';
 import type { Command } from './main.js';
 
@@ -111,14 +113,28 @@ function scenariosOf(spec: string): Scenario[] {
   }
 }
 
-async function runCommand(o: Opts, list: Scenario[]): Promise<number> {
+interface Diagrams {
+  paths: Map<string, string>;
+  window?: Window;
+}
+
+/** --diagram: a capture per scenario, drawn when it ends (src/lab/diagram.ts). */
+function diagramObserver(lab: Lab, d: Diagrams | undefined): ScenarioObserver | undefined {
+  if (!d) return undefined;
+  return async (sc) => {
+    const cap = await startDiagramCapture(lab, sc, d.paths.get(sc.name)!, d.window);
+    return async () => say(`  ${await cap.finish()}`);
+  };
+}
+
+async function runCommand(o: Opts, list: Scenario[], diagrams?: Diagrams): Promise<number> {
   // An existing lab with this prefix (from `ntss lab up`) is used and left running; otherwise
   // each scenario gets a fresh lab, so no RC, hold or sticky entry of one can touch the next.
   const existing = labNamespaces(o.prefix).length > 0 ? Lab.attach(o.prefix) : undefined;
   let summary: RunSummary = { passed: [], failed: [], results: {} };
   if (existing) {
     say(`using the running lab ${o.prefix} (data plane ${existing.mode.dataplane}, resolver ${existing.mode.resolver}; its own options, not this command's)`);
-    summary = await runScenarios(existing, list, say);
+    summary = await runScenarios(existing, list, say, diagramObserver(existing, diagrams));
   } else {
     for (const sc of list) {
       const g = guard(o.prefix);
@@ -131,7 +147,7 @@ async function runCommand(o: Opts, list: Scenario[]): Promise<number> {
         summary.failed.push(sc.name);
         break;
       }
-      const one = await runScenarios(lab, [sc], say);
+      const one = await runScenarios(lab, [sc], say, diagramObserver(lab, diagrams));
       const problems = lab.down();
       g.disarm();
       if (problems.length > 0) say(`could not remove: ${problems.join('; ')}`);
@@ -154,6 +170,7 @@ function status(prefix: string): number {
   say(`lab ${prefix}: ${spaces.length}/${HOSTS.length} namespaces${s ? `, up since ${s.createdAt}, data plane ${s.mode.dataplane}, RTT +${s.mode.delayMs} ms, loss ${s.mode.lossPct}%, state ${s.dir}` : ' (no state file)'}`);
   if (s) say(`  resolver ${s.mode.resolver} (${s.mode.resolverVersion ?? '?'})${s.mode.ecs ? ', sends ECS' : ''}; global addresses ${(s.mode.globalAddresses ?? [ADDR.routerWan]).join(', ')}`);
   if (s) say(`  server knows the resolver: ${s.mode.profiles ?? 'configured'}; EN caches ${s.mode.enCacheMs ?? 0} ms`);
+  if (s?.secrets.dashboard) say(`  dashboard http://127.0.0.1:${DASHBOARD_PORT}/?token=${s.secrets.dashboard} in ${nsName(prefix, 'router')} (ip netns exec ${nsName(prefix, 'router')} chromium ...)`);
   if (s) {
     const alive = new Lab(s).daemons();
     for (const [name, ok] of Object.entries(alive)) say(`  ${name.padEnd(8)} ${ok ? 'running' : 'DEAD   '} pid ${s.pids[name]} in ${nsName(prefix, s.hosts[name])}, log ${s.dir}/${name}.log`);
@@ -173,7 +190,7 @@ function exec(prefix: string, host: string | undefined, cmd: string[]): number {
 const lab = {
   summary: 'the whole system in Linux network namespaces: a real resolver, NSD, nsupdate, curl against ntss (root)',
   usage: 'up|down|status|run SCENARIO[,...]|all|exec HOST -- CMD [--prefix P] [--delay MS] [--loss PCT] [--dataplane auto|nftables|userspace] '
-    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs] [--profiles configured|fingerprint] [--en-cache MS] [--verify-source cookie-or-tcp|off]`,
+    + `[--resolver ${RESOLVER_KINDS.join('|')}] [--global-addresses 1..${MAX_GLOBAL_ADDRESSES}] [--ecs] [--profiles configured|fingerprint] [--en-cache MS] [--verify-source cookie-or-tcp|off] [--diagram FILE.svg [--diagram-window FROM-TO]]`,
   positionals: true,
   options: {
     prefix: { type: 'string', description: `name prefix of the lab's namespaces (default: ${FIXED_PREFIX}; for run: derived from the PID)` },
@@ -185,6 +202,8 @@ const lab = {
     ecs: { type: 'boolean', description: 'the resolver sends EDNS Client Subnet to the NTSv2 server (Unbound, PowerDNS); the server trusts it' },
     profiles: { type: 'string', description: 'how the NTSv2 server knows the resolver: configured (by prefix, default) or fingerprint (recognition, else the conservative unknown profile)' },
     'en-cache': { type: 'string', description: 'ms EN-side caches (browsers) may keep an answer: the server\'s nts.enCacheMs (default: the scenario\'s, 60000 for browser; 0 otherwise: curl keeps nothing)' },
+    diagram: { type: 'string', description: 'run: draw each scenario as a sequence diagram (SVG, as the paper\'s Figs. 5-8) in FILE; with several scenarios FILE-<scenario>.svg' },
+    'diagram-window': { type: 'string', description: 'with --diagram: only FROM-TO ms since the scenario\'s first event (e.g. 0-1200)' },
     'verify-source': { type: 'string', description: 'the server\'s nts.verifySource: cookie-or-tcp (default: UDP lookups without a valid cookie get TC or BADCOOKIE) or off (to measure what it costs)' },
   },
   async run(v: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
@@ -200,9 +219,15 @@ const lab = {
     if (action === 'status') return status(o.prefix);
     if (action === 'run' && !rest[0]) return listScenarios();
     const list = action === 'run' ? scenariosOf(rest[0]) : [];
+    if (v.diagram !== undefined && (action !== 'run' || typeof v.diagram !== 'string')) throw new UsageError('lab: --diagram FILE goes with run');
+    if (v['diagram-window'] !== undefined && v.diagram === undefined) throw new UsageError('lab: --diagram-window goes with --diagram');
+    const diagrams = typeof v.diagram === 'string'
+      ? { paths: diagramPaths(v.diagram, list.map((s) => s.name)), window: typeof v['diagram-window'] === 'string' ? parseWindow(v['diagram-window']) : undefined }
+      : undefined;
+    for (const p of diagrams?.paths.values() ?? []) assertWritable(p);
     assertLabAvailable(labTools(o.resolver));
     if (action === 'up') return up(o);
-    if (action === 'run') return runCommand(o, list);
+    if (action === 'run') return runCommand(o, list, diagrams);
     if (action === 'exec') return exec(o.prefix, rest[0], rest.slice(1));
     throw new UsageError(`lab: unknown action "${action}" (up, down, status, run, exec)`);
   },

@@ -9,6 +9,7 @@ import { logsCommand } from './logs-command.js';
 import { resolverCommand } from './resolver-command.js';
 import { routerCommand } from './router-command.js';
 import { serverCommand } from './server-command.js';
+import { simulateCommand } from './simulate-command.js';
 import { statusCommand } from './status-command.js';
 import { versionCommand, versionLine } from './version.js';
 
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   demo: demoCommand,
   status: statusCommand,
   logs: logsCommand,
+  simulate: simulateCommand,
   version: versionCommand,
 };
 

@@ -6,6 +6,7 @@ import { formatPortSpec, parsePortSpec } from '../dataplane/types.js';
 import { parseService } from '../router/claims.js';
 import { REPUTATION_DEFAULTS } from '../router/reputation.js';
 import { parsePrefix, type Prefix } from '../server/prefix-table.js';
+import { dashboardSection } from './dashboard-config.js';
 import { readYaml, validate } from './load.js';
 import { base64Secret, controlSection, domainName, hostPort, ipAddress, listenHostPort, metricsSection, ms, parsedBy, relativeTo } from './values.js';
 
@@ -137,6 +138,7 @@ export const routerConfigSchema = z.object({
   dataplane,
   metrics: metricsSection(),
   control: controlSection(),
+  dashboard: dashboardSection(),
 }).strict().superRefine((c, ctx) => {
   // A relay on the NTS port would swallow the NTS requests (dataplane.md, trap 3).
   const l = c.nts.listen;

@@ -37,9 +37,14 @@ export const domainName = (opts: { absolute: boolean } = { absolute: true }) =>
     }
   });
 
-/** A base64 secret of at least minBytes octets, returned as bytes. */
 const PLACEHOLDER = Buffer.from('REPLACE-ME');
 
+/** packaging/etc/ntss/*.yaml ship placeholders ("REPLACE-ME..."): a daemon must not run with a published secret. */
+export function isPlaceholder(secret: Buffer): boolean {
+  return secret.subarray(0, PLACEHOLDER.length).equals(PLACEHOLDER);
+}
+
+/** A base64 secret of at least minBytes octets, returned as bytes. */
 export const base64Secret = (minBytes: number, hint = '') =>
   z.string().transform((s, ctx) => {
     const b = Buffer.from(s, 'base64');
@@ -51,8 +56,7 @@ export const base64Secret = (minBytes: number, hint = '') =>
       ctx.addIssue({ code: 'custom', message: `secret too short: ${b.length} bytes, at least ${minBytes} expected${hint}` });
       return z.NEVER;
     }
-    // packaging/etc/ntss/*.yaml ship placeholders; a daemon must not run with a published secret.
-    if (b.subarray(0, PLACEHOLDER.length).equals(PLACEHOLDER)) {
+    if (isPlaceholder(b)) {
       ctx.addIssue({ code: 'custom', message: `still the example's placeholder secret: replace it with your own${hint || ' (e.g. "openssl rand -base64 32")'}` });
       return z.NEVER;
     }

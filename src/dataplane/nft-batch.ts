@@ -1,4 +1,4 @@
-// Batches element changes into transactions: everything submitted in one turn of the event loop
+// Batches element changes into transactions: everything submitted in one tick of the event loop
 // (one scheduler step: a hold ends, the next RC is created; plus sticky elements) goes to the
 // kernel as one atomic transaction, and at most one transaction is in flight so changes apply
 // in submission order. If a batch fails, its operations are retried one by one so that one
@@ -41,9 +41,11 @@ export class NftBatcher {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    // setImmediate, not a microtask: the daemon calls deactivateRc and then activateRc a few
-    // microtasks apart; both must land in the same transaction.
-    setImmediate(() => {
+    // process.nextTick, not a microtask: the daemon calls deactivateRc and then activateRc a few
+    // microtasks apart (its promise chain), and both must land in the same transaction; a tick
+    // queued from a microtask runs only once the microtask queue is empty. Not setImmediate: that
+    // waits for the rest of the loop's turn (log writes included) while a READY waits on the kernel.
+    process.nextTick(() => {
       this.scheduled = false;
       const ops = this.queue;
       this.queue = [];

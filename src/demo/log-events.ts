@@ -60,8 +60,17 @@ function router(ev: string, f: Fields, ctx: DescribeContext): string | undefined
   }
 }
 
+const qid = (v: unknown) => (typeof v === 'number' ? `0x${v.toString(16).padStart(4, '0')}` : '?');
+
 function server(ev: string, f: Fields): string | undefined {
   switch (ev) {
+    // The lookup's steps at the server (a sequence diagram's server column needs them too).
+    case 'nts-held':
+      return `query ${qid(f.queryId)} for ${f.name} from ${f.resolver} (${f.transport}) held${f.joined ? ': joins the NTS request in flight' : ''}`;
+    case 'nts-request':
+      return `NTS request to ${f.router} for ${f.name} (mode ${f.mode}, ${f.timeLeftMs} ms left, lease ${f.leaseMs} ms)`;
+    case 'nts-answer':
+      return `answer to ${f.resolver} (id ${qid(f.queryId)}, ${f.transport}): ${f.rcode}${f.address ? ` A ${f.address}` : ''}`;
     case 'nts-ready':
       return `router ${f.router} READY after ${f.waitedMs} ms: every held query for ${f.name} from ${f.resolver} answered ${f.address} (TTL 0)`;
     case 'nts-failed':

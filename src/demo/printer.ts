@@ -66,6 +66,12 @@ export class Printer {
     this.o.write(`${r.flow.padEnd(12)} ${word}  ${r.summary}`);
   }
 
+  /** A flow's sequence diagram was written (--diagram). */
+  diagram(flow: string, path: string): void {
+    if (this.o.mode === 'json') return this.json({ kind: 'diagram', flow, path });
+    if (this.o.mode === 'text') this.o.write(`  diagram: ${path}`);
+  }
+
   summary(results: FlowResult[], interrupted: boolean): void {
     const passed = results.filter((r) => r.pass).length;
     const reach = results.filter((r) => r.expect === 'reach');

@@ -2,6 +2,7 @@
 // other, print as things happen, and close everything on every path (an abort included).
 import { FLOWS, FLOW_NAMES, type FlowName, type FlowResult } from './flows.js';
 import type { Printer } from './printer.js';
+import { writeFlowDiagram } from './diagram.js';
 import { Resources } from './resources.js';
 import { UNBOUND_GIVE_UP_MS, UNBOUND_RETRY_INTERVALS_MS } from './stub-resolver.js';
 import { startSystem, type DemoSystem } from './system.js';
@@ -13,6 +14,10 @@ export interface DemoOptions {
   printer: Printer;
   /** Ctrl-C: stop at once, clean up, exit 130. */
   signal?: AbortSignal;
+  /** Flow name -> SVG file for its sequence diagram (--diagram). */
+  diagrams?: Map<string, string>;
+  /** Only this part of each flow (ms since its start). */
+  diagramWindow?: { from: number; to: number };
 }
 
 export const EXIT_INTERRUPTED = 130;
@@ -60,6 +65,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       if (res.closed) return;
       results.push(r);
       o.printer.verdict(r);
+      const file = o.diagrams?.get(name);
+      if (file) {
+        writeFlowDiagram(file, name, flow.title, rec.flowEvents(name), sys.dns, o.diagramWindow);
+        o.printer.diagram(name, file);
+      }
     }
   };
 

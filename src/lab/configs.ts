@@ -6,7 +6,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { routerConfigSchema } from '../config/router-config.js';
 import { serverConfigSchema } from '../config/server-config.js';
 import {
-  ADDR, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, PROBE_ADDR, PROBE_ZONE, REGISTERED_AT_UP, ROOT_NS, ROUTER_ID,
+  ADDR, DASHBOARD_PORT, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, PROBE_ADDR, PROBE_ZONE, REGISTERED_AT_UP, ROOT_NS, ROUTER_ID,
   WAN_IF, ZONE, fqdn,
 } from './topology.js';
 import type { ResolverKind } from './resolvers/index.js';
@@ -20,11 +20,13 @@ export interface LabSecrets {
   nts: string;
   /** TSIG secret per inside host. */
   tsig: Record<string, string>;
+  /** The router's dashboard token (absent in the state of an older lab). */
+  dashboard?: string;
 }
 
 export function newSecrets(): LabSecrets {
   const b64 = () => randomBytes(32).toString('base64');
-  return { nts: b64(), tsig: Object.fromEntries(INSIDE_HOSTS.map((h) => [h, b64()])) };
+  return { nts: b64(), tsig: Object.fromEntries(INSIDE_HOSTS.map((h) => [h, b64()])), dashboard: randomBytes(24).toString('base64url') };
 }
 
 export interface LabMode {
@@ -118,8 +120,8 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
       soa: { mname: `ns1.${ZONE}`, rname: `hostmaster.${ZONE}`, refresh: 3600, retry: 600, expire: 86400, minimum: 0 },
       ns: [`ns1.${ZONE}`],
       // plain: not NTS-managed, TTL 0, so every lookup reaches the server: the latency baseline.
-      // Its address is the root server's, where a connection to port 9 is refused at once.
-      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.root}`],
+      // Its address is on the router too, with a static DNAT to alice (scenario `latency`).
+      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.plain}`],
     },
     // Each IN may change only its own name; its hosts sit behind gw1, so whatever address it
     // registers, the zone publishes gw1's global address.
@@ -160,6 +162,7 @@ export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dat
     scheduler: schedulerTimes(mode.delayMs),
     dataplane: dataplaneConfig(mode.dataplane),
   };
+  if (secrets.dashboard) cfg.dashboard = { listen: `127.0.0.1:${DASHBOARD_PORT}`, token: secrets.dashboard };
   if (mode.learning) {
     cfg.learning = { listen: `${ADDR.routerLan}:${LEARNING_PORT}`, server: `${ADDR.server}:53` };
     cfg.storage = 'router-phl.db';

@@ -31,6 +31,12 @@ export interface UpOptions {
   enCacheMs?: number;
   /** The server's nts.verifySource (default cookie-or-tcp). */
   verifySource?: 'cookie-or-tcp' | 'off';
+  /**
+   * Everything but `ntss server` and `ntss router`, and nobody registered: the caller runs them
+   * (test/deployment-e2e: the installed package, as docs/deployment.md says), then calls
+   * `waitResolver()`. The lab still writes its own server and router configs (unused then).
+   */
+  withoutNtss?: boolean;
   say?: (line: string) => void;
 }
 
@@ -102,8 +108,8 @@ export class Lab {
       await lab.shape();
       lab.writeConfigs();
       if (dataplane === 'userspace') run('ip', nsExecArgs(lab.ns('router'), 'nft', ['-f', join(dir, 'router-aux.nft')]));
-      await lab.startAll();
-      for (const h of REGISTERED_AT_UP) await lab.register(h, true);
+      await lab.startAll(o.withoutNtss ?? false);
+      if (!o.withoutNtss) for (const h of REGISTERED_AT_UP) await lab.register(h, true);
       const shaper = s.mode.shaper === 'tun' ? ' (no netem in this kernel: TUN delay line)' : '';
       say(`lab ${o.prefix}: up (${Object.keys(s.pids).length} daemons; state in ${dir})${shaper}`);
       return lab;
@@ -175,19 +181,21 @@ export class Lab {
     }
   }
 
-  private async startAll(): Promise<void> {
+  private async startAll(withoutNtss: boolean): Promise<void> {
     const s = this.s;
     startDaemon(s, 'nsd', 'root', 'nsd', ['-d', '-c', this.file('nsd.conf')]);
-    startNtss(s, 'server', 'server', 'server', this.file('server.yaml'));
+    if (!withoutNtss) startNtss(s, 'server', 'server', 'server', this.file('server.yaml'));
     this.startResolver();
-    this.startRouter();
+    if (!withoutNtss) this.startRouter();
     for (const h of INSIDE_HOSTS) startDaemon(s, h, h, process.execPath, [SERVICES_JS, '--name', h, '--log', this.file(`${h}.events.jsonl`)]);
     const dig = (from: string, ...args: string[]) => async () =>
       answered((await this.exec(from, 'dig', ['+time=1', '+tries=1', '+short', ...args], { timeoutMs: 3000 })).stdout);
     await waitReady(s, 'nsd', 'the root zone', dig('resolver', `@${ADDR.root}`, '.', 'SOA'));
-    await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
-    await this.waitRouter(1);
-    await this.waitResolver();
+    if (!withoutNtss) {
+      await waitReady(s, 'server', `${ZONE} SOA`, dig('resolver', `@${ADDR.server}`, ZONE, 'SOA'));
+      await this.waitRouter(1);
+      await this.waitResolver();
+    }
     for (const h of INSIDE_HOSTS) await waitReady(s, h, 'its services', () => this.inEvents(h).some((e) => e.event === 'listening'));
   }
 
@@ -197,7 +205,7 @@ export class Lab {
   }
 
   /** Through the resolver, as the ENs ask: primes the delegation, so every lookup below iterates from cache. */
-  private async waitResolver(): Promise<void> {
+  async waitResolver(): Promise<void> {
     const soa = async () => answered((await this.exec('en1', 'dig', ['+time=1', '+tries=1', '+short', ZONE, 'SOA'], { timeoutMs: 3000 })).stdout);
     await waitReady(this.s, this.resolverDaemon, `${ZONE} SOA through the resolver`, soa);
   }

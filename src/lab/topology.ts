@@ -70,6 +70,8 @@ export const ADDR = {
   en2: '198.51.100.12',
   en3: '198.51.100.13',
   routerWan: '203.0.113.2', // the first global address; the router's NTS socket
+  /** Not NTS-managed: the plain name's address, put on wan0 with a static DNAT to alice by scenario `latency`. */
+  plain: '203.0.113.100',
   routerLan: '192.168.50.1',
   alice: '192.168.50.10',
   bob: '192.168.50.11',
@@ -93,6 +95,8 @@ export const ROUTER_ID = 'gw1';
 export const NTS_PORT = 5300;
 /** The router's learning proxy (LAN side) for DNS UPDATEs redirected from LAN -> server:53. */
 export const LEARNING_PORT = 5353;
+/** The router's dashboard, on the router namespace's loopback (`ntss lab exec router -- curl ...`). */
+export const DASHBOARD_PORT = 8080;
 export const WAN_IF = 'wan0';
 export const LAN_IF = 'lan0';
 export const HTTP_PORT = 80;

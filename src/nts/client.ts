@@ -1,7 +1,7 @@
 // The NTSv2 server's side of the protocol, sans-I/O (docs/protocol.md 5.1 and 6): builds
 // REQUESTs, says when to retransmit the same bytes and when a request has failed, matches
 // RESPONSEs to pending ids, and reads REGISTER/KEEPALIVE. Time is always an argument.
-import { randomBytes } from 'node:crypto';
+import { randomMessageId } from './message-id.js';
 import { NtsVerifier, type KeyLookup, type VerifierCounters } from './auth.js';
 import { encodeMessage } from './codec.js';
 import {
@@ -78,7 +78,7 @@ export class NtsClientCore {
     this.initialRto = opts.initialRtoMs ?? 200;
     this.maxRto = opts.maxRtoMs ?? 1000;
     if (!(this.initialRto > 0 && this.maxRto >= this.initialRto)) throw new RangeError('need 0 < initialRtoMs <= maxRtoMs');
-    this.randomId = opts.randomId ?? (() => randomBytes(8).toString('hex'));
+    this.randomId = opts.randomId ?? (() => randomMessageId());
   }
 
   /** A new REQUEST to send now. Throws NtsEncodeError on bad parameters or an unknown key id. */

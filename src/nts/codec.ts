@@ -1,12 +1,12 @@
 // NTS v1 wire codec (docs/protocol.md sections 2-3). Decoding is split in two so that the
 // verifier can check the MAC before it interprets any TLV value: decodeFrame (header, MAC
 // position) then decodeBody. decodeMessage does both. Only NtsFormatError leaves a decoder.
-import { createHmac } from 'node:crypto';
 import {
   FIXED_OVERHEAD, MAC_LENGTH, MessageTypeCode, NTS_MAGIC, NTS_VERSION, NtsEncodeError, NtsFormatError,
   isValidKeyId, type MessageType, type NtsHeader, type NtsMessage,
 } from './messages.js';
 import { decodeBodyOf, encodeBodyOf } from './body.js';
+import { hmacSha256 } from './hmac.js';
 
 export interface NtsFrame extends Required<NtsHeader> {
   type: MessageType;
@@ -21,7 +21,7 @@ const TYPE_BY_CODE = new Map<number, MessageType>(
 );
 
 export function computeMac(key: Buffer, macInput: Buffer): Buffer {
-  return createHmac('sha256', key).update(macInput).digest();
+  return hmacSha256(key, macInput);
 }
 
 /** Header and MAC of a datagram, body not interpreted. */

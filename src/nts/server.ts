@@ -1,7 +1,7 @@
 // The router's side of the protocol, sans-I/O (docs/protocol.md 5.2 and 6): turns datagrams
 // into new requests exactly once, answers retransmissions of answered requests with the cached
 // bytes, and builds RESPONSEs and REGISTER/KEEPALIVEs. Time is always an argument.
-import { randomBytes } from 'node:crypto';
+import { randomMessageId } from './message-id.js';
 import { NtsVerifier, type KeyLookup, type VerifierCounters } from './auth.js';
 import { encodeMessage } from './codec.js';
 import {
@@ -85,7 +85,7 @@ export class NtsServerCore {
     this.verifier = new NtsVerifier(opts.keys, { windowMs: this.windowMs, maxEntriesPerKey: opts.maxReplayEntriesPerKey });
     this.maxEntries = opts.maxEntries ?? 65_536;
     this.maxResends = opts.maxResends ?? 16;
-    this.randomId = opts.randomId ?? (() => randomBytes(8).toString('hex'));
+    this.randomId = opts.randomId ?? (() => randomMessageId());
   }
 
   receive(nowMs: number, buf: Buffer, from: Peer): ServerEvent {

@@ -2,6 +2,7 @@
 // the real clock and one timer set to the core's next deadline; all decisions are the core's.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { literalLookup } from '../util/net.js';
 import type { KeyLookup } from './auth.js';
 import { NtsClientCore, type ClientEvent, type NtsRequestParams } from './client.js';
 import type { AckStatus, NtsResponse } from './messages.js';
@@ -45,7 +46,7 @@ export class NtsUdpClient {
 
   static async open(opts: NtsUdpClientOptions = {}): Promise<NtsUdpClient> {
     const host = opts.host ?? '0.0.0.0';
-    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' , lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(opts.port ?? 0, host, () => {

@@ -2,6 +2,7 @@
 // router side that touches a socket or the clock.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { literalLookup } from '../util/net.js';
 import { NtsServerCore, type IncomingRequest, type NtsServerOptions, type Peer } from './server.js';
 import type { NtsRegister, NtsRegisterAck, NtsResponse } from './messages.js';
 
@@ -29,7 +30,7 @@ export class NtsUdpServer {
   }
 
   static async open(opts: NtsUdpServerOptions): Promise<NtsUdpServer> {
-    const socket = dgram.createSocket({ type: isIP(opts.host) === 6 ? 'udp6' : 'udp4' });
+    const socket = dgram.createSocket({ type: isIP(opts.host) === 6 ? 'udp6' : 'udp4' , lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(opts.port, opts.host, () => {

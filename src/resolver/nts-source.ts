@@ -4,7 +4,7 @@
 // READY. Unlike the NTSv2 server (server/nts-gateway.ts), the deadline is the client's, counted
 // from when its query arrived (the upstream lookup already spent part of it), and nothing is
 // remembered after a request ends: each lookup is one request, because the RC is per EN.
-import { randomBytes } from 'node:crypto';
+import { randomMessageId } from '../nts/message-id.js';
 import { answerLeaseMs } from '../server/nts-gateway.js';
 import { RRType } from '../dns/constants.js';
 import type { NtsOutcome, NtsTransport, RouterEntry } from '../server/nts-gateway.js';
@@ -65,7 +65,7 @@ export class SourceRcRequester {
     if (!router) return { status: 'FAILED', reason: 'no-router' };
     const sentAt = this.now();
     // The NTS message id, on each line of this request as on the router's (docs/operations.md).
-    const req = randomBytes(8).toString('hex');
+    const req = randomMessageId();
     const fields = { req, router: router.id, name: r.fqdn, en: r.enAddress };
     if (r.deadlineMs - sentAt < MIN_TIME_LEFT_MS) {
       this.counters.inc('nts_no_time');

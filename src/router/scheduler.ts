@@ -23,7 +23,7 @@ import { canonicalFqdn, type PrivateHostList, type PhlEntry } from './phl.js';
 import { BindingTable, stickyKey } from './bindings.js';
 import { ANY_SOURCE, anyOverlap, keyMatches, keysFor, normalizePrefix, sameKeys, type ClaimKey } from './claims.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerConfig } from './config.js';
-import { estimatedFreeAt, ServiceEstimator } from './estimate.js';
+import { estimatedFreeAt, expectedWaitMs as waitBehind, ServiceEstimator } from './estimate.js';
 import type { RejectReason, RespondRejected, RouterEvent } from './events.js';
 import { MappingTable } from './mappings.js';
 import { duplicateKey, PendingRequests, type PendingRequest } from './queue.js';
@@ -382,6 +382,18 @@ export class RcScheduler {
   private place(now: number, p: PendingRequest, host: PhlEntry, reserved: readonly Reservation[], mayShare = true): Placement {
     let best: Placement | undefined;
     let bestRank = Infinity;
+    for (const { place, rank } of this.placements(now, p, host, reserved, mayShare)) {
+      if (rank < bestRank) {
+        bestRank = rank;
+        best = place;
+      }
+    }
+    return best!;
+  }
+
+  /** The request on each global address, ranked: sharing < leased < idle < blocked by wait. */
+  private placements(now: number, p: PendingRequest, host: PhlEntry, reserved: readonly Reservation[], mayShare = true): Array<{ place: Placement; rank: number }> {
+    const out: Array<{ place: Placement; rank: number }> = [];
     const e = this.estimator.occupancyMs;
     for (const ga of this.config.globalAddresses) {
       const keys = keysFor(p.source, ga, host.services);
@@ -413,12 +425,9 @@ export class RcScheduler {
       }
       const leased = this.bindings.hasLease(host.address, ga);
       const rank = blocked ? freeAt - now + 1 : share ? -3 : leased ? -2 : -1;
-      if (rank < bestRank) {
-        bestRank = rank;
-        best = { globalAddress: ga, keys, blocked, freeAt, share: blocked ? undefined : share };
-      }
+      out.push({ rank, place: { globalAddress: ga, keys, blocked, freeAt, share: blocked ? undefined : share } });
     }
-    return best!;
+    return out;
   }
 
   private grant(now: number, place: Placement, p: PendingRequest, host: PhlEntry, out: RouterEvent[]): void {
@@ -598,22 +607,23 @@ export class RcScheduler {
   }
 
   /**
-   * W (estimate.ts): when the best address frees, ignoring the queue, plus E for each queued
-   * request ahead that conflicts with this one there.
+   * W (estimate.ts): the queued requests ahead that conflict with this one on some address
+   * take, one by one, the address that frees first, each for about E; this one gets the next.
+   * Every address counts: with a pool, the queue drains through all of them at once.
    */
   private expectedWaitMs(now: number, p: PendingRequest, host: PhlEntry, good: boolean): number {
-    let place = this.place(now, p, host, []);
+    let places = this.placements(now, p, host, []).map((x) => x.place);
     let ahead = 0;
     // The new request's turn (queue.ts): after every waiting request with a tag up to its own.
     const mine = this.pending.nextTag(p.resolver);
     for (const q of this.pending.waiting()) {
       if (!this.ahead(now, q, mine, good)) continue;
       const h = this.phl.lookup(q.fqdn);
-      if (h && anyOverlap(keysFor(q.source, place.globalAddress, h.services), place.keys)) ahead++;
+      if (h && places.some((pl) => anyOverlap(keysFor(q.source, pl.globalAddress, h.services), pl.keys))) ahead++;
     }
-    // With requests ahead, sharing the RC there now is not allowed (they go first).
-    if (ahead > 0 && place.share) place = this.place(now, p, host, [], false);
-    return place.freeAt - now + ahead * this.estimator.occupancyMs;
+    // With requests ahead, sharing an RC now is not allowed (they go first).
+    if (ahead > 0 && places.some((pl) => pl.share)) places = this.placements(now, p, host, [], false).map((x) => x.place);
+    return waitBehind(now, places.map((pl) => pl.freeAt), ahead, this.estimator.occupancyMs);
   }
 }
 

@@ -9,7 +9,7 @@ import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-confi
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
-import { canonicalFqdn, PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type RespondEvent, type RouterEvent } from '../router/index.js';
+import { canonicalFqdn, PrivateHostList, RcScheduler, type FirstPacket, type PacketResult, type Rc, type RespondEvent, type RouterEvent } from '../router/index.js';
 import { Counters } from '../util/counters.js';
 import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
@@ -29,13 +29,17 @@ import { listenControl } from '../control/socket.js';
 import { changedKeys, refuseFixed } from '../config/reload.js';
 import { SAFETY_MARGIN_MS } from '../dataplane/nftables-config.js';
 import { ConfigError } from '../util/errors.js';
+import { DashboardFeed, type RouterWatcher } from '../dashboard/feed.js';
+import { listenDashboard, type DashboardListener } from '../dashboard/http.js';
+import { dashboardState } from '../dashboard/state.js';
 
 /**
  * What a reload cannot change: the sockets and tables made at start, and the NTS window (the
  * replay caches remember messages for the window they were made with: a wider one would let
  * a message the cache forgot be accepted again).
  */
-export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 'nts.windowMs', 'storage', 'learning', 'metrics', 'control'] as const;
+export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 'nts.windowMs', 'storage', 'learning', 'metrics', 'control',
+  'dashboard.listen', 'dashboard.allowPublic', 'dashboard.maxClients', 'dashboard.sessionMs'] as const;
 
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
@@ -61,6 +65,8 @@ export interface RunningRouter {
   readonly learning?: { host: string; port: number };
   /** Where `/metrics` is served, when `metrics.listen` is configured. */
   readonly metrics?: { host: string; port: number };
+  /** Where the dashboard is served, when `dashboard` is configured. */
+  readonly dashboard?: { host: string; port: number };
   /** SIGHUP: applies a new configuration keeping RCs, leases, the queue, reputation and learned PHL entries; the changed keys. Throws ConfigError to refuse it. */
   reload(next: RouterConfig): string[];
   close(): Promise<void>;
@@ -109,6 +115,9 @@ class RouterDaemon {
   readonly refusals = new RefusalLog();
   /** Closed with the daemon: the metrics listener and the control socket. */
   readonly closers: (() => Promise<void>)[] = [];
+  /** The dashboard's feed, when it is configured: told of requests, events and responses. */
+  watch?: RouterWatcher;
+  dashboard?: DashboardListener;
 
   constructor(public cfg: RouterConfig, readonly log: Logger, readonly now: () => number) {
     for (const e of cfg.phl) this.phl.setConfigured(e.name, e.address, e.services);
@@ -132,6 +141,7 @@ class RouterDaemon {
       this.rearm(); // deadlines and hold times may move the next wake-up
     }
     this.cfg = next;
+    if (has('dashboard.token')) this.dashboard?.dropClients(); // sessions of the old token are void
     if (has('server') || has('id') || has('nts.keepaliveIntervalMs')) this.announce();
     return changed;
   }
@@ -166,6 +176,7 @@ class RouterDaemon {
       req: req.id, id: req.requestId, fqdn: r.fqdn, qtype: r.qtype, mode: r.mode, en: r.enAddress, leaseMs: r.leaseMs, resolver: formatHostPort({ host: r.resolver.address, port: r.resolver.port }),
       ecs, timeLeftMs: r.timeLeftMs, from: formatHostPort({ host: req.from.address, port: req.from.port }),
     });
+    this.watch?.request(req, this.now());
     const d = schedulerRequestFor(req);
     if ('unsupported' in d) return this.unsupported(req, d.unsupported);
     const now = this.now();
@@ -184,11 +195,13 @@ class RouterDaemon {
     let unsaved = false;
     for (const e of events) {
       this.own.inc(`event.${e.type}`);
-      this.log[eventLevel(e)](e.type, eventFields(e, this.servedBy(e)));
+      const served = this.servedBy(e);
+      this.log[eventLevel(e)](e.type, eventFields(e, served));
+      this.watch?.event(e, served);
       if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
         case 'respond': this.respond(e, unsaved && e.status === 'READY'); break;
-        case 'rc-created': this.enqueue('activate-rc', () => this.dataplane.activateRc(e.rc), e.rc.id); break;
+        case 'rc-created': this.enqueue('activate-rc', () => this.activate(e.rc), e.rc.id); break;
         case 'rc-removed': {
           // In the chain: every READY of this RC queued before has been decided by now; ids are never reused.
           const rc = e.rc;
@@ -265,6 +278,17 @@ class RouterDaemon {
     }
   }
 
+  /**
+   * The RC into the data plane; how long the kernel took is logged after this step's READYs
+   * have left (setImmediate: the READY is the chain's next link), never in their way.
+   */
+  private async activate(rc: Rc): Promise<void> {
+    const t0 = performance.now();
+    await this.dataplane.activateRc(rc);
+    const dataplaneMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    setImmediate(() => this.log.info('rc-active', { req: this.rcRequests.req(rc.id), rc: rc.id, dataplaneMs }));
+  }
+
   /** True for the call that actually closed. */
   async close(): Promise<boolean> {
     if (this.closed) return false;
@@ -286,7 +310,8 @@ class RouterDaemon {
         : e.status === 'READY' && this.failedRcs.has(e.rcId) ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
           : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
       this.own.inc(`respond.${res.status}`, e.requestIds.length);
-      this.noteResponse(e.requestIds, res.status, 'reason' in e ? e.reason : res.status === 'BUSY' ? 'dataplane' : undefined);
+      const waits = this.noteResponse(e.requestIds, res.status, 'reason' in e ? e.reason : res.status === 'BUSY' ? 'dataplane' : undefined);
+      this.watch?.responded(e.requestIds, res, waits, this.now());
       for (const id of e.requestIds) {
         try {
           this.nts.respond(id, res);
@@ -301,13 +326,16 @@ class RouterDaemon {
     else send();
   }
 
-  private noteResponse(ids: readonly string[], status: string, reason?: string): void {
+  /** Each request's wait (undefined: not timed). */
+  private noteResponse(ids: readonly string[], status: string, reason?: string): (number | undefined)[] {
     const now = this.now();
-    for (const id of ids) {
+    const waits = ids.map((id) => {
       const w = this.clock.stop(id, now);
       if (w !== undefined) this.onWait?.(w, status);
-    }
+      return w;
+    });
     if (status !== 'READY') this.refusals.add({ at: now, status, ...(reason ? { reason } : {}), requests: ids.length });
+    return waits;
   }
 
   private enqueue(op: string, f: () => Promise<void>, rcId?: number): void {
@@ -321,9 +349,11 @@ class RouterDaemon {
   private unsupported(req: IncomingRequest, reason: string): void {
     this.own.inc('respond.UNSUPPORTED');
     this.clock.start(req.requestId, this.now());
-    this.noteResponse([req.requestId], 'UNSUPPORTED', reason);
+    const waits = this.noteResponse([req.requestId], 'UNSUPPORTED', reason);
     this.log.info('respond', { req: req.id, ids: req.requestId, status: 'UNSUPPORTED', reason });
-    this.nts.respond(req.requestId, { status: 'UNSUPPORTED', reason });
+    const res: NtsResponse = { status: 'UNSUPPORTED', reason };
+    this.watch?.responded([req.requestId], res, waits, this.now());
+    this.nts.respond(req.requestId, res);
   }
 }
 
@@ -332,8 +362,10 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   d.dataplane = opts.dataplane ? opts.dataplane(d.classify) : createDataPlane(cfg.dataplane, cfg.globalAddresses, d.classify, log, cfg);
   d.dataplane.onEvent((e) => {
     const m = e.mapping;
+    const req = d.rcRequests.req(m.rcId);
+    d.watch?.dataplane(e, req, now());
     log.info(e.type, {
-      req: d.rcRequests.req(m.rcId), mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
+      req, mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
       to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
     });
     if (e.type === 'mapping-closed') d.scheduler.mappings.remove(m.id); // the flow's end: the same EN port may map anew
@@ -388,6 +420,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     all['rc-requests-ids-dropped'] = d.rcRequests.droppedIds;
     for (const [k, v] of Object.entries(d.dataplane.counters())) all[`dataplane.${k}`] = v;
     for (const [k, v] of Object.entries(d.learning?.counters() ?? {})) all[`learning.${k}`] = v;
+    for (const [k, v] of Object.entries(d.dashboard?.counters() ?? {})) all[`dashboard.${k}`] = v;
     return all;
   };
   let metricsAt: { host: string; port: number } | undefined;
@@ -403,6 +436,13 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
       const c = await listenControl(cfg.control.socket, () => routerStatus({ id: d.cfg.id, scheduler: d.scheduler, phl: d.phl, refusals: d.refusals, counters: snapshot() }, now()), log);
       d.closers.push(() => c.close());
     }
+    if (cfg.dashboard) {
+      const feed = new DashboardFeed();
+      d.watch = feed;
+      const source = { feed, token: () => d.cfg.dashboard!.token, state: (t: number) => dashboardState({ id: d.cfg.id, scheduler: d.scheduler, phl: d.phl, refusals: d.refusals, counters: snapshot() }, t) };
+      d.dashboard = await listenDashboard(cfg.dashboard, source, log, now);
+      d.closers.push(() => d.dashboard!.close());
+    }
   } catch (e) {
     await d.close();
     throw e;
@@ -414,7 +454,7 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   });
   return {
     scheduler: d.scheduler, phl: d.phl, dataplane: d.dataplane, nts: { host: nts.address, port: nts.port },
-    learning: d.learning?.address(), metrics: metricsAt,
+    learning: d.learning?.address(), metrics: metricsAt, dashboard: d.dashboard?.address,
     counters: { snapshot, get: (name) => snapshot()[name] ?? 0 },
     reload(next) {
       refuseFixed(next.file, d.cfg, next, ROUTER_FIXED_KEYS);

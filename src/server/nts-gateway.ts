@@ -4,13 +4,14 @@
 // share one NTS request and are answered together.
 // The resolver's profile (resolver-profiles.ts) decides the request: its patience the deadline,
 // its TTL floor (plus EN-side caches) the answer lease, its ECS trust the mode.
-import { randomBytes } from 'node:crypto';
+import { randomMessageId } from '../nts/message-id.js';
 import { networkOf } from './prefix-table.js';
 import type { NtsMode, NtsResult, NtsUdpClient } from '../nts/index.js';
 import { formatHostPort } from '../util/addr.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import type { ProfileChoice, ResolverProfiles } from './resolver-profiles.js';
+import type { ResolverProfile } from './profiles.js';
 
 export interface RouterEntry {
   id: string;
@@ -87,6 +88,29 @@ export interface RequestPlan {
  */
 export function answerLeaseMs(cachedMs: number, scoped = false): number {
   return cachedMs > 0 || scoped ? cachedMs + 1000 : 0;
+}
+
+/**
+ * What one NTS request asks for, from the resolver's profile alone (no state): the gateway and
+ * the simulator (src/sim) share it. `detourMs`: how long ago the resolver first asked, when it
+ * first had to prove its source (detours.ts); 0 otherwise.
+ */
+export function planFor(
+  p: ResolverProfile, opts: Pick<NtsGatewayOptions, 'marginMs' | 'enCacheMs' | 'ecsMinPrefix'>,
+  ecs?: NtsQuery['clientSubnet'], detourMs = 0,
+): Omit<RequestPlan, 'choice'> {
+  // The resolver's clock started at its first (unverified) query; one detour is ~2 RTTs.
+  // Capped: a forged unverified query in the good resolver's name could otherwise claim an
+  // early start and cut that resolver's deadline (at most by DETOUR_SHARE x MAX_DETOUR_MS).
+  const detour = Math.min(MAX_DETOUR_MS, Math.max(0, detourMs));
+  // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
+  const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
+    && ecs.prefixLength >= opts.ecsMinPrefix;
+  return {
+    mode: byPrefix ? 'prefix' : 'any',
+    timeLeftMs: p.patienceMs - opts.marginMs - DETOUR_SHARE * detour,
+    leaseMs: answerLeaseMs(p.ttlFloorMs + opts.enCacheMs, byPrefix),
+  };
 }
 
 /**
@@ -171,20 +195,7 @@ export class NtsGateway {
   /** What a request for this query asks for: the profile's deadline, lease and mode. */
   plan(now: number, q: NtsQuery): RequestPlan {
     const choice = this.opts.profiles.select(now, q.resolver.address);
-    const p = choice.profile;
-    // The resolver's clock started at its first (unverified) query; one detour is ~2 RTTs.
-    // Capped: a forged unverified query in the good resolver's name could otherwise claim an
-    // early start and cut that resolver's deadline (at most by DETOUR_SHARE x MAX_DETOUR_MS).
-    const detour = q.askedAt === undefined ? 0 : Math.min(MAX_DETOUR_MS, Math.max(0, now - q.askedAt));
-    const ecs = q.clientSubnet;
-    // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
-    const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
-      && ecs.prefixLength >= this.opts.ecsMinPrefix;
-    return {
-      choice, mode: byPrefix ? 'prefix' : 'any',
-      timeLeftMs: p.patienceMs - this.opts.marginMs - DETOUR_SHARE * detour,
-      leaseMs: answerLeaseMs(p.ttlFloorMs + this.opts.enCacheMs, byPrefix),
-    };
+    return { choice, ...planFor(choice.profile, this.opts, q.clientSubnet, q.askedAt === undefined ? 0 : now - q.askedAt) };
   }
 
   /** One outcome per (resolver, name, type[, subnet]) at a time; later identical queries join it. */
@@ -247,7 +258,7 @@ export class NtsGateway {
 
   /** 64 random bits: unique among requests in flight (the NTS client refuses a pending one). */
   private newRequestId(): string {
-    return this.opts.requestId?.() ?? randomBytes(8).toString('hex');
+    return this.opts.requestId?.() ?? randomMessageId();
   }
 
   /** The query is held for request `req` (a resolver's retry joins the one in flight); the fingerprint learns the resolver's retry pattern. */

@@ -52,6 +52,35 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
   };
 }
 
+/**
+ * A daemon's log writer that keeps log I/O off the request path: the lines of one turn of the
+ * event loop are written together by a setImmediate, after that turn's sockets have sent (a
+ * READY, a DNS answer) and nft has its transaction. Each line keeps the time it was made.
+ * `flush()` writes what is pending (the daemon calls it at exit); a SIGKILL loses at most the
+ * lines of the turn it interrupts.
+ */
+export function deferredWriter(out: (text: string) => void = (t) => process.stderr.write(t)): { write: (line: string) => void; flush: () => void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    out(`${lines.join('\n')}\n`);
+  };
+  return {
+    write(line) {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 /** A logger that records lines in memory, for tests. */
 export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: string[] } {
   const lines: string[] = [];

@@ -43,3 +43,12 @@ export function unitList(u: UnitFile, section: string, key: string): string[] {
   for (const v of u.get(section)?.get(key) ?? []) out = v === '' ? [] : [...out, ...v.split(/\s+/).filter(Boolean)];
   return out;
 }
+
+/** A capability list as /proc/PID/status shows it (CapEff:, CapBnd: ...): 16 hex digits. Only the capabilities our units name. */
+export function capabilityMask(caps: readonly string[]): string {
+  const bit: Record<string, number> = { CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12 };
+  return caps.reduce((a, c) => {
+    if (bit[c] === undefined) throw new Error(`capabilityMask: unknown capability ${c}`);
+    return a | (1n << BigInt(bit[c]));
+  }, 0n).toString(16).padStart(16, '0');
+}

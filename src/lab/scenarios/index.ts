@@ -45,7 +45,13 @@ export interface RunSummary {
   results: Record<string, number>;
 }
 
-export async function runScenarios(lab: Lab, list: readonly Scenario[], say: (line: string) => void): Promise<RunSummary> {
+/**
+ * Watches one scenario (a capture for --diagram): called before it runs; what it returns is
+ * called after it ran, before its verdict, and fails the scenario when it throws.
+ */
+export type ScenarioObserver = (sc: Scenario) => Promise<() => Promise<void>>;
+
+export async function runScenarios(lab: Lab, list: readonly Scenario[], say: (line: string) => void, observe?: ScenarioObserver): Promise<RunSummary> {
   const summary: RunSummary = { passed: [], failed: [], results: {} };
   for (const [i, sc] of list.entries()) {
     const ctx = new ScenarioContext(lab, say);
@@ -59,10 +65,17 @@ export async function runScenarios(lab: Lab, list: readonly Scenario[], say: (li
     } else if (sc.needs?.includes('kernel') && lab.mode.dataplane !== 'nftables') {
       error = 'needs the nftables data plane';
     } else {
+      let after: (() => Promise<void>) | undefined;
       try {
+        after = await observe?.(sc);
         await sc.run(ctx);
       } catch (e) {
         if (!(e instanceof ScenarioFailed)) error = (e as Error).message; // a failed must() was printed already
+      }
+      try {
+        await after?.();
+      } catch (e) {
+        ctx.check(false, (e as Error).message);
       }
     }
     if (error) ctx.check(false, error);
