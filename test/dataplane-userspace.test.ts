@@ -182,6 +182,35 @@ test('UDP with an RC: echo through the relay from GA:port, one classify per flow
   assert.deepEqual(dp.listMappings(), []);
 });
 
+test('UDP: a burst sent before the flow socket is connected arrives whole; only the IN\'s replies reach the EN', T, async (t) => {
+  const svc = await udpSocket(t, ALICE);
+  const got: string[] = [];
+  let flowSocket: { address: string; port: number } | undefined;
+  svc.on('message', (m, r) => {
+    got.push(m.toString());
+    flowSocket = { address: r.address, port: r.port };
+    svc.send(m, r.port, r.address);
+  });
+  const port = svc.address().port;
+  const fake = fakeScheduler();
+  await startPlane(t, { ports: [{ proto: 'udp', port }], classify: fake.classify, lanAddress: LAN });
+  const en = await udpSocket(t, EN);
+  const replies: string[] = [];
+  en.on('message', (m) => replies.push(m.toString()));
+  const burst = Array.from({ length: 20 }, (_, i) => `d${i}`);
+  for (const d of burst) en.send(d, port, GA); // in one turn: the first opens the flow, the rest wait for its connect
+  await waitFor(() => replies.length === burst.length, 'every reply');
+  assert.deepEqual([...got].sort(), [...burst].sort());
+  assert.equal(fake.seen.length, 1);
+  // A third party that learned the flow socket's port: the kernel keeps it out of the flow.
+  const stray = await udpSocket(t, NOBODY);
+  stray.send('stray', flowSocket!.port, flowSocket!.address);
+  en.send('after', port, GA);
+  await waitFor(() => replies.includes('after'), 'the reply after the stray');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!replies.includes('stray'), `the EN got ${JSON.stringify(replies)}`);
+});
+
 test('UDP without an RC: dropped and counted; a later RC catches the same EN', T, async (t) => {
   const svc = await udpSocket(t, ALICE);
   let received = 0;
