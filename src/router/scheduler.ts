@@ -58,6 +58,9 @@ interface Active {
 }
 
 /** Where a request could go: now (maybe sharing an RC), or, when blocked, not before about `freeAt`. */
+/** The smallest step by which an EN's sticky entry is moved later (stick). */
+const STICKY_EXTEND_MIN_MS = 1000;
+
 interface Placement {
   readonly globalAddress: string;
   readonly keys: ClaimKey[];
@@ -481,8 +484,14 @@ export class RcScheduler {
     const leaseEnd = this.bindings.leaseEnd(rc.privateAddress, pkt);
     const until = Math.min(now + this.config.stickyMs, leaseEnd);
     if (!(until > (rc.releaseAt ?? now))) return;
+    const key = stickyKey(pkt);
+    // Every connection of a busy EN would move the end by a few ms, each a kernel transaction
+    // (bench/dataplane): extend only by a second or more. The entry may end up to that much
+    // earlier than it could: a later connection is refused, never misdelivered.
+    const current = this.bindings.stickyEnd(key);
+    if (current !== undefined && until - current < STICKY_EXTEND_MIN_MS) return;
     const r = this.bindings.stick(now, {
-      key: stickyKey(pkt), enAddress: pkt.src, privateAddress: rc.privateAddress, fqdn: rc.fqdn, rcId: rc.id, until,
+      key, enAddress: pkt.src, privateAddress: rc.privateAddress, fqdn: rc.fqdn, rcId: rc.id, until,
     });
     if (r) out.push({ type: 'sticky-created', at: now, sticky: r.sticky, replaced: r.replaced });
     else out.push({ type: 'sticky-refused', at: now, src: pkt.src, reason: 'table-full' });

@@ -86,5 +86,9 @@ export function eventFields(e: RouterEvent, served?: string): LogFields {
 export function eventLevel(e: RouterEvent): LogLevel {
   if (e.type === 'packet-ambiguous') return 'error';
   if (e.type === 'reputation-changed' && e.standing === 'penalised') return 'warn';
+  // Routine per-connection lines of an EN already let in: debug (they cost the router ~20% of
+  // its time per connection at high rates, bench/dataplane); the RC's own first mapping stays info.
+  if (e.type === 'sticky-created' && e.replaced) return 'debug';
+  if (e.type === 'mapping-created' && e.mapping.via === 'sticky') return 'debug';
   return e.type === 'request-ignored' ? 'debug' : 'info';
 }

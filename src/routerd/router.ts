@@ -364,7 +364,9 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     const m = e.mapping;
     const req = d.rcRequests.req(m.rcId);
     d.watch?.dataplane(e, req, now());
-    log.info(e.type, {
+    // mapping-opened repeats the scheduler's mapping-created (same id): debug. The close, with
+    // its byte counts, is the flow's one line at info.
+    log[e.type === 'mapping-opened' ? 'debug' : 'info'](e.type, {
       req, mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
       to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
     });
