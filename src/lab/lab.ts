@@ -12,6 +12,7 @@ import { assertLabAvailable, labTools } from './preflight.js';
 import { DEFAULT_RESOLVER, RESOLVERS, resolverVersion, type ResolverKind, type ResolverOptions, type ResolverSpec } from './resolvers/index.js';
 import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, sleep, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
 import { loadState, saveState, stateDir, type LabState } from './state.js';
+import { CAPACITY_HOST_NS, capacityHosts, checkCapacityTuning, type CapacityTuning } from './capacity-hosts.js';
 import { ADDR, INSIDE_HOSTS, PROBE_ADDR, REGISTERED_AT_UP, WAN_IF, ZONE, globalAddresses, nsName, type InsideHost } from './topology.js';
 
 export interface UpOptions {
@@ -31,6 +32,8 @@ export interface UpOptions {
   enCacheMs?: number;
   /** The server's nts.verifySource (default cookie-or-tcp). */
   verifySource?: 'cookie-or-tcp' | 'off';
+  /** A load run (bench/capacity): extra inside hosts on carol, and the scheduler knobs. */
+  capacity?: CapacityTuning;
   say?: (line: string) => void;
 }
 
@@ -41,6 +44,8 @@ export interface InEvent {
   event: 'listening' | 'tcp-accept' | 'http' | 'udp' | 'stream-end';
   client?: string;
   via?: string;
+  /** The address the connection reached (HTTP lines; carol holds a load run's hosts). */
+  local?: string;
   path?: string;
   data?: string;
   acceptedAt?: number;
@@ -71,6 +76,7 @@ export class Lab {
     const spec = RESOLVERS[resolver];
     assertLabAvailable(labTools(resolver));
     const addresses = globalAddresses(o.globalAddresses ?? 1);
+    if (o.capacity) checkCapacityTuning(o.capacity);
     if (labNamespaces(o.prefix).length > 0) {
       throw new LabError(`a lab with prefix "${o.prefix}" exists already: ntss lab down --prefix ${o.prefix}`, 'LAB_EXISTS');
     }
@@ -86,6 +92,7 @@ export class Lab {
         dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct,
         resolver, resolverVersion: resolverVersion(spec), globalAddresses: addresses, ecs: (o.ecs ?? false) && spec.sendsEcs,
         profiles: o.profiles ?? 'configured', enCacheMs: o.enCacheMs ?? 0, verifySource: o.verifySource ?? 'cookie-or-tcp',
+        ...(o.capacity ? { capacity: { ...o.capacity } } : {}),
       },
       secrets: newSecrets(), pids: {}, hosts: {},
     };
@@ -126,6 +133,8 @@ export class Lab {
   private addAddresses(): void {
     for (const a of this.s.mode.globalAddresses.slice(1)) run('ip', ['-n', this.ns('router'), 'addr', 'add', `${a}/24`, 'dev', WAN_IF]);
     run('ip', ['-n', this.ns('server'), 'addr', 'add', `${PROBE_ADDR}/24`, 'dev', 'eth0']);
+    // A load run's hosts: carol's services answer on all of them (and say which one was reached).
+    for (const h of capacityHosts(this.s.mode.capacity?.hosts ?? 0)) run('ip', ['-n', this.ns(CAPACITY_HOST_NS), 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
   }
 
   get resolver(): ResolverSpec {
