@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClientLookup, ClientPlan, ClientResult } from './capacity-client.js';
 import { EXTRA_SOURCE_PREFIX, MAX_SOURCES, capacityHosts, needsExtraPrefix, sourceAddresses } from './capacity-hosts.js';
 import type { Lab } from './lab.js';
+import { prng } from '../util/prng.js';
 import { LabError, run, sleep } from './shell.js';
 import { ADDR, EXTERNAL_NODES, HTTP_PORT, SEGMENTS, type ExternalNode } from './topology.js';
 
@@ -91,22 +92,11 @@ export function burstPlan(n: number, hosts: number): PlannedLookup[] {
   return srcs.map((src, i) => ({ at: 0, src, host: (i % hosts) + 1 }));
 }
 
-/** A seeded PRNG (mulberry32): plans repeat exactly for one seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
- * Poisson arrivals at `rate` lookups a second for `seconds`; hosts uniformly at random; sources
- * round robin over `sources` (a source comes back after sources / rate seconds, long after its
- * last RC ended at the rates measured here).
+ * Poisson arrivals at `rate` lookups a second for `seconds` (seeded); hosts and sources round
+ * robin, so a host comes back only after `hosts` lookups and a source after `sources`: each
+ * lookup costs its own RC, as in the paper's model (two ENs sharing one answer and one RC are
+ * another experiment: burstPlan with fewer hosts than lookups).
  */
 export function poissonPlan(rate: number, seconds: number, sources: number, hosts: number, seed: number): PlannedLookup[] {
   if (!(rate > 0) || !(seconds > 0)) throw new LabError(`capacity: rate and seconds must be > 0 (got ${rate}, ${seconds})`, 'USAGE');
@@ -114,7 +104,7 @@ export function poissonPlan(rate: number, seconds: number, sources: number, host
   const srcs = sourceAddresses(sources);
   const out: PlannedLookup[] = [];
   for (let t = -Math.log(1 - rnd()) / rate; t < seconds; t += -Math.log(1 - rnd()) / rate) {
-    out.push({ at: Math.round(t * 1000), src: srcs[out.length % srcs.length], host: 1 + Math.floor(rnd() * hosts) });
+    out.push({ at: Math.round(t * 1000), src: srcs[out.length % srcs.length], host: (out.length % hosts) + 1 });
   }
   return out;
 }

@@ -162,7 +162,7 @@ export class Lab {
     // 127.0.0.1 of the core namespace: the TUN's packets travel as UDP between socat and the delay line.
     startDaemon(this.s, 'delay', 'inet', process.execPath, [DELAY_CORE_JS, '--listen', '127.0.0.1:9000', '--peer', '127.0.0.1:9001', '--delay', String(delayMs / 2), '--loss', String(lossPct)]);
     await waitReady(this.s, 'delay', 'listening', () => countInLog(this.s, 'delay', 'listening') > 0);
-    startDaemon(this.s, 'tun', 'inet', 'socat', [`TUN,tun-name=${DELAY_TUN},tun-type=tun,iff-no-pi,iff-up`, 'UDP-DATAGRAM:127.0.0.1:9000,bind=127.0.0.1:9001']);
+    startDaemon(this.s, 'tun', 'inet', 'socat', [`TUN,tun-name=${DELAY_TUN},tun-type=tun,iff-no-pi,iff-up`, 'UDP-DATAGRAM:127.0.0.1:9000,bind=127.0.0.1:9001,rcvbuf=4194304,sndbuf=4194304']);
     await waitReady(this.s, 'tun', DELAY_TUN, () => run('ip', ['-n', this.ns('inet'), 'link', 'show', DELAY_TUN], { allowFail: true }).code === 0);
     routeThroughDelayLine(this.prefix);
   }

@@ -1,0 +1,159 @@
+// Capacity and load in the lab with real Unbound (issue 9 section 2, first two bullets).
+// For each --delay and --policy a fresh lab (`ntss lab`, kernel data plane, 150 inside hosts
+// h1..h150 on carol, EN source addresses on en1..en3): (a) Poisson lookups at several offered
+// rates, (b) a short search for the largest burst (N lookups at once, N distinct sources, names
+// spread over the hosts) served with >= 99% success. Every lookup goes through the lab's Unbound
+// (UDP from the EN, one try, 5 s) and connects to the answer; the inside host names the address
+// it was reached on, so a wrong host is seen where it happens. Root only (exit 2 otherwise).
+//   node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy plain,pool,ecs,best] [--seed N]
+// JSON (DIR/capacity.json): { meta, points: [...], capacity: [...] }, each point
+//   { kind: 'load'|'burst', policy, resolver, delayMs, offeredPerS?|burst?, seconds?, lookups,
+//     successRatio, answerMs: {p50,p99,max}|null, connectMs: {...}|null, wrongHost, errors }
+// and each capacity row { policy, resolver, delayMs, capacity, paperBound, ratio, settings }.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const dist = new URL('../../dist/src/', import.meta.url);
+const imp = (p) => import(new URL(p, dist).href);
+
+const POLICIES = {
+  // The paper's NTSv2: one global address, `any` RCs, no answer leases (Unbound's floor is 0,
+  // enCacheMs 0), the RC released at the first packet (holdMs 0: the shortest the router accepts).
+  plain: { globalAddresses: 1, ecs: false, hold: 'paper' },
+  // The same with the lab's hold (max(500, 2 x delay), src/lab/configs.ts schedulerTimes).
+  'plain-hold': { globalAddresses: 1, ecs: false, hold: 'lab' },
+  pool: { globalAddresses: 8, ecs: false, hold: 'paper' },
+  ecs: { globalAddresses: 1, ecs: true, hold: 'paper' },
+  best: { globalAddresses: 8, ecs: true, hold: 'paper' },
+};
+const UNBOUND_PATIENCE_MS = 1900; // src/server/profiles.ts
+
+const { values: a } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false }, out: { type: 'string' }, delay: { type: 'string' },
+    policy: { type: 'string' }, seed: { type: 'string', default: '9' }, 'product-limits': { type: 'boolean', default: false },
+  },
+});
+const usage = (m) => {
+  console.error(`run.mjs: ${m}\nusage: node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy ${Object.keys(POLICIES).join(',')}] [--seed N] [--product-limits]`);
+  process.exit(2);
+};
+const quick = a.quick;
+const delays = (a.delay ?? (quick ? '20' : '20,100')).split(',').map(Number);
+if (delays.some((d) => !Number.isInteger(d) || d < 0 || d > 1000)) usage(`--delay: integers 0..1000 ms, got ${a.delay}`);
+const policies = (a.policy ?? (quick ? 'plain,best' : 'plain,plain-hold,pool,ecs,best')).split(',');
+for (const p of policies) if (!POLICIES[p]) usage(`unknown policy ${p}`);
+const seed = Number(a.seed);
+if (!Number.isInteger(seed)) usage('--seed: an integer');
+if (process.getuid?.() !== 0) {
+  console.error('bench/capacity: needs root (network namespaces, the lab); not measured');
+  process.exit(2);
+}
+
+const { Lab } = await imp('lab/lab.js');
+const { addSources, burstPlan, poissonPlan, runPlan, searchCapacity, summarize } = await imp('lab/capacity.js');
+const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
+const { schedulerTimes } = await imp('lab/configs.js');
+
+const HOSTS = MAX_CAPACITY_HOSTS;
+const RATES = quick ? [20] : [5, 10, 20, 40, 80];
+const SECONDS = quick ? 4 : 8;
+const MAX_BURST = quick ? 400 : 1200;
+const SOURCES = MAX_BURST; // Poisson reuses a source only after SOURCES lookups
+const say = (s) => process.stderr.write(`${s}\n`);
+const points = [];
+const capacity = [];
+const started = new Date();
+const load0 = loadavg();
+
+for (const delayMs of delays) {
+  for (const policy of policies) {
+    const p = POLICIES[policy];
+    const lab = { prefix: `cap${process.pid % 100000}${points.length % 100}` };
+    const times = schedulerTimes(delayMs);
+    const holdMs = p.hold === 'paper' ? 0 : times.holdMs;
+    const settings = { globalAddresses: p.globalAddresses, ecs: p.ecs, holdMs, rcTimeoutMs: times.rcTimeoutMs, enCacheMs: 0, oneResolver: !a['product-limits'] };
+    say(`== ${policy} at --delay ${delayMs}: ${JSON.stringify(settings)}`);
+    let l;
+    let removeSources = () => undefined;
+    const cleanup = () => {
+      removeSources();
+      const problems = l ? l.down() : [];
+      if (problems.length) say(`teardown problems: ${problems.join('; ')}`);
+    };
+    const onSignal = () => { cleanup(); process.exit(130); };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      l = await Lab.up({
+        prefix: lab.prefix, delayMs, lossPct: 0, dataplane: 'auto', globalAddresses: p.globalAddresses, ecs: p.ecs, enCacheMs: 0,
+        capacity: { hosts: HOSTS, holdMs, oneResolver: settings.oneResolver }, say,
+      });
+      removeSources = addSources(l, SOURCES);
+      const base = { policy, resolver: l.mode.resolverVersion ?? l.mode.resolver, delayMs };
+      // RCs, leases and the server's refusal hold of the step before have ended.
+      const settleMs = Math.max(2500, times.rcTimeoutMs + holdMs + 1200);
+      for (const rate of RATES) {
+        await new Promise((r) => setTimeout(r, settleMs));
+        const s = summarize(await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate)));
+        points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
+        say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
+      }
+      let lastFailed = false;
+      const found = await searchCapacity(
+        { start: 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs, hosts: HOSTS },
+        async (n) => {
+          // An overloaded step leaves Unbound's state behind (servers it timed out on are backed
+          // off): the next step starts from a fresh resolver, primed like the first.
+          if (lastFailed) await l.restartResolver();
+          const s = summarize(await runPlan(l, burstPlan(n, HOSTS)));
+          lastFailed = s.successRatio < 0.99;
+          say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
+          return s;
+        },
+      );
+      for (const st of found.steps) points.push({ kind: 'burst', ...base, burst: st.burst, ...st.summary });
+      const paperBound = delayMs > 0 ? UNBOUND_PATIENCE_MS / delayMs : null;
+      capacity.push({ ...base, capacity: found.capacity, paperBound, ratio: paperBound ? found.capacity / paperBound : null, settings });
+    } catch (e) {
+      say(`${policy} at --delay ${delayMs}: ${e.message}`);
+      capacity.push({ policy, delayMs, error: e.message });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      cleanup();
+    }
+  }
+}
+
+const wrong = points.reduce((n, p) => n + p.wrongHost, 0);
+const meta = {
+  date: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), quick, seed,
+  cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore: load0, loadavgAfter: loadavg(),
+  command: `node bench/capacity/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  notes: 'successRatio: connected to the asked host; waits over the successful lookups (nearest rank); paperBound = Unbound patience 1900 ms / delay',
+};
+console.log(`\n## Capacity (largest burst with >= 99% success), ${meta.date}, load ${load0.map((x) => x.toFixed(1)).join(' ')}\n`);
+console.log('| policy | delay ms | capacity | paper bound (1900 ms / delay) | ratio | settings |\n|---|---|---|---|---|---|');
+for (const c of capacity) {
+  if (c.error) console.log(`| ${c.policy} | ${c.delayMs} | error: ${c.error} | | | |`);
+  else console.log(`| ${c.policy} | ${c.delayMs} | ${c.capacity} | ${c.paperBound?.toFixed(0) ?? '-'} | ${c.ratio?.toFixed(2) ?? '-'} | hold ${c.settings.holdMs} ms, ${c.settings.globalAddresses} address(es)${c.settings.ecs ? ', ECS' : ''} |`);
+}
+console.log('\n## Offered load (Poisson) and bursts\n');
+console.log('| policy | delay ms | offered /s or burst | lookups | success | answer p50 / p99 ms | connected p50 / p99 ms | wrong host | failures |\n|---|---|---|---|---|---|---|---|---|');
+for (const p of points) {
+  const d = (x) => (x ? `${x.p50} / ${x.p99}` : '-');
+  console.log(`| ${p.policy} | ${p.delayMs} | ${p.kind === 'load' ? `${p.offeredPerS}/s` : `burst ${p.burst}`} | ${p.lookups} | ${(p.successRatio * 100).toFixed(1)}% | ${d(p.answerMs)} | ${d(p.connectMs)} | ${p.wrongHost} | ${Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+}
+if (a.out) {
+  mkdirSync(a.out, { recursive: true });
+  writeFileSync(join(a.out, 'capacity.json'), JSON.stringify({ meta, points, capacity }, null, 2) + '\n');
+  say(`wrote ${join(a.out, 'capacity.json')}`);
+}
+if (capacity.some((c) => c.error) || points.length === 0) process.exit(1);
+if (wrong > 0) {
+  say(`WRONG HOST: ${wrong} connection(s) reached another host than the one looked up`);
+  process.exit(1);
+}
