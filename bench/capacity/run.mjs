@@ -9,7 +9,8 @@
 // JSON (DIR/capacity.json): { meta, points: [...], capacity: [...] }, each point
 //   { kind: 'load'|'burst', policy, resolver, delayMs, offeredPerS?|burst?, seconds?, lookups,
 //     successRatio, answerMs: {p50,p99,max}|null, connectMs: {...}|null, wrongHost, errors }
-// and each capacity row { policy, resolver, delayMs, capacity, paperBound, ratio, settings }.
+// and each capacity row { policy, resolver, delayMs, capacity, atMax (every burst tried was served:
+// capacity is a lower bound), paperBound, ratio, settings }.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -95,18 +96,20 @@ for (const delayMs of delays) {
       const base = { policy, resolver: l.mode.resolverVersion ?? l.mode.resolver, delayMs };
       // RCs, leases and the server's refusal hold of the step before have ended.
       const settleMs = Math.max(2500, times.rcTimeoutMs + holdMs + 1200);
+      // An overloaded step leaves Unbound's state behind (servers it timed out on are backed
+      // off): the next step starts from a fresh resolver, primed like the first.
+      let lastFailed = false;
       for (const rate of RATES) {
         await new Promise((r) => setTimeout(r, settleMs));
+        if (lastFailed) await l.restartResolver();
         const s = summarize(await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate)));
+        lastFailed = s.successRatio < 0.99;
         points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
         say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
       }
-      let lastFailed = false;
       const found = await searchCapacity(
         { start: 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs, hosts: HOSTS },
         async (n) => {
-          // An overloaded step leaves Unbound's state behind (servers it timed out on are backed
-          // off): the next step starts from a fresh resolver, primed like the first.
           if (lastFailed) await l.restartResolver();
           const s = summarize(await runPlan(l, burstPlan(n, HOSTS)));
           lastFailed = s.successRatio < 0.99;
@@ -116,7 +119,7 @@ for (const delayMs of delays) {
       );
       for (const st of found.steps) points.push({ kind: 'burst', ...base, burst: st.burst, ...st.summary });
       const paperBound = delayMs > 0 ? UNBOUND_PATIENCE_MS / delayMs : null;
-      capacity.push({ ...base, capacity: found.capacity, paperBound, ratio: paperBound ? found.capacity / paperBound : null, settings });
+      capacity.push({ ...base, capacity: found.capacity, atMax: found.capacity >= MAX_BURST, paperBound, ratio: paperBound ? found.capacity / paperBound : null, settings });
     } catch (e) {
       say(`${policy} at --delay ${delayMs}: ${e.message}`);
       capacity.push({ policy, delayMs, error: e.message });
@@ -139,7 +142,7 @@ console.log(`\n## Capacity (largest burst with >= 99% success), ${meta.date}, lo
 console.log('| policy | delay ms | capacity | paper bound (1900 ms / delay) | ratio | settings |\n|---|---|---|---|---|---|');
 for (const c of capacity) {
   if (c.error) console.log(`| ${c.policy} | ${c.delayMs} | error: ${c.error} | | | |`);
-  else console.log(`| ${c.policy} | ${c.delayMs} | ${c.capacity} | ${c.paperBound?.toFixed(0) ?? '-'} | ${c.ratio?.toFixed(2) ?? '-'} | hold ${c.settings.holdMs} ms, ${c.settings.globalAddresses} address(es)${c.settings.ecs ? ', ECS' : ''} |`);
+  else console.log(`| ${c.policy} | ${c.delayMs} | ${c.atMax ? '>= ' : ''}${c.capacity} | ${c.paperBound?.toFixed(0) ?? '-'} | ${c.ratio?.toFixed(2) ?? '-'} | hold ${c.settings.holdMs} ms, ${c.settings.globalAddresses} address(es)${c.settings.ecs ? ', ECS' : ''} |`);
 }
 console.log('\n## Offered load (Poisson) and bursts\n');
 console.log('| policy | delay ms | offered /s or burst | lookups | success | answer p50 / p99 ms | connected p50 / p99 ms | wrong host | failures |\n|---|---|---|---|---|---|---|---|---|');
