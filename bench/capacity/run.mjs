@@ -54,7 +54,7 @@ if (process.getuid?.() !== 0) {
 }
 
 const { Lab } = await imp('lab/lab.js');
-const { addSources, burstPlan, poissonPlan, runPlan, searchCapacity, summarize } = await imp('lab/capacity.js');
+const { addSources, burstPlan, freshRouterAndResolver, poissonPlan, runPlan, searchCapacity, summarize } = await imp('lab/capacity.js');
 const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
 const { schedulerTimes } = await imp('lab/configs.js');
 
@@ -87,6 +87,7 @@ for (const delayMs of delays) {
     const onSignal = () => { cleanup(); process.exit(130); };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
     try {
       l = await Lab.up({
         prefix: lab.prefix, delayMs, lossPct: 0, dataplane: 'auto', globalAddresses: p.globalAddresses, ecs: p.ecs, enCacheMs: 0,
@@ -94,25 +95,24 @@ for (const delayMs of delays) {
       });
       removeSources = addSources(l, SOURCES);
       const base = { policy, resolver: l.mode.resolverVersion ?? l.mode.resolver, delayMs };
-      // RCs, leases and the server's refusal hold of the step before have ended.
-      const settleMs = Math.max(2500, times.rcTimeoutMs + holdMs + 1200);
-      // An overloaded step leaves Unbound's state behind (servers it timed out on are backed
-      // off): the next step starts from a fresh resolver, primed like the first.
-      let lastFailed = false;
+      // Every point starts from a fresh router and resolver (capacity.ts freshRouterAndResolver:
+      // an overloaded step's admission estimate and Unbound's SERVFAIL cache spoilt the next),
+      // and after the server's refusal hold (1 s) and held answers (<= 1.9 s) of the step before.
+      const fresh = async () => {
+        await freshRouterAndResolver(l);
+        await new Promise((r) => setTimeout(r, 2000));
+      };
       for (const rate of RATES) {
-        await new Promise((r) => setTimeout(r, settleMs));
-        if (lastFailed) await l.restartResolver();
+        await fresh();
         const s = summarize(await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate)));
-        lastFailed = s.successRatio < 0.99;
         points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
         say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
       }
       const found = await searchCapacity(
-        { start: 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs, hosts: HOSTS },
+        { start: quick ? 20 : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
         async (n) => {
-          if (lastFailed) await l.restartResolver();
+          await fresh();
           const s = summarize(await runPlan(l, burstPlan(n, HOSTS)));
-          lastFailed = s.successRatio < 0.99;
           say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
           return s;
         },
@@ -126,6 +126,7 @@ for (const delayMs of delays) {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
       cleanup();
     }
   }

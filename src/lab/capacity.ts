@@ -3,7 +3,7 @@
 // answer (capacity-client.ts, one process per EN namespace); the verdict per lookup comes from
 // what the inside host said (the address reached). Offered load (Poisson) and bursts (N lookups
 // at once, distinct sources) are plans; a short search finds the largest burst served.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClientLookup, ClientPlan, ClientResult } from './capacity-client.js';
 import { EXTRA_SOURCE_PREFIX, MAX_SOURCES, capacityHosts, needsExtraPrefix, sourceAddresses } from './capacity-hosts.js';
@@ -84,6 +84,20 @@ export function addSources(lab: Lab, n: number): () => void {
     throw e;
   }
   return remove;
+}
+
+/**
+ * A router and a resolver without memory of the step before, so steps do not contaminate each
+ * other: the router's service-time estimate (its admission, EWMA) learned in an overloaded step
+ * refused the next, small burst (pool: 1 of 10 SERVFAIL after an 80/s point it had not kept
+ * up with), and Unbound keeps a server's SERVFAIL 5.7 s and backs off from one that timed out.
+ * The router's database goes too: its lease horizon would hold every address after a restart.
+ */
+export async function freshRouterAndResolver(lab: Lab): Promise<void> {
+  await lab.stopRouter('SIGTERM');
+  for (const f of ['router-phl.db', 'router-phl.db-wal', 'router-phl.db-shm']) rmSync(lab.file(f), { force: true });
+  await lab.startRouterAgain();
+  await lab.restartResolver();
 }
 
 /** N lookups at once from N distinct sources, hosts round robin over h1..hHosts. */
