@@ -7,7 +7,7 @@
 // it was reached on, so a wrong host is seen where it happens. Root only (exit 2 otherwise).
 //   node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy plain,pool,ecs,best] [--seed N]
 // JSON (DIR/capacity.json): { meta, points: [...], capacity: [...] }, each point
-//   { kind: 'load'|'burst', policy, resolver, delayMs, offeredPerS?|burst?, seconds?, lookups,
+//   { kind: 'load'|'burst'|'warmup' (only when a warm-up reached a wrong host), policy, resolver, delayMs, offeredPerS?|burst?, seconds?, lookups,
 //     successRatio, answerMs: {p50,p99,max}|null, connectMs: {...}|null, wrongHost, errors }
 // and each capacity row { policy, resolver, delayMs, capacity, atMax (every burst tried was served:
 // capacity is a lower bound), paperBound, ratio, settings }.
@@ -54,15 +54,16 @@ if (process.getuid?.() !== 0) {
 }
 
 const { Lab } = await imp('lab/lab.js');
-const { addSources, burstPlan, freshRouterAndResolver, poissonPlan, runPlan, searchCapacity, summarize } = await imp('lab/capacity.js');
+const { addSources, burstPlan, freshRouterAndResolver, poissonPlan, runPlan, searchCapacity, summarize, warmupPlan } = await imp('lab/capacity.js');
 const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
 const { schedulerTimes } = await imp('lab/configs.js');
 
 const HOSTS = MAX_CAPACITY_HOSTS;
 const RATES = quick ? [20] : [5, 10, 20, 40, 80];
 const SECONDS = quick ? 4 : 8;
-const MAX_BURST = quick ? 400 : 1200;
+const MAX_BURST = quick ? 320 : 1200;
 const SOURCES = MAX_BURST; // Poisson reuses a source only after SOURCES lookups
+const WARMUP = 16; // lookups 125 ms apart before each burst, from sources beyond the burst's
 const say = (s) => process.stderr.write(`${s}\n`);
 const points = [];
 const capacity = [];
@@ -93,7 +94,7 @@ for (const delayMs of delays) {
         prefix: lab.prefix, delayMs, lossPct: 0, dataplane: 'auto', globalAddresses: p.globalAddresses, ecs: p.ecs, enCacheMs: 0,
         capacity: { hosts: HOSTS, holdMs, oneResolver: settings.oneResolver }, say,
       });
-      removeSources = addSources(l, SOURCES);
+      removeSources = addSources(l, SOURCES + WARMUP);
       const base = { policy, resolver: l.mode.resolverVersion ?? l.mode.resolver, delayMs };
       // Every point starts from a fresh router and resolver (capacity.ts freshRouterAndResolver:
       // an overloaded step's admission estimate and Unbound's SERVFAIL cache spoilt the next),
@@ -112,6 +113,10 @@ for (const delayMs of delays) {
         { start: quick ? 20 : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
         async (n) => {
           await fresh();
+          // The router learns E (its admission's per-RC time) as a router in service has.
+          const w = summarize(await runPlan(l, warmupPlan(WARMUP, 125, SOURCES, HOSTS)));
+          if (w.wrongHost > 0) points.push({ kind: 'warmup', ...base, burst: n, ...w });
+          await new Promise((r) => setTimeout(r, 2000));
           const s = summarize(await runPlan(l, burstPlan(n, HOSTS)));
           say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
           return s;

@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClientLookup, ClientPlan, ClientResult } from './capacity-client.js';
-import { EXTRA_SOURCE_PREFIX, MAX_SOURCES, capacityHosts, needsExtraPrefix, sourceAddresses } from './capacity-hosts.js';
+import { EXTRA_SOURCE_PREFIX, MAX_SOURCES, capacityHosts, needsExtraPrefix, sourceAddress, sourceAddresses } from './capacity-hosts.js';
 import type { Lab } from './lab.js';
 import { prng } from '../util/prng.js';
 import { LabError, run, sleep } from './shell.js';
@@ -104,6 +104,17 @@ export async function freshRouterAndResolver(lab: Lab): Promise<void> {
 export function burstPlan(n: number, hosts: number): PlannedLookup[] {
   const srcs = sourceAddresses(n);
   return srcs.map((src, i) => ({ at: 0, src, host: (i % hosts) + 1 }));
+}
+
+/**
+ * A warm-up before a burst: `n` lookups `everyMs` apart from sources `firstSource`.. (beyond the
+ * burst's), hosts round robin from the last. The router's admission estimates a queued request's
+ * wait from E, the time an RC holds its address (EWMA, alpha 0.125, starting at
+ * serviceEstimateMs 100 + hold); a router in service has learned E, a fresh one refuses a burst
+ * after deadline / 100 ms requests whatever the real E (plain at --delay 20: 13).
+ */
+export function warmupPlan(n: number, everyMs: number, firstSource: number, hosts: number): PlannedLookup[] {
+  return Array.from({ length: n }, (_, i) => ({ at: i * everyMs, src: sourceAddress(firstSource + i), host: hosts - (i % hosts) }));
 }
 
 /**
