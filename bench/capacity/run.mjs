@@ -11,7 +11,7 @@
 //     successRatio, answerMs: {p50,p99,max}|null, connectMs: {...}|null, wrongHost, errors }
 // and each capacity row { policy, resolver, delayMs, capacity, atMax (every burst tried was served:
 // capacity is a lower bound), paperBound, ratio, settings }.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -105,10 +105,21 @@ for (const delayMs of delays) {
       };
       for (const rate of RATES) {
         await fresh();
-        const s = summarize(await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate)));
+        const outcomes = await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate));
+        keep(`load${rate}`, outcomes);
+        const s = summarize(outcomes);
         points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
         say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
       }
+      // A wrong host is kept for diagnosis: the daemons' logs and the lookups, in --out.
+      const keep = (what, outcomes) => {
+        if (!a.out || !outcomes.some((o) => o.outcome === 'wrong-host')) return;
+        const d = join(a.out, `wrong-${policy}-${delayMs}-${what}`);
+        mkdirSync(d, { recursive: true });
+        for (const f of ['router.log', 'server.log', 'unbound.log', 'carol.events.jsonl']) if (existsSync(l.file(f))) copyFileSync(l.file(f), join(d, f));
+        writeFileSync(join(d, 'lookups.json'), JSON.stringify(outcomes, null, 1));
+        say(`  wrong host: logs kept in ${d}`);
+      };
       const found = await searchCapacity(
         { start: quick ? 20 : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
         async (n) => {
@@ -117,7 +128,9 @@ for (const delayMs of delays) {
           const w = summarize(await runPlan(l, warmupPlan(WARMUP, 125, SOURCES, HOSTS)));
           if (w.wrongHost > 0) points.push({ kind: 'warmup', ...base, burst: n, ...w });
           await new Promise((r) => setTimeout(r, 2000));
-          const s = summarize(await runPlan(l, burstPlan(n, HOSTS)));
+          const outcomes = await runPlan(l, burstPlan(n, HOSTS));
+          keep(`burst${n}`, outcomes);
+          const s = summarize(outcomes);
           say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
           return s;
         },
