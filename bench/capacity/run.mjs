@@ -103,14 +103,6 @@ for (const delayMs of delays) {
         await freshRouterAndResolver(l);
         await new Promise((r) => setTimeout(r, 2000));
       };
-      for (const rate of RATES) {
-        await fresh();
-        const outcomes = await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate));
-        keep(`load${rate}`, outcomes);
-        const s = summarize(outcomes);
-        points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
-        say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
-      }
       // A wrong host is kept for diagnosis: the daemons' logs and the lookups, in --out.
       const keep = (what, outcomes) => {
         if (!a.out || !outcomes.some((o) => o.outcome === 'wrong-host')) return;
@@ -120,6 +112,14 @@ for (const delayMs of delays) {
         writeFileSync(join(d, 'lookups.json'), JSON.stringify(outcomes, null, 1));
         say(`  wrong host: logs kept in ${d}`);
       };
+      for (const rate of RATES) {
+        await fresh();
+        const outcomes = await runPlan(l, poissonPlan(rate, SECONDS, SOURCES, HOSTS, seed + rate));
+        keep(`load${rate}`, outcomes);
+        const s = summarize(outcomes);
+        points.push({ kind: 'load', ...base, offeredPerS: rate, seconds: SECONDS, ...s });
+        say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
+      }
       const found = await searchCapacity(
         { start: quick ? 20 : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
         async (n) => {
@@ -160,7 +160,7 @@ const meta = {
 console.log(`\n## Capacity (largest burst with >= 99% success), ${meta.date}, load ${load0.map((x) => x.toFixed(1)).join(' ')}\n`);
 console.log('| policy | delay ms | capacity | paper bound (1900 ms / delay) | ratio | settings |\n|---|---|---|---|---|---|');
 for (const c of capacity) {
-  if (c.error) console.log(`| ${c.policy} | ${c.delayMs} | error: ${c.error} | | | |`);
+  if (c.error) console.log(`| ${c.policy} | ${c.delayMs} | error: ${c.error.split("\n")[0]} | | | |`);
   else console.log(`| ${c.policy} | ${c.delayMs} | ${c.atMax ? '>= ' : ''}${c.capacity} | ${c.paperBound?.toFixed(0) ?? '-'} | ${c.ratio?.toFixed(2) ?? '-'} | hold ${c.settings.holdMs} ms, ${c.settings.globalAddresses} address(es)${c.settings.ecs ? ', ECS' : ''} |`);
 }
 console.log('\n## Offered load (Poisson) and bursts\n');
