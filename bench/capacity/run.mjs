@@ -59,7 +59,7 @@ const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
 const { schedulerTimes } = await imp('lab/configs.js');
 
 const HOSTS = MAX_CAPACITY_HOSTS;
-const RATES = quick ? [20] : [5, 10, 20, 40, 80];
+const RATES = quick ? [] : [5, 10, 20, 40, 80]; // --quick: capacity only
 const SECONDS = quick ? 4 : 8;
 const MAX_BURST = quick ? 320 : 1200;
 const SOURCES = MAX_BURST; // Poisson reuses a source only after SOURCES lookups
@@ -121,7 +121,7 @@ for (const delayMs of delays) {
         say(`  load ${rate}/s: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
       }
       const found = await searchCapacity(
-        { start: quick ? 20 : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
+        { start: quick ? (p.ecs || p.globalAddresses > 1 ? 80 : 20) : 10, max: MAX_BURST, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
         async (n) => {
           await fresh();
           // The router learns E (its admission's per-RC time) as a router in service has.
