@@ -10,6 +10,7 @@ import {
   WAN_IF, ZONE, fqdn,
 } from './topology.js';
 import type { ResolverKind } from './resolvers/index.js';
+import { capacityHosts, type CapacityTuning } from './capacity-hosts.js';
 
 export { ROOT_NS } from './topology.js';
 
@@ -50,6 +51,8 @@ export interface LabMode {
   enCacheMs?: number;
   /** The server's nts.verifySource (default cookie-or-tcp); off only to measure what it costs. */
   verifySource?: 'cookie-or-tcp' | 'off';
+  /** A load run's hosts and knobs (capacity-hosts.ts); absent in every scenario. */
+  capacity?: CapacityTuning;
 }
 
 export type ProfileSource = 'configured' | 'fingerprint';
@@ -102,7 +105,7 @@ export function rootHints(): string {
   return `.  3600000 NS ${ROOT_NS}\n${ROOT_NS} 3600000 A ${ADDR.root}\n`;
 }
 
-export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddresses' | 'resolver' | 'ecs' | 'profiles' | 'enCacheMs' | 'verifySource'>): string {
+export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddresses' | 'resolver' | 'ecs' | 'profiles' | 'enCacheMs' | 'verifySource' | 'capacity'>): string {
   const addresses = mode.globalAddresses;
   // As an operator who knows the big resolvers in front of its users would: the lab's resolver
   // by prefix, with its ECS trusted when it sends it (docs/resolver-profiles.md). `fingerprint`
@@ -121,13 +124,18 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
       ns: [`ns1.${ZONE}`],
       // plain: not NTS-managed, TTL 0, so every lookup reaches the server: the latency baseline.
       // Its address is on the router too, with a static DNAT to alice (scenario `latency`).
-      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.plain}`],
+      records: [`ns1.${ZONE} 3600 IN A ${ADDR.server}`, `${PLAIN_NAME} 0 IN A ${ADDR.plain}`,
+        // A load run's hosts, NTS-managed like alice (the router's address, TTL 0).
+        ...capacityHosts(mode.capacity?.hosts ?? 0).map((h) => `${h.name} 0 IN A ${addresses[0]}`)],
     },
     // Each IN may change only its own name; its hosts sit behind gw1, so whatever address it
     // registers, the zone publishes gw1's global address.
     tsig: INSIDE_HOSTS.map((h) => ({ name: `${h}-key.`, algorithm: 'hmac-sha256', secret: secrets.tsig[h], allow: [fqdn(h)], router: ROUTER_ID })),
     routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
-    nts: { listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0, verifySource: mode.verifySource ?? 'cookie-or-tcp' },
+    nts: {
+      listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0, verifySource: mode.verifySource ?? 'cookie-or-tcp',
+      ...(mode.capacity?.oneResolver ? { maxPendingPerResolver: 4096 } : {}),
+    },
     resolvers,
   });
 }
@@ -152,14 +160,18 @@ export function schedulerTimes(delayMs: number): { holdMs: number; rcTimeoutMs: 
   return { holdMs: Math.max(500, 2 * delayMs), rcTimeoutMs: 1500 + 4 * delayMs };
 }
 
-export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs'> & { globalAddresses?: string[] }): Record<string, unknown> {
+export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs' | 'capacity'> & { globalAddresses?: string[] }): Record<string, unknown> {
+  const c = mode.capacity;
+  const times = schedulerTimes(mode.delayMs);
+  const scheduler: Record<string, unknown> = { holdMs: c?.holdMs ?? times.holdMs, rcTimeoutMs: c?.rcTimeoutMs ?? times.rcTimeoutMs };
+  if (c?.oneResolver) Object.assign(scheduler, { resolverQueueLimit: 250, reputation: { trusted: [`${ADDR.resolver}/32`] } });
   const cfg: Record<string, unknown> = {
     id: ROUTER_ID,
     key: secrets.nts,
     nts: { listen: `${ADDR.routerWan}:${NTS_PORT}` },
     server: `${ADDR.server}:${NTS_PORT}`,
     globalAddresses: mode.globalAddresses ?? [ADDR.routerWan],
-    scheduler: schedulerTimes(mode.delayMs),
+    scheduler,
     dataplane: dataplaneConfig(mode.dataplane),
   };
   if (secrets.dashboard) cfg.dashboard = { listen: `127.0.0.1:${DASHBOARD_PORT}`, token: secrets.dashboard };
@@ -169,6 +181,7 @@ export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dat
   } else {
     cfg.phl = REGISTERED_AT_UP.map((h) => ({ name: fqdn(h), address: ADDR[h] }));
   }
+  if (c) cfg.phl = [...((cfg.phl as unknown[] | undefined) ?? []), ...capacityHosts(c.hosts)];
   return cfg;
 }
 

@@ -12,6 +12,7 @@ import { assertLabAvailable, labTools } from './preflight.js';
 import { DEFAULT_RESOLVER, RESOLVERS, resolverVersion, type ResolverKind, type ResolverOptions, type ResolverSpec } from './resolvers/index.js';
 import { LabError, alive, nsExecArgs, runAsync, runInBackground, run, sleep, type AsyncRunOptions, type Background, type RunResult } from './shell.js';
 import { loadState, saveState, stateDir, type LabState } from './state.js';
+import { CAPACITY_HOST_NS, capacityHosts, checkCapacityTuning, type CapacityTuning } from './capacity-hosts.js';
 import { ADDR, INSIDE_HOSTS, PROBE_ADDR, REGISTERED_AT_UP, WAN_IF, ZONE, globalAddresses, nsName, type InsideHost } from './topology.js';
 
 export interface UpOptions {
@@ -37,6 +38,8 @@ export interface UpOptions {
    * `waitResolver()`. The lab still writes its own server and router configs (unused then).
    */
   withoutNtss?: boolean;
+  /** A load run (bench/capacity): extra inside hosts on carol, and the scheduler knobs. */
+  capacity?: CapacityTuning;
   say?: (line: string) => void;
 }
 
@@ -47,6 +50,8 @@ export interface InEvent {
   event: 'listening' | 'tcp-accept' | 'http' | 'udp' | 'stream-end';
   client?: string;
   via?: string;
+  /** The address the connection reached (HTTP lines; carol holds a load run's hosts). */
+  local?: string;
   path?: string;
   data?: string;
   acceptedAt?: number;
@@ -77,6 +82,7 @@ export class Lab {
     const spec = RESOLVERS[resolver];
     assertLabAvailable(labTools(resolver));
     const addresses = globalAddresses(o.globalAddresses ?? 1);
+    if (o.capacity) checkCapacityTuning(o.capacity);
     if (labNamespaces(o.prefix).length > 0) {
       throw new LabError(`a lab with prefix "${o.prefix}" exists already: ntss lab down --prefix ${o.prefix}`, 'LAB_EXISTS');
     }
@@ -92,6 +98,7 @@ export class Lab {
         dataplane, learning: supports.learning, delayMs: o.delayMs, lossPct: o.lossPct,
         resolver, resolverVersion: resolverVersion(spec), globalAddresses: addresses, ecs: (o.ecs ?? false) && spec.sendsEcs,
         profiles: o.profiles ?? 'configured', enCacheMs: o.enCacheMs ?? 0, verifySource: o.verifySource ?? 'cookie-or-tcp',
+        ...(o.capacity ? { capacity: { ...o.capacity } } : {}),
       },
       secrets: newSecrets(), pids: {}, hosts: {},
     };
@@ -132,6 +139,8 @@ export class Lab {
   private addAddresses(): void {
     for (const a of this.s.mode.globalAddresses.slice(1)) run('ip', ['-n', this.ns('router'), 'addr', 'add', `${a}/24`, 'dev', WAN_IF]);
     run('ip', ['-n', this.ns('server'), 'addr', 'add', `${PROBE_ADDR}/24`, 'dev', 'eth0']);
+    // A load run's hosts: carol's services answer on all of them (and say which one was reached).
+    for (const h of capacityHosts(this.s.mode.capacity?.hosts ?? 0)) run('ip', ['-n', this.ns(CAPACITY_HOST_NS), 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
   }
 
   get resolver(): ResolverSpec {
@@ -159,7 +168,7 @@ export class Lab {
     // 127.0.0.1 of the core namespace: the TUN's packets travel as UDP between socat and the delay line.
     startDaemon(this.s, 'delay', 'inet', process.execPath, [DELAY_CORE_JS, '--listen', '127.0.0.1:9000', '--peer', '127.0.0.1:9001', '--delay', String(delayMs / 2), '--loss', String(lossPct)]);
     await waitReady(this.s, 'delay', 'listening', () => countInLog(this.s, 'delay', 'listening') > 0);
-    startDaemon(this.s, 'tun', 'inet', 'socat', [`TUN,tun-name=${DELAY_TUN},tun-type=tun,iff-no-pi,iff-up`, 'UDP-DATAGRAM:127.0.0.1:9000,bind=127.0.0.1:9001']);
+    startDaemon(this.s, 'tun', 'inet', 'socat', [`TUN,tun-name=${DELAY_TUN},tun-type=tun,iff-no-pi,iff-up`, 'UDP-DATAGRAM:127.0.0.1:9000,bind=127.0.0.1:9001,rcvbuf=4194304,sndbuf=4194304']);
     await waitReady(this.s, 'tun', DELAY_TUN, () => run('ip', ['-n', this.ns('inet'), 'link', 'show', DELAY_TUN], { allowFail: true }).code === 0);
     routeThroughDelayLine(this.prefix);
   }

@@ -92,6 +92,7 @@ export function routeThroughDelayLine(prefix: string): void {
   const core = nsName(prefix, 'inet');
   inNs(core, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${DELAY_TUN}.rp_filter=0`);
   ip('-n', core, 'route', 'add', 'default', 'dev', DELAY_TUN, 'table', '100');
+  ip('-n', core, 'link', 'set', DELAY_TUN, 'txqueuelen', '10000'); // 500 by default: a burst's packets queue here
   for (const br of internetBridges()) ip('-n', core, 'rule', 'add', 'iif', br, 'lookup', '100', 'pref', '100');
 }
 

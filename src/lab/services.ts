@@ -2,7 +2,8 @@
 // both answering with the host's name and the client address they saw, and a log (JSON lines)
 // of everything that arrived. The scenarios' verdicts come from these answers and logs.
 //   node services.js --name alice --log /run/ntss-lab/P/alice-services.log [--http 80] [--udp 7]
-// GET /              -> "host=alice client=198.51.100.11:40312 path=/?tag=x"
+// GET /              -> "host=alice local=192.168.50.10 client=198.51.100.11:40312 path=/?tag=x"
+//                       (local: the address the connection reached; carol holds a load run's hosts)
 // GET /stream?seconds=S&interval=MS -> one "tick" line per interval, then "done" (a long flow)
 // A TCP stream that starts with a PROXY v2 header (the userspace data plane's) is unwrapped and
 // its EN address reported as the client, with via= naming the relay.
@@ -30,8 +31,9 @@ const peers = new WeakMap<net.Socket, Peer>();
 const web = http.createServer((req, res) => {
   const p = peers.get(req.socket) ?? { client: `${plain(req.socket.remoteAddress)}:${req.socket.remotePort}`, acceptedAt: now() };
   const url = new URL(req.url ?? '/', 'http://x');
-  const who = `host=${name} client=${p.client}${p.via ? ` via=${p.via}` : ''}`;
-  log('http', { client: p.client, via: p.via, path: req.url, acceptedAt: p.acceptedAt });
+  const local = plain(req.socket.localAddress);
+  const who = `host=${name} local=${local} client=${p.client}${p.via ? ` via=${p.via}` : ''}`;
+  log('http', { client: p.client, via: p.via, local, path: req.url, acceptedAt: p.acceptedAt });
   res.setHeader('content-type', 'text/plain');
   if (url.pathname !== '/stream') {
     res.end(`${who} path=${req.url}\n`);

@@ -1,18 +1,9 @@
-// Seeded randomness for the simulator and the seeded test worlds: one PRNG (mulberry32) and the
+// Seeded randomness for the simulator and the seeded test worlds: the one PRNG (src/util/prng.ts) and the
 // distributions the model's times are drawn from. Same seed, same run, on every machine.
 import { UsageError } from '../util/errors.js';
+import { prng } from '../util/prng.js';
 
-/** mulberry32: a small seeded PRNG, so a failing fuzz or random workload replays from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** A non-negative duration distribution (ms). */
 export type Dist =

@@ -1,2 +1,2 @@
-// The seeded PRNG lives with the simulator (src/sim/random.ts); the test worlds use the same one.
-export { prng } from '../../src/sim/random.js';
+// The PRNG lives in src/util (the simulator and the lab's load generator use it too).
+export { prng } from '../../src/util/prng.js';

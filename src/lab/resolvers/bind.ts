@@ -14,8 +14,8 @@ options {
   listen-on port 53 { ${ADDR.resolver}; };
   listen-on-v6 { none; };              // the lab has no IPv6
   recursion yes;
-  allow-query { 198.51.100.0/24; 203.0.113.0/24; };      // the ENs; the LAN, masqueraded
-  allow-recursion { 198.51.100.0/24; 203.0.113.0/24; };
+  allow-query { 198.51.100.0/24; 100.64.0.0/16; 203.0.113.0/24; };  // the ENs (+ a load run's extra sources); the LAN, masqueraded
+  allow-recursion { 198.51.100.0/24; 100.64.0.0/16; 203.0.113.0/24; };
   dnssec-validation no;                // no trust anchor exists for the lab root
 };
 controls { };                          // no rndc channel

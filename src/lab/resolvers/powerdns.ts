@@ -13,7 +13,7 @@ function conf(o: ResolverOptions): string {
     `config-dir=${pdns}`,
     `hint-file=${o.dir}/root.hints`,
     `local-address=${ADDR.resolver}`,
-    'allow-from=198.51.100.0/24, 203.0.113.0/24',
+    'allow-from=198.51.100.0/24, 100.64.0.0/16, 203.0.113.0/24', // the ENs (+ a load run's extra sources); the LAN
     'dont-query=',
     'security-poll-suffix=',
     'dnssec=process-no-validate',

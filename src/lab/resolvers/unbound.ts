@@ -27,6 +27,7 @@ server:
   module-config: "${modules}"         # no validator: no trust anchor exists for the lab root
   num-threads: 1
   access-control: 198.51.100.0/24 allow   # the ENs
+  access-control: 100.64.0.0/16 allow     # a load run's extra EN sources (capacity-hosts.ts)
   access-control: 203.0.113.0/24 allow    # the LAN hosts, masqueraded by the router
 ${o.ecs ? `  send-client-subnet: ${ADDR.server}      # ECS to the NTSv2 server only\n  max-client-subnet-ipv4: 32\n` : ''}remote-control:
   control-enable: no
