@@ -84,6 +84,10 @@ export function routerEventsSince(lab, offset) {
     counts[k] = (counts[k] ?? 0) + 1;
     if (e.event === 'stopped') for (const [c, v] of Object.entries(e.counters ?? {})) if (/^dataplane\.|^event\./.test(c)) counts[`counter.${c}`] = v;
   }
+  // Mappings through a sticky entry are logged at debug (routine lines of an EN already let in):
+  // the router's own count of every mapping, at its stop, gives them.
+  const all = counts['counter.event.mapping-created'];
+  if (all !== undefined) counts['mapping-created.sticky'] = Math.max(counts['mapping-created.sticky'] ?? 0, all - (counts['mapping-created.rc'] ?? 0));
   return counts;
 }
 
