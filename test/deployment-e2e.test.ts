@@ -264,7 +264,7 @@ test('docs/deployment.md, followed in the lab: pack, install, user, configs, uni
   // An EN looks alice up through a real resolver and connects.
   const curl = await lab.exec('en1', 'curl', ['-sS', '--max-time', '8', 'http://alice.home.example/'], { timeoutMs: 15_000 });
   assert.equal(curl.code, 0, `${curl.stderr}\n${server.log()}\n${router.log()}`);
-  assert.match(curl.stdout, new RegExp(`^host=alice client=${ADDR.en1.replace(/\./g, '\\.')}:`));
+  assert.match(curl.stdout, new RegExp(`^host=alice (local=\\S+ )?client=${ADDR.en1.replace(/\./g, '\\.')}:`));
   console.log(`# en1: curl http://alice.home.example/ -> "${curl.stdout.trim()}" in ${curl.ms.toFixed(0)} ms (lookup through Unbound, READY, connect)`);
   // The log lines §6 names (the mapping comes from conntrack's event, a moment after curl is done).
   for (const ev of ['nts-request', 'rc-created', 'respond', 'mapping-created']) await logged(router, new RegExp(`\\b${ev}\\b`), 5_000);
