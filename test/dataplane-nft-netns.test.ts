@@ -198,7 +198,7 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       const r = await en.cmd('tcp', { from: EN, to: GA, port: 8080, keep: true });
       assert.equal(r.reply, `alice ${EN}:${r.localPort} hello`);
       await classified(EN, r.localPort, 'tcp');
-      assert.deepEqual(asked.at(-1)?.pkt, { proto: 'tcp', src: EN, srcPort: r.localPort, dst: GA, dstPort: 8080 });
+      assert.deepEqual(asked.at(-1)?.pkt, { proto: 'tcp', src: EN, srcPort: r.localPort, dst: GA, dstPort: 8080, deliveredTo: ALICE });
       await until(() => dp.counters()['sticky-added'] === 1, 'the sticky element');
       assert.match(list('sticky'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp \. 8080 .*timeout 3m2\ds.*: 192\.168\.50\.10/);
       assert.equal(dp.listMappings().length, 1);

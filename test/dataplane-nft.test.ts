@@ -134,7 +134,7 @@ test('first packet: the NEW event reaches classify, a sticky element follows (le
   await x.settle();
   x.at(40);
   const flow = x.ct.add(ctFlow('tcp', EN, 40000, GA, 8080, ALICE));
-  assert.deepEqual(x.asked, [{ proto: 'tcp', src: EN, srcPort: 40000, dst: GA, dstPort: 8080 }]);
+  assert.deepEqual(x.asked, [{ proto: 'tcp', src: EN, srcPort: 40000, dst: GA, dstPort: 8080, deliveredTo: ALICE }]);
   assert.equal(x.s.rcFor(GA)?.firstPacketAt, 1_000_040, 'the hold started');
   await x.settle();
   golden('after-first-packet.nft', x.nft.dump());
@@ -206,7 +206,7 @@ test('sticky: after alice\'s hold the EN\'s next connection follows its sticky e
   await x.dp.stop();
 });
 
-test('race: the kernel DNATed to the old host after the scheduler moved on -> entry deleted, mapping closed', async () => {
+test('race: the kernel DNATed to the old host after the scheduler moved on -> entry deleted; the new host\'s RC is not touched', async () => {
   const x = setup();
   await x.dp.start();
   x.request('r1', 'alice.home.example.');
@@ -216,8 +216,10 @@ test('race: the kernel DNATed to the old host after the scheduler moved on -> en
   const e = ctFlow('udp', EN2, 7000, GA, 9999, ALICE);
   x.ct.add(e);
   assert.deepEqual(x.ct.deletes, [{ proto: 'udp', src: EN2, sport: 7000, dst: GA, dport: 9999, replySrc: ALICE }]);
-  assert.deepEqual(x.events.map((ev) => [ev.type, ev.reason, ev.mapping.privateAddress]), [['mapping-closed', 'race', BOB]]);
-  assert.equal(x.s.mappings.size, 1, 'routerd removes it on mapping-closed (not wired in this test)');
+  // The packet went to alice: it must not start bob's hold (bob's EN still needs that RC).
+  assert.deepEqual(x.events, []);
+  assert.equal(x.s.mappings.size, 0);
+  assert.deepEqual(x.s.activeRcs().map((rc) => [rc.privateAddress, rc.firstPacketAt]), [[BOB, null]]);
   assert.equal(x.dp.counters()['first-packet-race'], 1);
   assert.equal(x.ct.entries.size, 0);
   await x.dp.stop();

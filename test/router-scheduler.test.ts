@@ -335,6 +335,18 @@ test('a pool drains its queue through every address: the wait estimate counts th
   assert.deepEqual(served, ['600 respond READY [q3] GA3 rc3 exp3600', '650 respond READY [q4] GA2 rc4 exp3650']);
 });
 
+test('a first packet the kernel already sent to another host (a race) is refused and leaves the new RC alone', () => {
+  const r = new Run();
+  r.ask(0, 'q1', ALICE, RES1);
+  assert.deepEqual(r.ask(1, 'q2', BOB, RES2), ['1 queued q2 pos1 wait599']);
+  r.poll(3000); // alice's RC expired unused; bob's is made
+  // EN1's packet left when the kernel still had alice: it went there, not to bob.
+  const late = r.s.packet(3001, { src: EN1, srcPort: 40001, dst: GA2, dstPort: 80, proto: 'tcp', deliveredTo: PA1 });
+  assert.equal(late.verdict, 'no-rc');
+  assert.deepEqual(r.s.activeRcs().map((rc) => [label(rc.privateAddress), rc.firstPacketAt]), [['bob', null]], "bob's hold has not started");
+  assert.equal(r.pkt(3002, EN2, 50001), 'bob', "bob's EN finds its RC");
+});
+
 test('UNKNOWN_HOST at once; names match in any case; a host removed while waiting', () => {
   const r = new Run();
   assert.deepEqual(r.ask(0, 'q0', 'mallory.home.example.'), ['0 respond UNKNOWN_HOST [q0] unknown-host']);

@@ -122,8 +122,8 @@ export class FlowTracker {
   }
 
   private firstPacket(e: CtEntry, key: string): void {
-    const pkt: FirstPacket = { proto: e.proto, src: e.orig.src, srcPort: e.orig.sport, dst: e.orig.dst, dstPort: e.orig.dport };
     const pa = e.reply.src;
+    const pkt: FirstPacket = { proto: e.proto, src: e.orig.src, srcPort: e.orig.sport, dst: e.orig.dst, dstPort: e.orig.dport, deliveredTo: pa };
     let r: PacketResult;
     try {
       r = this.h.classify(pkt);

@@ -221,9 +221,15 @@ export class RcScheduler {
       return { verdict: 'no-rc', events };
     }
     const a = matching[0];
+    // The kernel sent it to another host than the one the scheduler now names (an RC or a sticky
+    // entry ended, the next host's began, while the packet was on its way to us): it must not
+    // start that host's hold or earn a mapping there, or the EN that asked for it could lose its
+    // RC to a packet that went elsewhere. Fail closed: refuse, touch nothing.
+    const raced = (host: string) => pkt.deliveredTo !== undefined && pkt.deliveredTo !== host;
+    if (a && raced(a.rc.privateAddress)) return { verdict: 'no-rc', events };
     if (!a) {
       const s = this.bindings.sticky(pkt, now);
-      if (!s) return { verdict: 'no-rc', events };
+      if (!s || raced(s.privateAddress)) return { verdict: 'no-rc', events };
       const mapping = this.map(now, pkt, s.rcId, s.privateAddress, s.fqdn, 'sticky');
       events.push({ type: 'mapping-created', at: now, mapping });
       return { verdict: 'mapped', mapping, existing: false, events };

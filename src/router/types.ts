@@ -38,6 +38,12 @@ export interface FirstPacket {
   readonly dst: string;
   readonly dstPort: number;
   readonly proto: Proto;
+  /**
+   * The inside address the packet already went to (the kernel plane: DNATed by a map element
+   * before the router heard of it). If the scheduler has since moved on to another host, the
+   * packet must not count for that host's RC: it is refused and changes nothing.
+   */
+  readonly deliveredTo?: string;
 }
 
 /**
