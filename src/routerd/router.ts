@@ -41,6 +41,9 @@ import { dashboardState } from '../dashboard/state.js';
 export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 'nts.windowMs', 'storage', 'learning', 'metrics', 'control',
   'dashboard.listen', 'dashboard.allowPublic', 'dashboard.maxClients', 'dashboard.sessionMs'] as const;
 
+/** Below this hold, a shared answer's second EN may miss the RC (docs/configuration.md, scheduler.holdMs). */
+const SAFE_HOLD_MS = 200;
+
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
 export interface StartRouterOptions {
@@ -462,6 +465,15 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
   } catch (e) {
     await d.close();
     throw e;
+  }
+  if (cfg.scheduler.holdMs < SAFE_HOLD_MS) {
+    // The paper's "RC deleted at the first packet": two ENs behind one answer (resolvers coalesce
+    // identical queries) send the second to the next host's RC unless the server's answer leases
+    // bind the address (nts.enCacheMs, docs/leases.md). Measured in bench/capacity: 30 of 160.
+    log.warn('short-hold', {
+      holdMs: cfg.scheduler.holdMs, safeMs: SAFE_HOLD_MS,
+      reason: 'with a hold this short, only the server\'s answer leases (nts.enCacheMs > 0) keep a second EN behind the same answer away from the next host',
+    });
   }
   const endpoints = d.dataplane instanceof UserspaceDataPlane ? d.dataplane.endpoints().map((p) => `${p.proto}/${formatHostPort(p)}`) : [];
   log.info('router-started', {
