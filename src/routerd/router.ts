@@ -199,7 +199,8 @@ class RouterDaemon {
     for (const e of events) {
       this.own.inc(`event.${e.type}`);
       const served = this.servedBy(e);
-      this.log[eventLevel(e)](e.type, eventFields(e, served));
+      const level = eventLevel(e);
+      if (this.log.enabled(level)) this.log[level](e.type, eventFields(e, served)); // fields cost: skip them for debug lines
       this.watch?.event(e, served);
       if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
@@ -383,10 +384,13 @@ export async function startRouter(cfg: RouterConfig, log: Logger, now: () => num
     d.watch?.dataplane(e, req, now());
     // mapping-opened repeats the scheduler's mapping-created (same id): debug. The close, with
     // its byte counts, is the flow's one line at info.
-    log[e.type === 'mapping-opened' ? 'debug' : 'info'](e.type, {
-      req, mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
-      to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
-    });
+    const level = e.type === 'mapping-opened' ? 'debug' : 'info';
+    if (log.enabled(level)) {
+      log[level](e.type, {
+        req, mapping: m.id, rc: m.rcId, proto: m.proto, en: formatHostPort({ host: m.enAddress, port: m.enPort }),
+        to: formatHostPort({ host: m.privateAddress, port: m.privatePort }), fqdn: m.fqdn, bytesIn: e.bytesIn, bytesOut: e.bytesOut, reason: e.reason,
+      });
+    }
     if (e.type === 'mapping-closed') d.scheduler.mappings.remove(m.id); // the flow's end: the same EN port may map anew
   });
   await d.dataplane.start(); // before NTS: no READY may name an address nobody listens on
