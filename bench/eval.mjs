@@ -59,6 +59,12 @@ for (const p of PIECES.filter((p) => !only || only.includes(p.name))) {
     failed++;
   } else {
     report.push(r.stdout.trim(), '', `(${secs} s)`, '');
+    if (p.name === 'capacity') {
+      // The measured points beside the simulator's prediction for the same settings.
+      const o = spawnSync(process.execPath, [join(import.meta.dirname, 'capacity', 'overlay.mjs'), join(out, 'capacity.json'), '--out', out], { encoding: 'utf8' });
+      report.push('### The lab beside the simulator (bench/capacity/overlay.mjs)', '', o.status === 0 ? o.stdout.trim() : `overlay failed (exit ${o.status}): ${o.stderr.trim()}`, '');
+      if (o.status !== 0) failed++;
+    }
   }
 }
 writeFileSync(join(out, 'report.md'), report.join('\n'));
