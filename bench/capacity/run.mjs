@@ -35,10 +35,11 @@ const { values: a } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, out: { type: 'string' }, delay: { type: 'string' },
     policy: { type: 'string' }, seed: { type: 'string', default: '9' }, 'product-limits': { type: 'boolean', default: false },
+    'max-burst': { type: 'string' },
   },
 });
 const usage = (m) => {
-  console.error(`run.mjs: ${m}\nusage: node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy ${Object.keys(POLICIES).join(',')}] [--seed N] [--product-limits]`);
+  console.error(`run.mjs: ${m}\nusage: node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy ${Object.keys(POLICIES).join(',')}] [--seed N] [--product-limits] [--max-burst N]`);
   process.exit(2);
 };
 const quick = a.quick;
@@ -61,7 +62,8 @@ const { schedulerTimes } = await imp('lab/configs.js');
 const HOSTS = MAX_CAPACITY_HOSTS;
 const RATES = quick ? [] : [5, 10, 20, 40, 80]; // --quick: capacity only
 const SECONDS = quick ? 4 : 8;
-const MAX_BURST = quick ? 320 : 1200;
+const MAX_BURST = a['max-burst'] !== undefined ? Number(a['max-burst']) : quick ? 320 : 1200;
+if (!Number.isInteger(MAX_BURST) || MAX_BURST < 10 || MAX_BURST > 2000) usage('--max-burst: an integer 10..2000');
 const SOURCES = MAX_BURST; // Poisson reuses a source only after SOURCES lookups
 const WARMUP = 16; // lookups 125 ms apart before each burst, from sources beyond the burst's
 const say = (s) => process.stderr.write(`${s}\n`);
