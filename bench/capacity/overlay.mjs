@@ -28,7 +28,8 @@ function simulated(pt) {
   const lifted = s.oneResolver !== false;
   const overrides = {
     ...(s.holdMs !== undefined ? { holdMs: s.holdMs } : {}),
-    ...(lifted ? { server: { ...base.server, maxPendingPerResolver: 4096 } } : {}),
+    // The bench's `oneResolver` (src/lab/capacity.ts): the router's per-resolver queue share 250, the server's in-flight share 4096.
+    ...(lifted ? { resolverQueueLimit: 250, server: { ...base.server, maxPendingPerResolver: 4096 } } : {}),
   };
   const arrivals = pt.kind === 'burst' ? { burst: pt.burst } : { ratePerS: pt.offeredPerS, durationMs: (pt.seconds ?? 8) * 1000 };
   return predict({ policy, rttMs: pt.delayMs, resolver: 'unbound', hosts: 0, ...arrivals, overrides });
