@@ -1,5 +1,8 @@
 // Pure helpers of the data-plane bench: iperf3's JSON -> the numbers we keep, medians, and the
 // A/B comparison of interleaved rounds (test/bench-dataplane.test.ts).
+import { median } from '../../dist/src/util/stats.js';
+
+export { median };
 
 /** iperf3 -J output of one client run -> { mbps, lossPct? }; throws with iperf3's own error. */
 export function parseIperf(text, proto) {
@@ -15,13 +18,6 @@ export function parseIperf(text, proto) {
   // TCP: what the receiver got. UDP: the same (sum_received), and the loss the receiver saw.
   if (proto === 'tcp') return { mbps: r.bits_per_second / 1e6 };
   return { mbps: r.bits_per_second / 1e6, lossPct: r.lost_percent ?? 0, offeredMbps: (j.end.sum_sent?.bits_per_second ?? NaN) / 1e6 };
-}
-
-export function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

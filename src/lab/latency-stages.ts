@@ -2,6 +2,7 @@
 // namespaces, cut into the stages of an NTS-managed lookup and of a plain one of the same name
 // length, through the same resolver, server and router. All namespaces share the kernel's
 // clock, so stamps from different captures compare. Pure: text in, numbers out.
+import { median, nearestRank } from '../util/stats.js';
 
 /** One line of `tcpdump -n -tt`: time (ms, epoch), addresses, and the rest of the line. */
 export interface Packet {
@@ -156,16 +157,11 @@ export function stageMs(p: Points, st: Stage): number | undefined {
   return a !== undefined && b !== undefined ? b - a : undefined;
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[n >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
+export { median };
 
 /** Nearest-rank percentile (p in 0..1). */
 export function percentile(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  return nearestRank([...xs].sort((a, b) => a - b), p * 100);
 }
 
 export interface Summary {

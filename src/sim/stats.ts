@@ -1,12 +1,14 @@
 // Summaries of the simulator's samples: nearest-rank percentiles (as bench/nts-processing) and
 // a time-weighted queue length.
 
+import { nearestRank } from '../util/stats.js';
+
 export interface Summary { readonly n: number; readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number }
 
 export function summarize(xs: readonly number[]): Summary {
   if (xs.length === 0) return { n: 0, mean: NaN, p50: NaN, p99: NaN, max: NaN };
   const s = Float64Array.from(xs).sort();
-  const pct = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+  const pct = (p: number) => nearestRank(s, p);
   let sum = 0;
   for (const v of s) sum += v;
   return { n: s.length, mean: sum / s.length, p50: pct(50), p99: pct(99), max: s[s.length - 1]! };
