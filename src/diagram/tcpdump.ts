@@ -5,6 +5,8 @@
 //   1796150266.610000 eth0  In  IP 192.0.2.53.53 > 198.51.100.53.27555: 56147*-| 0/0/1 (47)
 //   ... Flags [P.], seq 1:50, ack 1, win 63, options [...], length 49 34608% [1au] A? alice.home.example. (47)
 
+import { parseTcpdumpHead } from '../util/tcpdump.js';
+
 export interface DnsPacket {
   /** Epoch ms (the capture's kernel stamp, µs precision). */
   t: number;
@@ -20,7 +22,6 @@ export interface DnsPacket {
   response?: { rcode: string; tc: boolean; answers: string };
 }
 
-const HEAD = /^(\d+\.\d+)\s+(?:\S+\s+(?:In|Out|P|M|B|H)\s+)?IP6?\s+(\S+)\.(\d+) > (\S+)\.(\d+): (.*)$/;
 const QUERY = /^(\S+)\? (\S+) \(\d+\)$/;
 // tcpdump's rcode names (ns_rcode) as printed, to wire names.
 const RCODES: Record<string, string> = {
@@ -30,10 +31,9 @@ const RCODES: Record<string, string> = {
 
 /** One line, or undefined when it is not a DNS message tcpdump decoded. */
 export function parseDnsLine(line: string): DnsPacket | undefined {
-  const m = HEAD.exec(line.trim());
-  if (!m) return undefined;
-  const [, ts, src, sport, dst, dport] = m;
-  let rest = m[6];
+  const h0 = parseTcpdumpHead(line);
+  if (!h0) return undefined;
+  let rest = h0.rest;
   const tcp = rest.startsWith('Flags [');
   if (tcp) {
     const l = /, length \d+ (.*)$/.exec(rest);
@@ -46,7 +46,7 @@ export function parseDnsLine(line: string): DnsPacket | undefined {
   const flags = h[2];
   // Options in brackets ([1au], [b2&3=0x...]) and "q:" forms are dropped.
   const body = h[3].replace(/\[[^\]]*\]\s*/g, '').trim();
-  const base = { t: Number(ts) * 1000, src, sport: Number(sport), dst, dport: Number(dport), tcp, id };
+  const base = { t: h0.t, src: h0.src, sport: h0.sport, dst: h0.dst, dport: h0.dport, tcp, id };
   const q = QUERY.exec(body);
   if (q) return { ...base, query: { type: q[1], name: q[2] } };
   const r = /^(?:(\w+) )?(\d+)\/(\d+)\/(\d+)\s*(.*?)\s*\(\d+\)$/.exec(body);
@@ -77,10 +77,9 @@ export interface WirePacket {
 }
 
 export function parseWireLine(line: string): WirePacket | undefined {
-  const m = HEAD.exec(line.trim());
-  if (!m) return undefined;
-  const [, ts, src, sport, dst, dport, rest] = m;
-  const base = { t: Number(ts) * 1000, src, sport: Number(sport), dst, dport: Number(dport) };
+  const h = parseTcpdumpHead(line);
+  if (!h) return undefined;
+  const { rest, ...base } = h;
   const f = /^Flags \[([^\]]*)\]/.exec(rest);
   if (f) return { ...base, proto: 'tcp', flags: f[1] };
   if (/^UDP\b/.test(rest) || /^\S/.test(rest)) return { ...base, proto: 'udp' };

@@ -3,6 +3,7 @@
 // length, through the same resolver, server and router. All namespaces share the kernel's
 // clock, so stamps from different captures compare. Pure: text in, numbers out.
 import { median, nearestRank } from '../util/stats.js';
+import { parseTcpdumpHead } from '../util/tcpdump.js';
 
 /** One line of `tcpdump -n -tt`: time (ms, epoch), addresses, and the rest of the line. */
 export interface Packet {
@@ -22,18 +23,16 @@ export interface Packet {
   text: string;
 }
 
-const LINE = /^(\d+\.\d+) IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+): (.*)$/;
-
 export function parseCapture(at: string, text: string): Packet[] {
   const out: Packet[] = [];
   for (const line of text.split('\n')) {
-    const m = LINE.exec(line.trim());
-    if (!m) continue;
-    const rest = m[6]!;
+    const h = parseTcpdumpHead(line);
+    if (!h) continue;
+    const rest = h.rest;
     const flags = /^Flags \[([^\]]*)\]/.exec(rest)?.[1];
     const len = flags !== undefined ? /, length (\d+)/.exec(rest) : /\((\d+)\)\s*$/.exec(rest) ?? /length (\d+)/.exec(rest);
     out.push({
-      at, t: Number(m[1]) * 1000, src: m[2]!, sport: Number(m[3]), dst: m[4]!, dport: Number(m[5]), tcp: flags !== undefined,
+      at, t: h.t, src: h.src, sport: h.sport, dst: h.dst, dport: h.dport, tcp: flags !== undefined,
       flags, length: len ? Number(len[1]) : 0, text: rest,
     });
   }
