@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { summarize } from '../nts-processing/stats.mjs';
+import { median } from '../../dist/src/util/stats.js';
 
 const dist = new URL('../../dist/src/', import.meta.url);
 const MAIN = fileURLToPath(new URL('cli/main.js', dist));
@@ -156,7 +157,7 @@ try {
   for (let i = 0; i < ROUNDS; i++) {
     for (const mode of i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
       const x = await round(dir, mode);
-      log(`round ${i + 1} ${mode}: ${x.rps.toFixed(0)} req/s, median ${x.medianMs.toFixed(3)} ms, router CPU ${x.cpuMsPer1k.toFixed(1)} ms/1k${x.delivery ? `, delivery median ${x.delivery.length ? summarize(x.delivery.map((d) => d * 1e6)).medianUs / 1000 : NaN} ms` : ''}`);
+      log(`round ${i + 1} ${mode}: ${x.rps.toFixed(0)} req/s, median ${x.medianMs.toFixed(3)} ms, router CPU ${x.cpuMsPer1k.toFixed(1)} ms/1k${x.delivery ? `, delivery median ${x.delivery.length ? median(x.delivery) : NaN} ms` : ''}`);
       runs.push(x);
     }
   }
@@ -167,7 +168,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const med = (xs) => summarize(xs.map((x) => x * 1e6)).medianUs / 1000;
+const med = (xs) => median(xs);
 const of = (mode, k) => runs.filter((r) => r.mode === mode).map((r) => r[k]);
 const ratios = (k) => runs.filter((r) => r.mode === 'on').map((on, i) => on[k] / runs.filter((r) => r.mode === 'off')[i][k]);
 const delivery = runs.flatMap((r) => r.delivery ?? []);

@@ -11,6 +11,7 @@ import type { Lab } from './lab.js';
 import { prng } from '../util/prng.js';
 import { LabError, run, sleep } from './shell.js';
 import { ADDR, EXTERNAL_NODES, HTTP_PORT, SEGMENTS, type ExternalNode } from './topology.js';
+import { nearestRank } from '../util/stats.js';
 
 export const CAPACITY_CLIENT_JS = fileURLToPath(new URL('./capacity-client.js', import.meta.url));
 
@@ -173,15 +174,11 @@ export function judge(r: ClientResult, expected: string): LookupOutcome {
   return { ...r, expected, outcome };
 }
 
-function rank(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 function dist(xs: number[]): LoadSummary['answerMs'] {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const r1 = (v: number) => Math.round(v * 10) / 10;
-  return { p50: r1(rank(s, 50)), p99: r1(rank(s, 99)), max: r1(s[s.length - 1]) };
+  return { p50: r1(nearestRank(s, 50)), p99: r1(nearestRank(s, 99)), max: r1(s[s.length - 1]) };
 }
 
 export function summarize(outcomes: readonly LookupOutcome[]): LoadSummary {

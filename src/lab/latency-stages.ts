@@ -156,8 +156,6 @@ export function stageMs(p: Points, st: Stage): number | undefined {
   return a !== undefined && b !== undefined ? b - a : undefined;
 }
 
-export { median };
-
 /** Nearest-rank percentile (p in 0..1). */
 export function percentile(xs: readonly number[], p: number): number {
   return nearestRank([...xs].sort((a, b) => a - b), p * 100);

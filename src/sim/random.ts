@@ -60,11 +60,3 @@ export function parseDist(s: string, what: string): Dist {
   }
 }
 
-export function formatDist(d: Dist): string {
-  switch (d.kind) {
-    case 'fixed': return String(d.ms);
-    case 'uniform': return `uniform:${d.lo}:${d.hi}`;
-    case 'lognormal': return `lognormal:${d.median}:${d.sigma}`;
-    case 'exp': return `exp:${d.mean}`;
-  }
-}

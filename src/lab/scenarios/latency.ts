@@ -9,7 +9,8 @@
 // router's wan0 and lan0, and alice (one kernel clock); end: the first payload byte at alice.
 import { writeFileSync } from 'node:fs';
 import { PLAIN_NAME } from '../configs.js';
-import { breakdown, breakdownTable, median, parseCapture, pointsOf, summarize, totalMs, type Breakdown, type LookupSpec, type Packet, type Points } from '../latency-stages.js';
+import { breakdown, breakdownTable, parseCapture, pointsOf, summarize, totalMs, type Breakdown, type LookupSpec, type Packet, type Points } from '../latency-stages.js';
+import { median } from '../../util/stats.js';
 import type { Background } from '../shell.js';
 import { ADDR, HTTP_PORT, LAN_IF, NTS_PORT, WAN_IF, ZONE } from '../topology.js';
 import { tag, type Scenario, type ScenarioContext } from './context.js';
