@@ -31,17 +31,27 @@ export async function runDaemon(name: string, v: Record<string, string | boolean
   const out = deferredWriter();
   process.on('exit', out.flush);
   const log = createLogger({ format: format as LogFormat, level: level as LogLevel, write: out.write }, { svc: name });
-  const running = await start(v.config, log);
-  process.on('SIGUSR1', () => log.info('counters', running.counters.snapshot()));
-  process.on('SIGHUP', () => reloadOnce(running, v.config as string, log));
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      log.info('signal', { signal: sig });
-      running.close().then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Handlers before start: a `systemctl reload` or stop while the daemon is still setting up must
+  // not meet the signals' default action (death, and the deferred log lines with it).
+  let running: Running | undefined;
+  let stopAsked: string | undefined;
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (sig: string) => {
+    log.info('signal', { signal: sig });
+    if (running) running.close().then(stopped, stopped);
+    else stopAsked = sig; // stopped once start returns
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGUSR1', () => log.info('counters', running?.counters.snapshot() ?? {}));
+  process.on('SIGHUP', () => {
+    if (running) reloadOnce(running, v.config as string, log);
+    else log.warn('reload-refused', { file: v.config, reason: 'still starting: send SIGHUP again once started' });
   });
+  running = await start(v.config, log);
+  if (stopAsked) running.close().then(stopped, stopped);
+  await done;
   return 0;
 }
 

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { listenError } from '../dataplane/errors.js';
+import { formatHostPort } from '../util/addr.js';
 import { NtssError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -38,7 +39,7 @@ export async function listenMetrics(at: { host: string; port: number }, reg: Reg
     server.listen(at.port, at.host, () => resolve());
   });
   const a = server.address() as { address: string; port: number };
-  log.info('metrics-listening', { listen: `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`, path: '/metrics' });
+  log.info('metrics-listening', { listen: formatHostPort({ host: a.address, port: a.port }), path: '/metrics' });
   return {
     address: { host: a.address, port: a.port },
     close: () => new Promise<void>((resolve) => {

@@ -17,7 +17,8 @@ export interface Logger {
 export interface LoggerOptions {
   format?: LogFormat;
   level?: LogLevel;
-  write?: (line: string) => void;
+  /** `urgent`: a warn or error line, which a deferring writer should not hold back. */
+  write?: (line: string, urgent?: boolean) => void;
   now?: () => Date;
 }
 
@@ -36,10 +37,10 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
     if (order[level] < min) return;
     const all = { ...base, ...fields };
     if (format === 'json') {
-      write(JSON.stringify({ time: now().toISOString(), level, event, ...all }));
+      write(JSON.stringify({ time: now().toISOString(), level, event, ...all }), order[level] >= order.warn);
     } else {
       const kv = Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${textValue(v)}`);
-      write([now().toISOString(), level.padEnd(5), event, ...kv].join(' '));
+      write([now().toISOString(), level.padEnd(5), event, ...kv].join(' '), order[level] >= order.warn);
     }
   };
   return {
@@ -57,9 +58,10 @@ export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Lo
  * event loop are written together by a setImmediate, after that turn's sockets have sent (a
  * READY, a DNS answer) and nft has its transaction. Each line keeps the time it was made.
  * `flush()` writes what is pending (the daemon calls it at exit); a SIGKILL loses at most the
- * lines of the turn it interrupts.
+ * info/debug lines of the turn it interrupts. A warn or error line goes out at once, with the
+ * lines before it: what went wrong is never among what a crash can lose.
  */
-export function deferredWriter(out: (text: string) => void = (t) => process.stderr.write(t)): { write: (line: string) => void; flush: () => void } {
+export function deferredWriter(out: (text: string) => void = (t) => process.stderr.write(t)): { write: (line: string, urgent?: boolean) => void; flush: () => void } {
   let pending: string[] = [];
   let scheduled = false;
   const flush = () => {
@@ -70,8 +72,9 @@ export function deferredWriter(out: (text: string) => void = (t) => process.stde
     out(`${lines.join('\n')}\n`);
   };
   return {
-    write(line) {
+    write(line, urgent = false) {
       pending.push(line);
+      if (urgent) return flush();
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
