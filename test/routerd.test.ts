@@ -263,6 +263,9 @@ test('a lease whose horizon cannot be stored is not granted: BUSY, not READY (fa
     const r = await ask('alice.home.example.', { fields: { leaseMs: 2000 } });
     assert.equal(r.status, 'BUSY', 'a READY would promise a lease a restart could forget');
     assert.equal(logged(log, 'lease-horizon-error').length, 1);
+    // The same question again joins that request: it would carry the same unstored lease.
+    const again = await ask('alice.home.example.', { fields: { leaseMs: 2000 } });
+    assert.equal(again.status, 'BUSY', 'a join must not turn the refused lease into a READY');
   } finally {
     PhlStore.prototype.setLeaseHorizon = real;
   }

@@ -41,6 +41,8 @@ import { dashboardState } from '../dashboard/state.js';
 export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 'nts.windowMs', 'storage', 'learning', 'metrics', 'control',
   'dashboard.listen', 'dashboard.allowPublic', 'dashboard.maxClients', 'dashboard.sessionMs'] as const;
 
+const UNSTORED_LEASE = 'the lease horizon could not be stored';
+
 /** Below this hold, a shared answer's second EN may miss the RC (docs/configuration.md, scheduler.holdMs). */
 const SAFE_HOLD_MS = 200;
 
@@ -107,7 +109,8 @@ class RouterDaemon {
   /** Data plane changes in event order; READYs wait behind their RC's activation. */
   private chain: Promise<void> = Promise.resolve();
   /** RCs whose activation (or renewal) failed: their READYs become BUSY. Emptied as the RCs go. */
-  readonly failedRcs = new Set<number>();
+  /** RCs whose READYs must be BUSY (every one, joins included), and why. */
+  readonly failedRcs = new Map<number, string>();
   private closed = false;
   /** Request ids' arrival times: the request-to-response wait for the metrics. */
   readonly clock = new RequestClock();
@@ -196,6 +199,7 @@ class RouterDaemon {
     // A lease whose horizon could not be stored: the READYs of this step (which grant it) must not
     // leave, or a restart could give the address to another host while the answer lives (fail closed).
     let unsaved = false;
+    let stored = false;
     for (const e of events) {
       this.own.inc(`event.${e.type}`);
       const served = this.servedBy(e);
@@ -204,7 +208,14 @@ class RouterDaemon {
       this.watch?.event(e, served);
       if (e.type === 'rc-removed') this.rcRequests.delete(e.rc.id);
       switch (e.type) {
-        case 'respond': this.respond(e, unsaved && e.status === 'READY'); break;
+        case 'respond':
+          // A lease whose horizon was not stored: this RC's READYs are BUSY from now on, the ones of
+          // requests that join it later too (their answers carry the same unstored lease), until a
+          // later grant on it stores a horizon that covers it (a lease is only ever extended).
+          if (e.status === 'READY' && unsaved) this.failedRcs.set(e.rcId, UNSTORED_LEASE);
+          else if (e.status === 'READY' && stored && this.failedRcs.get(e.rcId) === UNSTORED_LEASE) this.failedRcs.delete(e.rcId);
+          this.respond(e);
+          break;
         case 'rc-created': this.enqueue('activate-rc', () => this.activate(e.rc), e.rc.id); break;
         case 'rc-removed': {
           const rc = e.rc;
@@ -219,7 +230,7 @@ class RouterDaemon {
           break;
         }
         case 'sticky-created': this.dataplane.addSticky?.(e.sticky, e.replaced); break;
-        case 'lease-created': if (!this.recordLease(e.lease.until)) unsaved = true; break;
+        case 'lease-created': if (this.recordLease(e.lease.until)) stored = true; else unsaved = true; break;
         default: break; // mapping-created, queued, joined, hold: logged and counted only
       }
     }
@@ -306,11 +317,11 @@ class RouterDaemon {
     return true;
   }
 
-  private respond(e: RespondEvent, leaseUnsaved = false): void {
+  private respond(e: RespondEvent): void {
     const send = () => {
-      const res: NtsResponse = leaseUnsaved ? { status: 'BUSY', reason: 'the lease horizon could not be stored' }
-        : e.status === 'READY' && this.failedRcs.has(e.rcId) ? { status: 'BUSY', reason: 'the data plane could not install the RC' }
-          : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
+      const failed = e.status === 'READY' ? this.failedRcs.get(e.rcId) : undefined;
+      const res: NtsResponse = failed !== undefined ? { status: 'BUSY', reason: failed }
+        : ntsResponseFor(e, this.now(), this.scheduler.occupancyEstimateMs);
       this.own.inc(`respond.${res.status}`, e.requestIds.length);
       const waits = this.noteResponse(e.requestIds, res.status, 'reason' in e ? e.reason : res.status === 'BUSY' ? 'dataplane' : undefined);
       this.watch?.responded(e.requestIds, res, waits, this.now());
@@ -349,7 +360,7 @@ class RouterDaemon {
    */
   private enqueue(op: string, f: () => Promise<void>, rcId?: number): void {
     const done = f().catch((err: Error) => {
-      if (rcId !== undefined) this.failedRcs.add(rcId);
+      if (rcId !== undefined) this.failedRcs.set(rcId, 'the data plane could not install the RC');
       this.own.inc('dataplane-error');
       this.log.error('dataplane-error', { op, rc: rcId, error: err.message });
     });
