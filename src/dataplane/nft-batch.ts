@@ -41,10 +41,9 @@ export class NftBatcher {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    // process.nextTick, not a microtask: the daemon calls deactivateRc and then activateRc a few
-    // microtasks apart (its promise chain), and both must land in the same transaction; a tick
-    // queued from a microtask runs only once the microtask queue is empty. Not setImmediate: that
-    // waits for the rest of the loop's turn (log writes included) while a READY waits on the kernel.
+    // process.nextTick, not a microtask: everything one scheduler step submits (the daemon calls
+    // deactivateRc and activateRc in one synchronous loop) must land in the same transaction.
+    // Not setImmediate: that waits for the rest of the loop's turn (log writes included) while a READY waits on the kernel.
     process.nextTick(() => {
       this.scheduled = false;
       const ops = this.queue;

@@ -37,15 +37,15 @@ export class BindingTable {
     return { lease, extended: false };
   }
 
-  /**
-   * The EN's sticky entry; the same key again (same host: the scheduler never lets another host
-   * in while one lives) is extended. Undefined when the table is full.
-   */
   /** When the sticky entry on this key ends (undefined: none). */
   stickyEnd(key: ClaimKey): number | undefined {
     return this.stickies.get(formatClaimKey(key))?.until;
   }
 
+  /**
+   * The EN's sticky entry; the same key again (same host: the scheduler never lets another host
+   * in while one lives) is extended. Undefined when the table is full.
+   */
   stick(now: number, s: Omit<Sticky, 'id' | 'createdAt'>): { sticky: Sticky; replaced: boolean } | undefined {
     const k = formatClaimKey(s.key); // always stickyKey(): one EN, one port
     const old = this.stickies.get(k);

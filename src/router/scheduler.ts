@@ -57,10 +57,10 @@ interface Active {
   starter?: string;
 }
 
-/** Where a request could go: now (maybe sharing an RC), or, when blocked, not before about `freeAt`. */
 /** The smallest step by which an EN's sticky entry is moved later (stick). */
 const STICKY_EXTEND_MIN_MS = 1000;
 
+/** Where a request could go: now (maybe sharing an RC), or, when blocked, not before about `freeAt`. */
 interface Placement {
   readonly globalAddress: string;
   readonly keys: ClaimKey[];
