@@ -347,6 +347,18 @@ test('a first packet the kernel already sent to another host (a race) is refused
   assert.equal(r.pkt(3002, EN2, 50001), 'bob', "bob's EN finds its RC");
 });
 
+test("the starter's sticky entry moves later only by a second or more (not one kernel change per connection)", () => {
+  const r = new Run({ holdMs: 3000, rcTimeoutMs: 5000 });
+  r.take(r.s.request(0, { id: 'q1', fqdn: ALICE, qtype: 1, resolver: RES1, deadlineMs: BIND_PATIENCE, leaseMs: 60_000 }));
+  const stickies = () => r.events.filter((e) => e.type === 'sticky-created').length;
+  assert.equal(r.pkt(10, EN1, 40001), 'alice');
+  assert.equal(stickies(), 1, "the hold's first packet: a sticky entry");
+  assert.equal(r.pkt(300, EN1, 40002), 'alice');
+  assert.equal(stickies(), 1, '290 ms later: not moved');
+  assert.equal(r.pkt(1200, EN1, 40003), 'alice');
+  assert.equal(stickies(), 2, '1190 ms later: moved');
+});
+
 test('UNKNOWN_HOST at once; names match in any case; a host removed while waiting', () => {
   const r = new Run();
   assert.deepEqual(r.ask(0, 'q0', 'mallory.home.example.'), ['0 respond UNKNOWN_HOST [q0] unknown-host']);
