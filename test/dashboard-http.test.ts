@@ -155,7 +155,7 @@ test('dashboard auth: token by header or query (a "+" stays), cookie with expiry
   assert.match(q.setCookie!, new RegExp(`^${COOKIE_NAME}=\\d+\\.[\\w-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60$`));
   assert.ok(!q.setCookie!.includes(tok), 'the cookie is not the token');
   const cookie = q.setCookie!.split(';')[0]!;
-  assert.deepEqual(authorize({ url: '/', cookie: `a=b; ${cookie}` }, tok, now + 59_999, 60_000), { ok: true, via: 'cookie' });
+  assert.deepEqual(authorize({ url: '/', cookie: `a=b; ${cookie}` }, tok, now + 59_999, 60_000), { ok: true, via: 'cookie', until: now + 60_000 });
   assert.equal(authorize({ url: '/', cookie }, tok, now + 60_000, 60_000).ok, false, 'expired');
   assert.equal(authorize({ url: '/', cookie }, 'z'.repeat(30), now, 60_000).ok, false, 'another token');
   const forged = `${COOKIE_NAME}=${now + 10 ** 9}.${sessionValue(tok, now + 60_000).split('.')[1]}`;
@@ -344,4 +344,19 @@ test('dashboard listener: heartbeats when quiet; a client that does not read is 
   const ok = sse(l.address.port, auth);
   t.after(() => ok.close());
   assert.equal(await ok.opened, 200, 'others are still served');
+});
+
+test('dashboard listener: an event stream ends with the session that opened it', T, async (t) => {
+  const feed = new DashboardFeed({ batch: 100_000 });
+  const l = await listenDashboard(
+    { listen: { host: '127.0.0.1', port: 0 }, maxClients: 4, sessionMs: 300, intervalMs: 50, heartbeatMs: 200, maxBufferedBytes: 64 * 1024 },
+    { feed, token: () => TOKEN, state: () => ({ ok: true }) }, memoryLogger('debug'),
+  );
+  t.after(() => l.close());
+  const s = sse(l.address.port, { authorization: `Bearer ${TOKEN}` });
+  t.after(() => s.close());
+  assert.equal(await s.opened, 200);
+  await s.until('clients 1', () => l.clients === 1 || undefined);
+  await s.until('the session ended', () => l.clients === 0 || undefined, 3000);
+  assert.equal(l.counters()['clients-session-ended'], 1);
 });

@@ -8,7 +8,8 @@ export const COOKIE_NAME = 'ntss_dashboard';
 
 export type AuthResult =
   /** Authorized. `setCookie`: the header to send (the token came by header or query). */
-  | { ok: true; via: 'header' | 'query' | 'cookie'; setCookie?: string }
+  /** `until`: when the session ends (an open event stream is closed then). */
+  | { ok: true; via: 'header' | 'query' | 'cookie'; setCookie?: string; until: number }
   | { ok: false; reason: string };
 
 export interface AuthRequest {
@@ -67,11 +68,12 @@ export function sessionValue(token: string, expires: number): string {
   return `${expires}.${mac(token, expires)}`;
 }
 
-function validSession(value: string, token: string, now: number): boolean {
+/** The session's end, when the cookie is valid. */
+function validSession(value: string, token: string, now: number): number | undefined {
   const m = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value);
-  if (!m) return false;
+  if (!m) return undefined;
   const expires = Number(m[1]);
-  return expires > now && sameSecret(m[2], mac(token, expires));
+  return expires > now && sameSecret(m[2], mac(token, expires)) ? expires : undefined;
 }
 
 export function authorize(req: AuthRequest, token: string, now: number, sessionMs: number): AuthResult {
@@ -81,13 +83,14 @@ export function authorize(req: AuthRequest, token: string, now: number, sessionM
   };
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.authorization ?? '')?.[1];
   if (bearer !== undefined) {
-    return sameSecret(bearer, token) ? { ok: true, via: 'header', setCookie: cookie() } : { ok: false, reason: 'wrong token' };
+    return sameSecret(bearer, token) ? { ok: true, via: 'header', setCookie: cookie(), until: now + sessionMs } : { ok: false, reason: 'wrong token' };
   }
   const q = queryToken(req.url);
   if (q !== undefined) {
-    return sameSecret(q, token) ? { ok: true, via: 'query', setCookie: cookie() } : { ok: false, reason: 'wrong token' };
+    return sameSecret(q, token) ? { ok: true, via: 'query', setCookie: cookie(), until: now + sessionMs } : { ok: false, reason: 'wrong token' };
   }
   const c = cookieValue(req.cookie, COOKIE_NAME);
-  if (c !== undefined) return validSession(c, token, now) ? { ok: true, via: 'cookie' } : { ok: false, reason: 'session expired or token changed' };
+  const until = c === undefined ? undefined : validSession(c, token, now);
+  if (c !== undefined) return until !== undefined ? { ok: true, via: 'cookie', until } : { ok: false, reason: 'session expired or token changed' };
   return { ok: false, reason: 'no token' };
 }

@@ -56,6 +56,8 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
   const heartbeatMs = o.heartbeatMs ?? DASHBOARD_DEFAULTS.heartbeatMs;
   const maxBuffered = o.maxBufferedBytes ?? DASHBOARD_DEFAULTS.maxBufferedBytes;
   const counters = new Counters();
+  /** Each open event stream, and when its session ends. */
+  const sessionEnds = new Map<http.ServerResponse, number>();
   const clients = new Set<http.ServerResponse>();
 
   const plain = (res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}) =>
@@ -74,7 +76,7 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
   };
   const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 
-  const stream = (req: http.IncomingMessage, res: http.ServerResponse, headers: Record<string, string>) => {
+  const stream = (req: http.IncomingMessage, res: http.ServerResponse, headers: Record<string, string>, until: number) => {
     if (clients.size >= o.maxClients) {
       counters.inc('clients-refused');
       plain(res, 503, `too many dashboard clients (dashboard.maxClients ${o.maxClients})`, { 'retry-after': '10' });
@@ -83,10 +85,12 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
     req.socket.setNoDelay(true);
     res.writeHead(200, { ...SECURITY_HEADERS, ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     clients.add(res);
+    sessionEnds.set(res, until);
     src.feed.listening = true;
     counters.inc('clients-accepted');
     res.on('close', () => {
       clients.delete(res);
+      sessionEnds.delete(res);
       if (clients.size === 0) src.feed.listening = false;
     });
     const t = now();
@@ -118,7 +122,7 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
     }
     if (path === '/events') {
       if (req.method === 'HEAD') res.writeHead(200, { ...SECURITY_HEADERS, ...cookie, 'content-type': 'text/event-stream; charset=utf-8' }).end();
-      else stream(req, res, cookie);
+      else stream(req, res, cookie, auth.until);
       return;
     }
     if (path === '/state.json') {
@@ -153,6 +157,13 @@ export async function listenDashboard(o: DashboardOptions, src: DashboardSource,
     }
     const d = src.feed.take();
     const t = now();
+    // A stream lives no longer than the session that opened it: the browser reconnects and meets 401.
+    for (const [c, end] of sessionEnds) {
+      if (end <= t) {
+        counters.inc('clients-session-ended');
+        c.destroy();
+      }
+    }
     let text: string | undefined;
     if (d) {
       text = event('delta', { now: t, items: d.items, waits: d.waits, lost: d.lost, ...(d.changed ? { state: src.state(t) } : {}) });
