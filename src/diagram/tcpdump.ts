@@ -5,15 +5,9 @@
 //   1796150266.610000 eth0  In  IP 192.0.2.53.53 > 198.51.100.53.27555: 56147*-| 0/0/1 (47)
 //   ... Flags [P.], seq 1:50, ack 1, win 63, options [...], length 49 34608% [1au] A? alice.home.example. (47)
 
-import { parseTcpdumpHead } from '../util/tcpdump.js';
+import { parseTcpdumpHead, type TcpdumpHead } from '../util/tcpdump.js';
 
-export interface DnsPacket {
-  /** Epoch ms (the capture's kernel stamp, µs precision). */
-  t: number;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
+export interface DnsPacket extends Omit<TcpdumpHead, 'rest'> {
   tcp: boolean;
   id: number;
   /** A query: its type and name. */
@@ -65,12 +59,7 @@ export function parseDnsCapture(text: string): DnsPacket[] {
 }
 
 /** A packet on the router's global side, as tcpdump -n -tt prints it (TCP flags or UDP). */
-export interface WirePacket {
-  t: number;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
+export interface WirePacket extends Omit<TcpdumpHead, 'rest'> {
   proto: 'tcp' | 'udp';
   /** TCP flags as printed: S, S., R, R., P., ... */
   flags?: string;

@@ -3,17 +3,12 @@
 // length, through the same resolver, server and router. All namespaces share the kernel's
 // clock, so stamps from different captures compare. Pure: text in, numbers out.
 import { median, nearestRank } from '../util/stats.js';
-import { parseTcpdumpHead } from '../util/tcpdump.js';
+import { parseTcpdumpHead, type TcpdumpHead } from '../util/tcpdump.js';
 
 /** One line of `tcpdump -n -tt`: time (ms, epoch), addresses, and the rest of the line. */
-export interface Packet {
+export interface Packet extends Omit<TcpdumpHead, 'rest'> {
   /** Which capture (e.g. "server", "router-wan"). */
   at: string;
-  t: number;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
   tcp: boolean;
   /** TCP flags as tcpdump prints them ("S", "S.", "P.", ...), undefined for UDP. */
   flags?: string;
