@@ -39,11 +39,11 @@ const { values: a } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, out: { type: 'string' }, delay: { type: 'string' },
     policy: { type: 'string' }, seed: { type: 'string', default: '9' }, 'product-limits': { type: 'boolean', default: false },
-    'max-burst': { type: 'string' }, resolver: { type: 'string', default: 'unbound' },
+    'max-burst': { type: 'string' }, resolver: { type: 'string', default: 'unbound' }, 'keep-logs': { type: 'boolean', default: false },
   },
 });
 const usage = (m) => {
-  console.error(`run.mjs: ${m}\nusage: node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy ${Object.keys(POLICIES).join(',')}] [--seed N] [--product-limits] [--max-burst N] [--resolver unbound,bind,knot,powerdns]`);
+  console.error(`run.mjs: ${m}\nusage: node bench/capacity/run.mjs [--quick] [--out DIR] [--delay 20,100] [--policy ${Object.keys(POLICIES).join(',')}] [--seed N] [--product-limits] [--max-burst N] [--resolver unbound,bind,knot,powerdns] [--keep-logs]`);
   process.exit(2);
 };
 const quick = a.quick;
@@ -131,14 +131,17 @@ for (const kind of resolverKinds) {
           await freshRouterAndResolver(l);
           await new Promise((r) => setTimeout(r, 2000));
         };
-        // A wrong host is kept for diagnosis: the daemons' logs and the lookups, in --out.
+        // A wrong host is kept for diagnosis: the daemons' logs and the lookups, in --out; with
+        // --keep-logs every step that missed the target too (`failed-*`).
         const keep = (what, outcomes) => {
-          if (!a.out || !outcomes.some((o) => o.outcome === 'wrong-host')) return;
-          const d = join(a.out, `wrong-${kind}-${policy}-${delayMs}-${what}`);
+          const wrong = outcomes.some((o) => o.outcome === 'wrong-host');
+          const failed = outcomes.filter((o) => o.outcome === 'ok').length < 0.99 * outcomes.length;
+          if (!a.out || !(wrong || (a['keep-logs'] && failed))) return;
+          const d = join(a.out, `${wrong ? 'wrong' : 'failed'}-${kind}-${policy}-${delayMs}-${what}`);
           mkdirSync(d, { recursive: true });
           for (const f of ['router.log', 'server.log', `${l.resolverDaemon}.log`, 'carol.events.jsonl']) if (existsSync(l.file(f))) copyFileSync(l.file(f), join(d, f));
           writeFileSync(join(d, 'lookups.json'), JSON.stringify(outcomes, null, 1));
-          say(`  wrong host: logs kept in ${d}`);
+          say(`  ${wrong ? 'wrong host' : 'failed'}: logs kept in ${d}`);
         };
         for (const rate of RATES) {
           await fresh();
