@@ -18,6 +18,9 @@ if (positionals.length !== 1) {
 }
 mkdirSync(a.out, { recursive: true });
 const lab = JSON.parse(readFileSync(positionals[0], 'utf8'));
+// The bench's stub (capacity.ts DEFAULT_STUB: one try, 5 s), not the simulator's glibc default of
+// two: a second try joins the resolver's pending lookup and is served behind BIND or Knot at 5-10 s.
+const stub = lab.meta?.stub ? { timeoutMs: lab.meta.stub.timeoutMs, attempts: lab.meta.stub.tries } : { timeoutMs: 5000, attempts: 1 };
 const settingsOf = new Map((lab.capacity ?? []).map((c) => [`${c.resolverKind ?? 'unbound'}/${c.policy}/${c.delayMs}`, c.settings]));
 
 /** The bench's policy names -> the simulator's, with the bench's hold and lifted limits. */
@@ -32,6 +35,7 @@ function simulated(pt) {
     ...(s.holdMs !== undefined ? { holdMs: s.holdMs } : {}),
     // The lab's server leases every answer for the resolver's TTL floor, plain or not.
     plainLeases: true,
+    stub,
     // The bench's `oneResolver` (src/lab/capacity.ts): the router's per-resolver queue share 250, the server's in-flight share 4096.
     ...(lifted ? { resolverQueueLimit: 250, server: { ...base.server, maxPendingPerResolver: 4096 } } : {}),
   };

@@ -5,7 +5,7 @@
 // spread over the hosts) served with >= 99% success. Every lookup goes through the lab's resolver
 // (Unbound by default; BIND, Knot Resolver, PowerDNS Recursor: UDP from the EN, one try, 5 s) and connects to the answer; the inside host names the address
 // it was reached on, so a wrong host is seen where it happens. Root only (exit 2 otherwise).
-//   node bench/capacity/run.mjs [--quick] [--out DIR] [--resolver unbound,bind,knot,powerdns] [--delay 20,100] [--policy plain,pool,ecs,best] [--seed N]
+//   node bench/capacity/run.mjs [--quick] [--out DIR] [--resolver unbound,bind,knot,powerdns] [--delay 20,100] [--policy plain,pool,ecs,best] [--seed N] [--keep-logs]
 // A resolver that cannot send ECS (BIND 9.18, Knot Resolver 5.6: resolvers/*.ts sendsEcs) runs
 // `pool` as its best policy (8 addresses, `any` RCs) and skips `ecs`; the rows say so (`ranAs`).
 // JSON (DIR/capacity.json): { meta, points: [...], capacity: [...] }, each point
@@ -200,7 +200,7 @@ const wrong = points.reduce((n, p) => n + p.wrongHost, 0);
 const meta = {
   date: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), quick, seed,
   cpus: cpus().length, cpu: cpus()[0]?.model, loadavgBefore: load0, loadavgAfter: loadavg(),
-  command: `node bench/capacity/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  command: `node bench/capacity/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), stub: DEFAULT_STUB,
   notes: 'successRatio: connected to the asked host; waits over the successful lookups (nearest rank); paperBound = the resolver profile\'s patience / delay; stubBound = min(patience, the stub\'s 5 s) / delay',
 };
 const f0 = (x) => (x === null || x === undefined ? '-' : x.toFixed(0));
