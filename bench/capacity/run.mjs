@@ -14,7 +14,7 @@
 //     successRatio, answerMs: {p50,p99,max}|null, connectMs: {...}|null, wrongHost, errors }
 // and each capacity row { policy, resolver, resolverKind, delayMs, capacity, atMax (every burst tried
 // was served: capacity is a lower bound), patienceMs (the resolver's profile), paperBound
-// (patience / delay), stubBound (min(patience, the stub's 5 s) / delay: the EN gives up first
+// (patience / delay), stubBound (min(patience, the stub's tries x 5 s) / delay: the EN gives up first
 // behind BIND and Knot), ratio (to paperBound), settings }.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -212,7 +212,7 @@ const meta = {
 };
 const f0 = (x) => (x === null || x === undefined ? '-' : x.toFixed(0));
 console.log(`\n## Capacity (largest burst with >= 99% success), ${meta.date}, load ${load0.map((x) => x.toFixed(1)).join(' ')}\n`);
-console.log('| resolver | policy | delay ms | capacity | paper bound (patience / delay) | with the stub\'s ${STUB.tries} x 5 s | ratio | settings |\n|---|---|---|---|---|---|---|---|');
+console.log(`| resolver | policy | delay ms | capacity | paper bound (patience / delay) | with the stub's ${STUB.tries} x 5 s | ratio | settings |\n|---|---|---|---|---|---|---|---|`);
 for (const c of capacity) {
   const pol = `${c.policy}${c.ranFor ? ` (best without ECS)` : ''}`;
   if (c.error) console.log(`| ${c.resolver ?? c.resolverKind} | ${pol} | ${c.delayMs} | error: ${c.error.split('\n')[0]} | | | | |`);
