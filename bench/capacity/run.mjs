@@ -63,7 +63,7 @@ if (process.getuid?.() !== 0) {
 }
 
 const { Lab } = await imp('lab/lab.js');
-const { DEFAULT_STUB, addSources, burstPlan, freshRouterAndResolver, poissonPlan, runPlan, searchCapacity, summarize, warmupPlan } = await imp('lab/capacity.js');
+const { DEFAULT_STUB, addSources, burstPlan, freshDaemons, poissonPlan, runPlan, searchCapacity, summarize, warmupPlan } = await imp('lab/capacity.js');
 const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
 const { schedulerTimes } = await imp('lab/configs.js');
 const { BUILTIN_PROFILES } = await imp('server/profiles.js');
@@ -131,11 +131,11 @@ for (const kind of resolverKinds) {
         });
         removeSources = addSources(l, SOURCES + WARMUP);
         const base = { policy, ...(asked !== policy ? { ranFor: asked } : {}), resolver: l.mode.resolverVersion ?? l.mode.resolver, resolverKind: kind, delayMs };
-        // Every point starts from a fresh router and resolver (capacity.ts freshRouterAndResolver:
+        // Every point starts from a fresh server, router and resolver (capacity.ts freshDaemons:
         // an overloaded step's admission estimate and Unbound's SERVFAIL cache spoilt the next),
         // and after the server's refusal hold (1 s) and held answers (<= 1.9 s) of the step before.
         const fresh = async () => {
-          await freshRouterAndResolver(l);
+          await freshDaemons(l);
           await new Promise((r) => setTimeout(r, 2000));
         };
         // A wrong host is kept for diagnosis: the daemons' logs and the lookups, in --out; with
