@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 const PIECES = [
   { name: 'sim', what: 'simulator: capacity per policy and RTT, M/D/1 check, plots', root: false },
   { name: 'nts-processing', what: 'NTS processing time per request, server and router', root: false },
+  { name: 'scheduler', what: 'the router scheduler\'s work per lookup as its lease and RC tables grow (simulator)', root: false },
   { name: 'latency', what: 'query to first byte, NTS vs plain, per-stage breakdown (lab)', root: true },
   { name: 'capacity', what: 'capacity and load with real Unbound (lab)', root: true },
   { name: 'dataplane', what: 'kernel plane vs static DNAT, relay vs socat (lab)', root: true },
