@@ -4,7 +4,7 @@
 // per event and flushes each (0.5 ms UDP, 0.8 ms TCP from send() to our process, dataplane.md).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { filterArgs, parseConntrackLine, type ConntrackRunner, type CtEntry, type CtFilter, type CtWatch } from './conntrack.js';
+import { filterArgs, parseConntrackLine, type ConntrackRunner, type CtEntry, type CtFilter, type CtListOptions, type CtWatch } from './conntrack.js';
 
 export interface ConntrackToolOptions {
   /** Prepended to every command line, e.g. ["ip", "netns", "exec", "r1"]. */
@@ -45,8 +45,9 @@ export class ConntrackTool implements ConntrackRunner {
     };
   }
 
-  async list(dst: string): Promise<CtEntry[]> {
-    const { out } = await this.exec(['-L', '-d', dst]);
+  async list(dst: string, o: CtListOptions = {}): Promise<CtEntry[]> {
+    const mark = o.withoutMark ? ['--mark', `0/0x${o.withoutMark.toString(16)}`] : [];
+    const { out } = await this.exec(['-L', '-d', dst, ...mark]);
     return out.split('\n').map(parseConntrackLine).filter((e): e is CtEntry => e !== undefined);
   }
 

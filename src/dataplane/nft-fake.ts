@@ -6,11 +6,13 @@
 // local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them);
 // dump() prints the state as the `add` statements that would rebuild it, for golden files.
 import { isIPv4 } from 'node:net';
-import type { ConntrackRunner, CtEntry, CtFilter, CtWatch } from './conntrack.js';
+import type { ConntrackRunner, CtEntry, CtFilter, CtListOptions, CtWatch } from './conntrack.js';
 import { NftError } from './nft-errors.js';
 import type { HostProbe } from './nft-preflight.js';
 import { formatElement, formatKey, renderCommand, type NftCommand, type RcKey } from './nft-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
+
+type FakeFlow = { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number };
 
 interface FakeElement {
   readonly key: RcKey;
@@ -82,9 +84,24 @@ export class FakeNft implements NftRunner {
    * rule order: a local service's accept rule ends the walk undNATed; each `dnat ... map @m` rule
    * takes the first live element of `m` whose key contains the flow. undefined: not DNATed.
    */
-  route(table: string, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): string | undefined {
+  route(table: string, f: FakeFlow): string | undefined {
+    return this.firstPacket(table, f)?.to;
+  }
+
+  /**
+   * route() and what the rules did to the flow's conntrack entry on the way: a rule `KEY @m ...
+   * ct mark set ct mark or BIT ct event set 0` that matched (an element of `m` contains the flow)
+   * silenced its events (`events: false`) and set BIT in its mark.
+   */
+  firstPacket(table: string, f: FakeFlow): { to: string; events: boolean; mark: number } | undefined {
     const t = this.tables.get(table);
     if (!t) return undefined;
+    let events = true;
+    let mark = 0;
+    const hit = (map: string | undefined) => {
+      const elements = map === undefined ? undefined : t.maps.get(map);
+      return elements ? [...this.live(elements).values()].find((e) => contains(e.key, f)) : undefined;
+    };
     for (const rule of t.statics) {
       const r = /^add rule ip \S+ prerouting (.*)$/.exec(rule)?.[1];
       if (r === undefined) continue;
@@ -93,10 +110,16 @@ export class FakeNft implements NftRunner {
         if (service[1] === f.proto && Number(service[2]) === f.dport) return undefined;
         continue;
       }
-      const map = /\bmap @(\S+)$/.exec(r)?.[1];
-      const elements = map === undefined ? undefined : t.maps.get(map);
-      if (!elements) continue;
-      for (const e of this.live(elements).values()) if (contains(e.key, f)) return e.value;
+      const quiet = /(?<!map )@(\S+) .*ct mark set ct mark or (0x[0-9a-f]+) ct event set 0$/.exec(r);
+      if (quiet) {
+        if (hit(quiet[1])) {
+          events = false;
+          mark |= Number(quiet[2]);
+        }
+        continue;
+      }
+      const e = hit(/\bmap @(\S+)$/.exec(r)?.[1]);
+      if (e) return { to: e.value, events, mark };
     }
     return undefined;
   }
@@ -122,7 +145,7 @@ export class FakeNft implements NftRunner {
         if (!tables.delete(c.table)) throw enoent(`table ${c.table}`);
         return;
       case 'raw': {
-        const m = /^add (table|map|chain|rule) ip (\S+)(?: (\S+))?/.exec(c.text);
+        const m = /^add (table|map|chain|rule|counter) ip (\S+)(?: (\S+))?/.exec(c.text);
         if (!m) throw new NftError('syntax', `nft: the fake does not understand ${JSON.stringify(c.text)}`);
         const [, what, table, name] = m;
         let t = tables.get(table!);
@@ -183,7 +206,7 @@ function range(k: RcKey, dim: 'source' | 'proto' | 'ports'): [number, number] {
   return [lo, lo + size - 1];
 }
 
-function contains(k: RcKey, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): boolean {
+function contains(k: RcKey, f: FakeFlow): boolean {
   if (k.dst !== f.dst) return false;
   const point = { source: ipv4(f.src), proto: f.proto === 'tcp' ? 6 : 17, ports: f.dport };
   return (['source', 'proto', 'ports'] as const).every((d) => {
@@ -205,6 +228,8 @@ function overlaps(a: RcKey, b: RcKey): boolean {
 export class FakeConntrack implements ConntrackRunner {
   readonly entries = new Map<string, CtEntry>();
   readonly deletes: CtFilter[] = [];
+  private readonly marks = new Map<string, number>();
+  private readonly silent = new Set<string>();
   private readonly watchers = new Map<string, { onEntry: (e: CtEntry) => void; onEnd: (why: string) => void; onLoss?: () => void }>();
   private nextWatch = 0;
 
@@ -219,8 +244,9 @@ export class FakeConntrack implements ConntrackRunner {
     return [...this.watchers.keys()].map((k) => k.split('#')[0]!).sort();
   }
 
-  async list(dst: string): Promise<CtEntry[]> {
-    return [...this.entries.values()].filter((e) => e.orig.dst === dst).map(({ event: _, ...e }) => e);
+  async list(dst: string, o: CtListOptions = {}): Promise<CtEntry[]> {
+    return [...this.entries.values()].filter((e) => e.orig.dst === dst && ((this.marks.get(ctKey(e)) ?? 0) & (o.withoutMark ?? 0)) === 0)
+      .map(({ event: _, ...e }) => e);
   }
 
   async delete(f: CtFilter): Promise<number> {
@@ -230,16 +256,25 @@ export class FakeConntrack implements ConntrackRunner {
     return gone.length;
   }
 
-  /** A new flow: recorded and reported to the watchers of its destination as NEW. */
-  add(e: CtEntry): CtEntry {
-    this.entries.set(ctKey(e), e);
-    this.emit(e.orig.dst, { ...e, event: 'new' });
+  /**
+   * A new flow: recorded and reported to the watchers of its destination as NEW, unless the
+   * rules silenced its events (`events: false`, FakeNft.firstPacket()); `mark`: its ct mark.
+   */
+  add(e: CtEntry, o: { events?: boolean; mark?: number } = {}): CtEntry {
+    const key = ctKey(e);
+    this.entries.set(key, e);
+    this.marks.set(key, o.mark ?? 0);
+    if (o.events === false) this.silent.add(key);
+    else this.emit(e.orig.dst, { ...e, event: 'new' });
     return e;
   }
 
-  /** The flow ended (or was deleted): DESTROY, with byte counts when given. */
+  /** The flow ended (or was deleted): DESTROY, with byte counts when given (none for a silenced flow). */
   destroy(e: CtEntry, bytes?: { orig: number; reply: number }): void {
-    if (!this.entries.delete(ctKey(e))) return;
+    const key = ctKey(e);
+    if (!this.entries.delete(key)) return;
+    this.marks.delete(key);
+    if (this.silent.delete(key)) return;
     this.emit(e.orig.dst, { ...e, event: 'destroy', ...(bytes ? { origBytes: bytes.orig, replyBytes: bytes.reply } : {}) });
   }
 

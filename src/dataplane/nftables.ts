@@ -21,7 +21,7 @@ import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';
 import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
-import { installCommands, RC_ANY_MAP, RC_MAP, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
+import { installCommands, RC_ANY_MAP, RC_MAP, STICKY_CT_MARK, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
 import { NftProcess, type NftRunner } from './nft-runner.js';
 import { FlowTracker } from './nftables-flows.js';
 import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
@@ -211,7 +211,8 @@ export class NftablesDataPlane implements DataPlane {
   async refreshMappings(): Promise<Mapping[]> {
     const listedAt = this.flows.listingStarted();
     try {
-      const lists = await Promise.all(this.opts.globalAddresses.map((ga) => this.ct.list(ga)));
+      // Flows admitted by a sticky element alone are silent by design (nft-ruleset.ts): not adopted.
+      const lists = await Promise.all(this.opts.globalAddresses.map((ga) => this.ct.list(ga, { withoutMark: STICKY_CT_MARK })));
       if (this.state === 'started') this.flows.reconcile(this.opts.globalAddresses, lists.flat(), listedAt);
     } finally {
       this.flows.listingEnded();
