@@ -237,7 +237,8 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       // had the sticky flow sent NEW, classify would have seen it before this one.
       await classified(EN2, b.localPort, 'tcp');
       assert.ok(!asked.some((a) => a.pkt.src === EN && a.pkt.srcPort === mine.localPort), 'no NEW event for the sticky flow');
-      assert.ok(!dp.listMappings().some((m) => m.enPort === mine.localPort));
+      assert.ok(!(await dp.refreshMappings()).some((m) => m.enPort === mine.localPort), 'not adopted by the re-list');
+      assert.equal(dp.counters()['sticky-admitted'], 1, 'the kernel\'s count, read with the re-list');
       assert.equal(dp.counters()['error.sticky'], undefined);
     });
 

@@ -197,8 +197,10 @@ test('sticky: after alice\'s hold the EN\'s next connection follows its sticky e
   await x.settle();
   // The router never hears of the sticky flow: no classify, no mapping, not adopted by a re-list.
   assert.deepEqual(x.asked.map((p) => p.srcPort), [40000]);
+  assert.equal(x.dp.counters()['sticky-admitted'], 0, 'as read at start');
   await x.dp.refreshMappings();
   assert.deepEqual(x.dp.listMappings().map((m) => m.enPort), [40000]);
+  assert.equal(x.dp.counters()['sticky-admitted'], 1, 'the kernel\'s count, read with the re-list');
   x.ct.destroy(f!);
   assert.deepEqual(x.events.map((e) => [e.type, e.mapping.enPort, e.mapping.privateAddress, e.mapping.via]), [
     ['mapping-opened', 40000, ALICE, 'rc'],

@@ -32,6 +32,8 @@ export class FakeNft implements NftRunner {
   /** Every transaction as rendered text, in order (failed ones too). */
   readonly transactions: string[][] = [];
   private failures: ((cmds: readonly NftCommand[]) => NftError | undefined)[] = [];
+  /** Named counters ("table name"), counted by firstPacket(). */
+  private readonly counters = new Map<string, number>();
   closed = false;
 
   constructor(private readonly now: () => number = () => 0) {}
@@ -85,19 +87,34 @@ export class FakeNft implements NftRunner {
    * takes the first live element of `m` whose key contains the flow. undefined: not DNATed.
    */
   route(table: string, f: FakeFlow): string | undefined {
-    return this.firstPacket(table, f)?.to;
+    return this.walk(table, f)?.to;
   }
 
   /**
    * route() and what the rules did to the flow's conntrack entry on the way: a rule `KEY @m ...
    * ct mark set ct mark or BIT ct event set 0` that matched (an element of `m` contains the flow)
-   * silenced its events (`events: false`) and set BIT in its mark.
+   * silenced its events (`events: false`) and set BIT in its mark (and counts in its named
+   * counter). A first packet, so it counts: route() is the same walk without counting.
    */
   firstPacket(table: string, f: FakeFlow): { to: string; events: boolean; mark: number } | undefined {
+    const r = this.walk(table, f);
+    for (const c of r?.counted ?? []) this.counters.set(`${table} ${c}`, (this.counters.get(`${table} ${c}`) ?? 0) + 1);
+    return r && { to: r.to, events: r.events, mark: r.mark };
+  }
+
+  async readCounter(table: string, name: string): Promise<number> {
+    if (!this.tables.get(table)?.statics.includes(`add counter ip ${table} ${name}`)) {
+      throw new NftError('not-found', `nft: Could not process rule: No such file or directory (counter ${table} ${name})`);
+    }
+    return this.counters.get(`${table} ${name}`) ?? 0;
+  }
+
+  private walk(table: string, f: FakeFlow): { to: string; events: boolean; mark: number; counted: string[] } | undefined {
     const t = this.tables.get(table);
     if (!t) return undefined;
     let events = true;
     let mark = 0;
+    const counted: string[] = [];
     const hit = (map: string | undefined) => {
       const elements = map === undefined ? undefined : t.maps.get(map);
       return elements ? [...this.live(elements).values()].find((e) => contains(e.key, f)) : undefined;
@@ -115,11 +132,13 @@ export class FakeNft implements NftRunner {
         if (hit(quiet[1])) {
           events = false;
           mark |= Number(quiet[2]);
+          const c = /\bcounter name (\S+)/.exec(r)?.[1];
+          if (c) counted.push(c);
         }
         continue;
       }
       const e = hit(/\bmap @(\S+)$/.exec(r)?.[1]);
-      if (e) return { to: e.value, events, mark };
+      if (e) return { to: e.value, events, mark, counted };
     }
     return undefined;
   }

@@ -12,6 +12,8 @@ import { renderCommand, type NftCommand } from './nft-ruleset.js';
 export interface NftRunner {
   /** Applies the commands as one transaction; resolves once `nft` acknowledged it, rejects with NftError. */
   run(commands: readonly NftCommand[]): Promise<void>;
+  /** The packets of a named counter (`nft list counter ip TABLE NAME`). */
+  readCounter(table: string, name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,27 @@ export class NftProcess implements NftRunner {
       this.pending.push({ token, resolve, reject, errors: [] });
       this.arm();
       child.stdin!.write(`${line}\n${token}\n`);
+    });
+  }
+
+  /**
+   * A process of its own (~20 ms): `nft -i` acknowledges by stderr only and its stdout is not
+   * read. Called about once a minute (the plane's re-list) and at stop.
+   */
+  readCounter(table: string, name: string): Promise<number> {
+    const [cmd, ...args] = [...(this.opts.prefix ?? []), this.opts.nft ?? 'nft', 'list', 'counter', 'ip', table, name];
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+      child.on('error', (e) => reject(new NftError('process', `cannot run ${cmd}: ${e.message}`)));
+      child.on('close', (code) => {
+        const n = Number(/\bpackets (\d+)/.exec(out)?.[1]);
+        if (code === 0 && Number.isSafeInteger(n)) resolve(n);
+        else reject(code === 0 ? new NftError('syntax', `nft list counter ${table} ${name}: no packets in ${JSON.stringify(out.slice(0, 200))}`) : nftErrorFrom(err || `nft exited with code ${code}`));
+      });
     });
   }
 
