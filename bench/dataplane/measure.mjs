@@ -1,8 +1,9 @@
 // One plane's tests in the lab, from en1 to the router's global address: iperf3 TCP, iperf3 UDP
 // at a fixed rate, and the connection setup rate (connrate.mjs). Through `ntss router` each test
 // starts with a real lookup of alice (glibc -> Unbound -> NTSv2 server -> NTS REQUEST -> READY),
-// and its connections are mapped by that RC, or, after the hold, by en1's sticky entries; what
-// the router logged meanwhile is counted, so every connection is one the system can justify.
+// and its connections are mapped by that RC, or, after the hold, let in by en1's sticky elements
+// (silently: the kernel counts them, planes.mjs); what the router logged meanwhile is counted,
+// so every connection is one the system can justify.
 import { existsSync, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseIperf } from './summary.mjs';
