@@ -3,7 +3,8 @@
 // what the kernel refuses (EEXIST for an overlapping or re-valued element in an interval map,
 // ENOENT for a missing table/map/element) and honours element timeouts on an injected clock;
 // route() answers where the table's prerouting rules would DNAT a new flow (the accept rules of
-// local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them);
+// local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them;
+// firstPacket() also says whether the rules silenced the flow's conntrack events, and counts);
 // dump() prints the state as the `add` statements that would rebuild it, for golden files.
 import { isIPv4 } from 'node:net';
 import type { ConntrackRunner, CtEntry, CtFilter, CtListOptions, CtWatch } from './conntrack.js';
