@@ -6,6 +6,7 @@
 // naming a unique token, and stderr is read in order: whatever comes before the token's error
 // belongs to the transaction.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runCommand } from './command.js';
 import { NftError, nftErrorFrom } from './nft-errors.js';
 import { renderCommand, type NftCommand } from './nft-ruleset.js';
 
@@ -63,21 +64,15 @@ export class NftProcess implements NftRunner {
    * A process of its own (~20 ms): `nft -i` acknowledges by stderr only and its stdout is not
    * read. Called about once a minute (the plane's re-list) and at stop.
    */
-  readCounter(table: string, name: string): Promise<number> {
-    const [cmd, ...args] = [...(this.opts.prefix ?? []), this.opts.nft ?? 'nft', 'list', 'counter', 'ip', table, name];
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-      child.on('error', (e) => reject(new NftError('process', `cannot run ${cmd}: ${e.message}`)));
-      child.on('close', (code) => {
-        const n = Number(/\bpackets (\d+)/.exec(out)?.[1]);
-        if (code === 0 && Number.isSafeInteger(n)) resolve(n);
-        else reject(code === 0 ? new NftError('syntax', `nft list counter ${table} ${name}: no packets in ${JSON.stringify(out.slice(0, 200))}`) : nftErrorFrom(err || `nft exited with code ${code}`));
+  async readCounter(table: string, name: string): Promise<number> {
+    const { code, out, err } = await runCommand([...(this.opts.prefix ?? []), this.opts.nft ?? 'nft', 'list', 'counter', 'ip', table, name])
+      .catch((e: Error) => {
+        throw new NftError('process', e.message);
       });
-    });
+    if (code !== 0) throw nftErrorFrom(err || `nft exited with code ${code}`);
+    const n = Number(/\bpackets (\d+)/.exec(out)?.[1]);
+    if (!Number.isSafeInteger(n)) throw new NftError('syntax', `nft list counter ${table} ${name}: no packets in ${JSON.stringify(out.slice(0, 200))}`);
+    return n;
   }
 
   async close(): Promise<void> {
