@@ -14,9 +14,11 @@ import { parseArgs } from 'node:util';
 const PIECES = [
   { name: 'sim', what: 'simulator: capacity per policy and RTT, M/D/1 check, plots', root: false },
   { name: 'nts-processing', what: 'NTS processing time per request, server and router', root: false },
+  { name: 'scheduler', what: 'the router scheduler\'s work per lookup as its lease and RC tables grow (simulator)', root: false },
   { name: 'latency', what: 'query to first byte, NTS vs plain, per-stage breakdown (lab)', root: true },
   { name: 'capacity', what: 'capacity and load with real Unbound (lab)', root: true },
   { name: 'dataplane', what: 'kernel plane vs static DNAT, relay vs socat (lab)', root: true },
+  { name: 'nft-maps', what: 'nftables element changes: interval (pipapo) vs hash maps, by map size', root: true },
   { name: 'diagrams', what: 'sequence diagrams of real runs: the demo\'s flows; as root, lab scenarios with real Unbound', root: false },
   { name: 'dashboard', what: 'the live dashboard: router CPU and throughput off vs on with 8 event streams, event delivery latency', root: false },
 ];

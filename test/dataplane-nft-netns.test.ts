@@ -175,7 +175,10 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
     await t.test('the static table is in the kernel; the golden file passes nft -c', () => {
       const table = sh([...RT, 'nft', 'list', 'table', 'ip', 'ntss']);
       assert.match(table, /map rc_any[\s\S]*map sticky[\s\S]*chain prerouting[\s\S]*udp dport 5300 accept/);
-      assert.match(table, /map @rc\n[\s\S]*map @rc_any\n[\s\S]*map @sticky\n/, 'lookup order rc -> rc_any -> sticky');
+      assert.match(table, /map @rc_host\n[\s\S]*map @rc\n[\s\S]*map @rc_any\n[\s\S]*map @sticky\n/, 'lookup order rc_host -> rc -> rc_any -> sticky');
+      // Exact keys live in hash maps (element deletes in constant time): no interval flag.
+      assert.match(table, /map rc_host \{\s*type ipv4_addr \. ipv4_addr \. inet_proto : ipv4_addr\s*flags timeout\s/);
+      assert.match(table, /map sticky \{\s*type ipv4_addr \. ipv4_addr \. inet_proto \. inet_service : ipv4_addr\s*flags timeout\s/);
       sh([...RT, 'nft', '-c', '-f', path.join(FIXTURES, 'static.nft')]);
     });
 
@@ -301,14 +304,17 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
         apply(s.request(now(), { id: `r${++rid}`, fqdn: 'bob.home.example.', qtype: 1, resolver: '192.0.2.54', deadlineMs: now() + 5000, mode: 'prefix', ecs: prefix(EN2) }));
         await settle();
         assert.equal(s.activeRcs().length, 2);
-        assert.match(list('rc'), /203\.0\.113\.20 \. 203\.0\.113\.2 .*: 192\.168\.50\.10/);
+        // An EN's /32 over all ports: exact elements in rc_host, one per protocol; nothing in rc.
+        assert.match(list('rc_host'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp .*: 192\.168\.50\.10/);
+        assert.match(list('rc_host'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. udp .*: 192\.168\.50\.10/);
+        assert.doesNotMatch(list('rc'), /203\.0\.113\.2/);
         const c = await en.cmd('tcp', { from: EN2, to: GA, port: 8080 });
         assert.equal(c.reply, `bob ${EN2}:${c.localPort} hello`, 'EN2 is inside bob\'s prefix only');
         const d = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
         assert.equal(d.reply, `alice ${EN}:${d.localPort} hello`);
         await classified(EN, d.localPort, 'tcp');
         await endHold();
-        assert.doesNotMatch(list('rc'), /203\.0\.113\.2/);
+        assert.doesNotMatch(list('rc_host'), /203\.0\.113\.20 \./);
       } finally {
         phl.setConfigured('alice.home.example.', ALICE);
         phl.setConfigured('bob.home.example.', BOB);

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, anyKey, NftError,
+  ctFlow, DataPlaneError, FakeConntrack, fakeHost, FakeNft, NftablesDataPlane, anyKey, formatKey, NftError, rcElementsFor,
   type DataPlaneMappingEvent, type NftablesOptions,
 } from '../src/dataplane/index.js';
 import { PrivateHostList, RcScheduler, type FirstPacket, type RouterEvent } from '../src/router/index.js';
@@ -160,7 +160,19 @@ test('the kernel model: rc, then rc_any, then sticky; local services are never D
   assert.equal(to(EN2, 5300, 'udp'), undefined, 'the NTS port');
   await el('rc', '198.51.100.0/24', ALICE);
   assert.equal(to(EN2), ALICE, 'a source-specific RC wins over rc_any');
+  await el('rc_host', `${EN}/32`, BOB, 'tcp', [0, 65535]);
+  assert.equal(to(EN, 8443), BOB, 'rc_host is looked up first');
   await x.dp.stop();
+});
+
+test('RC elements: an EN\'s /32 over all ports is exact (rc_host, one per protocol); prefixes and port ranges stay in rc', () => {
+  const key = (source: string, proto: 'tcp' | 'udp' | 'any', ports: [number, number]) => ({ source, dst: GA, proto, ports });
+  assert.deepEqual(rcElementsFor([key(`${EN}/32`, 'any', [0, 65535])]).map((e) => [e.map, formatKey(e.key, e.map)]),
+    [['rc_host', `${EN} . ${GA} . tcp`], ['rc_host', `${EN} . ${GA} . udp`]]);
+  assert.deepEqual(rcElementsFor([key(`${EN}/32`, 'tcp', [22, 22]), key('198.51.100.0/24', 'any', [0, 65535]), key('0.0.0.0/0', 'any', [0, 65535])])
+    .map((e) => [e.map, formatKey(e.key, e.map)]), [
+    ['rc', `${EN} . ${GA} . tcp . 22`], ['rc', `198.51.100.0/24 . ${GA} . 0-255 . 0-65535`], ['rc_any', `0.0.0.0/0 . ${GA} . 0-255 . 0-65535`],
+  ]);
 });
 
 test('without a lease past the hold there is no sticky element (no exposure beyond the hold)', async () => {

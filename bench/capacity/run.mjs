@@ -57,6 +57,7 @@ if (process.getuid?.() !== 0) {
 const { Lab } = await imp('lab/lab.js');
 const { addSources, burstPlan, freshRouterAndResolver, poissonPlan, runPlan, searchCapacity, summarize, warmupPlan } = await imp('lab/capacity.js');
 const { MAX_CAPACITY_HOSTS } = await imp('lab/capacity-hosts.js');
+const { cpuBetween, sampleLabCpu } = await imp('lab/cpu-usage.js');
 const { schedulerTimes } = await imp('lab/configs.js');
 
 const HOSTS = MAX_CAPACITY_HOSTS;
@@ -133,10 +134,14 @@ for (const delayMs of delays) {
           const w = summarize(await runPlan(l, warmupPlan(WARMUP, 125, SOURCES, HOSTS)));
           if (w.wrongHost > 0) points.push({ kind: 'warmup', ...base, burst: n, ...w });
           await new Promise((r) => setTimeout(r, 2000));
-          const outcomes = await runPlan(l, burstPlan(n, HOSTS));
+          const cost = { clientCpuMs: 0 };
+          const cpu0 = sampleLabCpu(l.prefix);
+          const outcomes = await runPlan(l, burstPlan(n, HOSTS), undefined, cost);
+          // Where the burst's CPU went (the lab's processes and the load generator), per lookup.
+          const cpuMs = { ...cpuBetween(cpu0, sampleLabCpu(l.prefix)), 'en:capacity-client': cost.clientCpuMs };
           keep(`burst${n}`, outcomes);
-          const s = summarize(outcomes);
-          say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}`);
+          const s = { ...summarize(outcomes), cpuMs, cpuMsPerLookup: Math.round(Object.values(cpuMs).reduce((a, b) => a + b, 0) / n * 100) / 100 };
+          say(`  burst ${n}: ${s.ok}/${s.lookups} ok, wrong ${s.wrongHost}, answer p50 ${s.answerMs?.p50 ?? '-'} ms p99 ${s.answerMs?.p99 ?? '-'} ms ${JSON.stringify(s.errors)}; CPU ${s.cpuMsPerLookup} ms/lookup ${JSON.stringify(cpuMs)}`);
           return s;
         },
       );

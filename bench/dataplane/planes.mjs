@@ -37,7 +37,7 @@ function routerConfig(lab, dataplane) {
 
 /**
  * The router's own static table (nft-ruleset.ts, with the options the daemon derives from its
- * config) where the three `dnat ... map @rc|@rc_any|@sticky` rules become one static DNAT of
+ * config) where the `dnat ... map @rc_host|@rc|@rc_any|@sticky` rules become one static DNAT of
  * the bench's ports to alice: the same filter chains, masquerade and local-service rules.
  */
 export function staticTableText(lab) {

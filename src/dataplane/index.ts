@@ -7,7 +7,7 @@ export { DataPlaneError, listenError } from './errors.js';
 export { encodeProxyV2, decodeProxyV2, PROXY_V2_SIGNATURE, type ProxyAddresses, type ProxyDecodeResult } from './proxy-protocol.js';
 export { NftablesDataPlane, NFTABLES_DEFAULTS, type NftablesOptions } from './nftables.js';
 export { createNftablesDataPlane, nftablesOptions } from './nftables-config.js';
-export { staticRuleset, installCommands, renderCommand, anyKey, RC_MAP, RC_ANY_MAP, type NftCommand, type RcKey, type RulesetOptions, type DnsRedirect } from './nft-ruleset.js';
+export { staticRuleset, installCommands, renderCommand, anyKey, formatKey, rcElementsFor, RC_HOST_MAP, RC_MAP, RC_ANY_MAP, type NftCommand, type RcKey, type RulesetOptions, type DnsRedirect } from './nft-ruleset.js';
 export { NftProcess, runNftOnce, type NftRunner, type NftProcessOptions } from './nft-runner.js';
 export { NftError, isNotFound, isAlreadyExists, classifyNftStderr, type NftErrorKind } from './nft-errors.js';
 export { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';

@@ -79,7 +79,7 @@ export class FakeNft implements NftRunner {
   /** Live elements of a map as "key timeout T : value" lines, sorted. */
   elements(table: string, map: string): string[] {
     const m = this.tables.get(table)?.maps.get(map);
-    return m ? [...this.live(m).values()].map((e) => formatElement(e.key, e.value, e.timeoutMs)).sort() : [];
+    return m ? [...this.live(m).values()].map((e) => formatElement(e.key, e.value, e.timeoutMs, map)).sort() : [];
   }
 
   /**

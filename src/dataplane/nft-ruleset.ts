@@ -2,15 +2,35 @@
 // router runs, shared/design/dataplane.md) and the typed commands that change state, which are
 // only map elements. Commands are values so the fake (nft-fake.ts) can validate them like the
 // kernel does; the real runner renders them with renderCommand() into `nft` syntax.
-import type { ClaimKey } from '../router/index.js';
+import { ANY_SOURCE, type ClaimKey } from '../router/index.js';
 import type { PortSpec } from './types.js';
 
-// The three maps, looked up in this order by `prerouting` (the first that has the key wins):
-export const RC_MAP = 'rc';         // source-specific RCs: NTS v1 (EN/32) and ECS-prefix RCs
+// The maps, looked up in this order by `prerouting` (the first that has the key wins):
+export const RC_HOST_MAP = 'rc_host'; // EN/32 . GA . proto, all ports: ECS /32 and v1 RCs (a hash)
+export const RC_MAP = 'rc';         // the other source-specific RCs: ECS prefixes, port ranges
 export const RC_ANY_MAP = 'rc_any'; // at most one `any` RC per global address (the kernel refuses overlaps)
-export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: the scheduler's sticky entries (docs/leases.md)
+export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: the scheduler's sticky entries (docs/leases.md; a hash)
 /** The DNAT maps in lookup order. */
-export const LOOKUP_ORDER = [RC_MAP, RC_ANY_MAP, STICKY_MAP] as const;
+export const LOOKUP_ORDER = [RC_HOST_MAP, RC_MAP, RC_ANY_MAP, STICKY_MAP] as const;
+
+// Why two kinds of map: a map with intervals in a concatenation is a pipapo set, whose element
+// delete costs time linear in the map's size (kernel 6.18, one `nft -i`: 0.5 ms empty, 2.5 ms at
+// 1000 elements, 7.3 ms at 3000) and every transaction waits behind it. Exact keys (an EN's /32,
+// one protocol, one port or all ports) go into hash maps instead: 0.3 ms at any size.
+// docs/eval/capacity.md ("nft deletes").
+const INTERVAL_MAP = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ;';
+const HOST_MAP = 'type ipv4_addr . ipv4_addr . inet_proto : ipv4_addr ; flags timeout ; counter ;';
+const EXACT_MAP = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags timeout ; counter ;';
+const MAP_TYPES: Record<(typeof LOOKUP_ORDER)[number], string> = {
+  [RC_HOST_MAP]: HOST_MAP, [RC_MAP]: INTERVAL_MAP, [RC_ANY_MAP]: INTERVAL_MAP, [STICKY_MAP]: EXACT_MAP,
+};
+/** What each map's key is made of, as the `dnat ... map` rule looks it up. */
+const LOOKUP_KEYS: Record<(typeof LOOKUP_ORDER)[number], string> = {
+  [RC_HOST_MAP]: 'ip saddr . ip daddr . meta l4proto',
+  [RC_MAP]: 'ip saddr . ip daddr . meta l4proto . th dport',
+  [RC_ANY_MAP]: 'ip saddr . ip daddr . meta l4proto . th dport',
+  [STICKY_MAP]: 'ip saddr . ip daddr . meta l4proto . th dport',
+};
 /**
  * The ct mark bit of a flow the kernel admitted through `sticky` alone (no RC element matched).
  * Such a flow sends no conntrack events (`ct event set 0`): an EN already let in costs the
@@ -52,10 +72,6 @@ export type NftCommand =
     }
   | { readonly kind: 'delete-element'; readonly table: string; readonly map: string; readonly key: RcKey };
 
-/** A first packet's key in the DNAT maps. */
-const DNAT_KEY = 'ip saddr . ip daddr . meta l4proto . th dport';
-const MAP_TYPE = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ;';
-
 /**
  * The static table as `add` statements, in order. Installing it is one transaction that first
  * adds and deletes the table, so a leftover from a crashed run is replaced atomically
@@ -68,7 +84,7 @@ export function staticRuleset(o: RulesetOptions): string[] {
   const services = o.localServices.map((s) => `${s.proto} dport ${s.port}`);
   const out = [
     `add table ${t}`,
-    ...LOOKUP_ORDER.map((m) => `add map ${t} ${m} { ${MAP_TYPE} }`),
+    ...LOOKUP_ORDER.map((m) => `add map ${t} ${m} { ${MAP_TYPES[m]} }`),
     `add counter ${t} ${STICKY_COUNTER}`,
     `add chain ${t} prerouting { type nat hook prerouting priority dstnat ; policy accept ; }`,
     // Trap 3: an any/any RC would capture the router's own ports; accepting here skips the DNAT.
@@ -81,8 +97,8 @@ export function staticRuleset(o: RulesetOptions): string[] {
       // flow that follows a sticky element is the scheduler's decision already (the element
       // mirrors its entry, which names the host this EN reached): no events, so the router does
       // not classify it again (src/dataplane/README.md, "Sticky flows are silent").
-      ...(m === STICKY_MAP ? [`add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } ${DNAT_KEY} @${m} counter name ${STICKY_COUNTER} ct mark set ct mark or 0x${STICKY_CT_MARK.toString(16)} ct event set 0`] : []),
-      `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ${DNAT_KEY} map @${m}`,
+      ...(m === STICKY_MAP ? [`add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } ${LOOKUP_KEYS[m]} @${m} counter name ${STICKY_COUNTER} ct mark set ct mark or 0x${STICKY_CT_MARK.toString(16)} ct event set 0`] : []),
+      `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ${LOOKUP_KEYS[m]} map @${m}`,
     ]),
   ];
   if (o.dnsRedirect) {
@@ -125,9 +141,28 @@ export function anyKey(globalAddress: string): RcKey {
   return { source: '0.0.0.0/0', dst: globalAddress, proto: 'any', ports: [0, 65535] };
 }
 
-export function formatKey(k: RcKey): string {
+/**
+ * The kernel elements of an RC's keys: `any` sources in rc_any; an EN's /32 over all ports in
+ * rc_host, one element per protocol (the DNAT rules only see TCP and UDP); the rest in rc.
+ */
+export function rcElementsFor(keys: readonly RcKey[]): Array<{ map: string; key: RcKey }> {
+  return keys.flatMap((key) => {
+    if (key.source === ANY_SOURCE) return [{ map: RC_ANY_MAP, key }];
+    if (!isHostKey(key)) return [{ map: RC_MAP, key }];
+    const protos = key.proto === 'any' ? (['tcp', 'udp'] as const) : [key.proto];
+    return protos.map((proto) => ({ map: RC_HOST_MAP, key: { ...key, proto } }));
+  });
+}
+
+function isHostKey(k: RcKey): boolean {
+  return k.source.endsWith('/32') && k.ports[0] === 0 && k.ports[1] === 65535;
+}
+
+/** A key in `nft` syntax for `map` (rc_host keys have no port: they cover all). */
+export function formatKey(k: RcKey, map?: string): string {
   const source = k.source.endsWith('/32') ? k.source.slice(0, -3) : k.source;
   const proto = k.proto === 'any' ? '0-255' : k.proto;
+  if (map === RC_HOST_MAP) return `${source} . ${k.dst} . ${proto}`;
   const ports = k.ports[0] === k.ports[1] ? `${k.ports[0]}` : `${k.ports[0]}-${k.ports[1]}`;
   return `${source} . ${k.dst} . ${proto} . ${ports}`;
 }
@@ -137,16 +172,16 @@ export function formatTimeout(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-export function formatElement(key: RcKey, value: string, timeoutMs?: number): string {
-  return `${formatKey(key)}${timeoutMs === undefined ? '' : ` timeout ${formatTimeout(timeoutMs)}`} : ${value}`;
+export function formatElement(key: RcKey, value: string, timeoutMs?: number, map?: string): string {
+  return `${formatKey(key, map)}${timeoutMs === undefined ? '' : ` timeout ${formatTimeout(timeoutMs)}`} : ${value}`;
 }
 
 export function renderCommand(c: NftCommand): string {
   switch (c.kind) {
     case 'raw': return c.text;
     case 'delete-table': return `delete table ip ${c.table}`;
-    case 'add-element': return `add element ip ${c.table} ${c.map} { ${formatElement(c.key, c.value, c.timeoutMs)} }`;
-    case 'delete-element': return `delete element ip ${c.table} ${c.map} { ${formatKey(c.key)} }`;
+    case 'add-element': return `add element ip ${c.table} ${c.map} { ${formatElement(c.key, c.value, c.timeoutMs, c.map)} }`;
+    case 'delete-element': return `delete element ip ${c.table} ${c.map} { ${formatKey(c.key, c.map)} }`;
   }
 }
 

@@ -1,19 +1,20 @@
 // The kernel data plane (shared/design/dataplane.md): a static nftables table whose only
 // changing state is map elements, and conntrack as the NAT table.
 //   activateRc   -> one element per RC key, e.g. `0.0.0.0/0 . GA . 0-255 . 0-65535 : PA` in rc_any,
-//                   `198.51.100.0/24 . GA . tcp . 22 : PA` in rc (with a safety timeout)
+//                   `198.51.100.0/24 . GA . tcp . 22 : PA` in rc, `EN . GA . tcp : PA` in rc_host
+//                   (with a safety timeout)
 //   deactivateRc -> that element deleted; established flows keep their conntrack entry
 //   first packet -> conntrack NEW event (DNATed by the kernel already) -> classify -> scheduler
 //   sticky       -> the scheduler's sticky entries as elements `EN . GA . proto . port : PA`
 //                   in map sticky, timing out when the scheduler's do. The kernel looks up
-//                   rc -> rc_any -> sticky; the order does not matter for correctness: the
+//                   rc_host -> rc -> rc_any -> sticky; the order does not matter for correctness: the
 //                   scheduler never lets keys of two hosts overlap (docs/leases.md)
 //   flow end     -> conntrack DESTROY event -> mapping-closed
 // The kernel decides first here (it forwards before we hear of the packet); the scheduler's
 // verdict is checked against it and a disagreement (a race at an RC change) is resolved by
 // deleting that conntrack entry, so the flow's next packet meets the current maps.
 import { PlaneEvents } from './plane-events.js';
-import { ANY_SOURCE, type Mapping, type Rc, type Sticky } from '../router/index.js';
+import type { Mapping, Rc, Sticky } from '../router/index.js';
 import type { Logger } from '../util/log.js';
 import { ConntrackTool } from './conntrack-tool.js';
 import { type ConntrackRunner, type CtEntry, type CtWatch } from './conntrack.js';
@@ -21,7 +22,7 @@ import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';
 import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
-import { installCommands, RC_ANY_MAP, RC_MAP, STICKY_COUNTER, STICKY_CT_MARK, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
+import { installCommands, rcElementsFor, STICKY_COUNTER, STICKY_CT_MARK, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
 import { NftProcess, type NftRunner } from './nft-runner.js';
 import { FlowTracker } from './nftables-flows.js';
 import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
@@ -56,9 +57,9 @@ export interface NftablesOptions {
 
 export const NFTABLES_DEFAULTS = { table: 'ntss', safetyTimeoutMs: 60_000, reconcileMs: 60_000, watchRestartMs: 1000 } as const;
 
-/** An RC's kernel elements: prefix and v1 RCs in `rc`, `any` RCs in `rc_any` (one per service). */
+/** An RC's kernel elements (nft-ruleset.ts rcElementsFor: rc_host, rc or rc_any). */
 function rcElements(rc: Rc): Array<{ map: string; key: RcKey }> {
-  return rc.keys.map((key) => ({ map: key.source === ANY_SOURCE ? RC_ANY_MAP : RC_MAP, key }));
+  return rcElementsFor(rc.keys);
 }
 
 export class NftablesDataPlane implements DataPlane {

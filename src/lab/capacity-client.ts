@@ -137,7 +137,11 @@ async function main(): Promise<void> {
     process.stderr.write('capacity-client: hard time bound reached\n');
     process.exit(3);
   }, Math.max(bound, 1000)).unref();
+  const cpu0 = process.cpuUsage();
   await Promise.all(plan.lookups.map(async (l) => process.stdout.write(JSON.stringify(await one(plan, l)) + '\n')));
+  // The load generator's own CPU in the run (runPlan adds it up beside the lab's, cpu-usage.ts).
+  const cpu = process.cpuUsage(cpu0);
+  process.stderr.write(`capacity-client: cpu-ms ${Math.round((cpu.user + cpu.system) / 1000)}\n`);
 }
 
 main().catch((e: Error) => {

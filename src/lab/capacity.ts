@@ -136,7 +136,10 @@ export function poissonPlan(rate: number, seconds: number, sources: number, host
 }
 
 /** Runs a plan: one capacity-client per EN namespace, all starting at one wall-clock instant. */
-export async function runPlan(lab: Lab, plan: readonly PlannedLookup[], stub: StubOptions = DEFAULT_STUB): Promise<LookupOutcome[]> {
+/** What a run cost: the load generator's processes' CPU ms (their last stderr line). */
+export interface RunCost { clientCpuMs: number }
+
+export async function runPlan(lab: Lab, plan: readonly PlannedLookup[], stub: StubOptions = DEFAULT_STUB, cost?: RunCost): Promise<LookupOutcome[]> {
   const hosts = capacityHosts(lab.mode.capacity?.hosts ?? 0);
   if (hosts.length === 0) throw new LabError('capacity: this lab has no load-run hosts (up with capacity.hosts)', 'USAGE');
   const srcIndex = new Map(sourceAddresses(MAX_SOURCES).map((a, i) => [a, i]));
@@ -162,6 +165,7 @@ export async function runPlan(lab: Lab, plan: readonly PlannedLookup[], stub: St
   const results: ClientResult[] = [];
   for (const r of await Promise.all(runs)) {
     if (r.code !== 0) throw new LabError(`capacity-client exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
+    if (cost) cost.clientCpuMs += Number(/cpu-ms (\d+)/.exec(r.stderr)?.[1] ?? 0);
     for (const line of r.stdout.split('\n')) if (line.trim()) results.push(JSON.parse(line) as ClientResult);
   }
   if (results.length !== plan.length) throw new LabError(`capacity: ${plan.length} lookups planned, ${results.length} reported`);

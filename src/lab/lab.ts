@@ -6,6 +6,7 @@ import {
   newSecrets, nsdConf, nsupdateKey, nsupdateScript, rootHints, rootZone, routerAuxRuleset, routerSupports, routerYaml, serverYaml, v1ResolverYaml,
   type DataPlaneKind, type LabMode, type ProfileSource,
 } from './configs.js';
+import { buildDelayLine } from './delay-line-build.js';
 import { DELAY_CORE_JS, MAIN_JS, SERVICES_JS, countInLog, daemonEvents, logTail, startDaemon, startNtss, stopDaemon, waitReady, type DaemonEvent } from './daemons.js';
 import { DELAY_TUN, buildNetwork, labNamespaces, routeThroughDelayLine, shapeWithNetem, teardownNetwork } from './netns.js';
 import { assertLabAvailable, labTools } from './preflight.js';
@@ -112,12 +113,12 @@ export class Lab {
       if (o.ecs && !spec.sendsEcs) say(`lab ${o.prefix}: --ecs: ${spec.product} cannot send ECS as a recursive resolver; it is not sent`);
       buildNetwork(o.prefix);
       lab.addAddresses();
-      await lab.shape();
+      await lab.shape(say);
       lab.writeConfigs();
       if (dataplane === 'userspace') run('ip', nsExecArgs(lab.ns('router'), 'nft', ['-f', join(dir, 'router-aux.nft')]));
       await lab.startAll(o.withoutNtss ?? false);
       if (!o.withoutNtss) for (const h of REGISTERED_AT_UP) await lab.register(h, true);
-      const shaper = s.mode.shaper === 'tun' ? ' (no netem in this kernel: TUN delay line)' : '';
+      const shaper = s.mode.shaper === 'tun' ? ' (no netem in this kernel: TUN delay line in Node)' : s.mode.shaper === 'tun-c' ? ' (no netem in this kernel: TUN delay line)' : '';
       say(`lab ${o.prefix}: up (${Object.keys(s.pids).length} daemons; state in ${dir})${shaper}`);
       return lab;
     } catch (e) {
@@ -157,13 +158,23 @@ export class Lab {
   }
 
   /** Delay and loss between the Internet segments: netem, or where the kernel lacks it, the TUN delay line. */
-  private async shape(): Promise<void> {
+  private async shape(say: (line: string) => void): Promise<void> {
     const { delayMs, lossPct } = this.s.mode;
     if (delayMs <= 0 && lossPct <= 0) return;
     if (shapeWithNetem(this.prefix, { delayMs, lossPct })) {
       this.s.mode.shaper = 'netem';
       return;
     }
+    // The C delay line (one read and one write per packet), else the Node one through socat.
+    const built = process.env.NTSS_LAB_DELAY_LINE === 'node' ? { ok: false as const, reason: 'NTSS_LAB_DELAY_LINE=node' } : buildDelayLine(this.s.dir);
+    if (built.ok) {
+      this.s.mode.shaper = 'tun-c';
+      startDaemon(this.s, 'delay', 'inet', built.binary, ['--dev', DELAY_TUN, '--delay-us', String(Math.round(delayMs * 500)), '--loss-pct', String(lossPct)]);
+      await waitReady(this.s, 'delay', 'listening', () => countInLog(this.s, 'delay', 'listening') > 0);
+      routeThroughDelayLine(this.prefix);
+      return;
+    }
+    say(`lab ${this.prefix}: the C delay line could not be built (${built.reason}); using the Node one (more CPU per packet)`);
     this.s.mode.shaper = 'tun';
     // 127.0.0.1 of the core namespace: the TUN's packets travel as UDP between socat and the delay line.
     startDaemon(this.s, 'delay', 'inet', process.execPath, [DELAY_CORE_JS, '--listen', '127.0.0.1:9000', '--peer', '127.0.0.1:9001', '--delay', String(delayMs / 2), '--loss', String(lossPct)]);

@@ -2,10 +2,11 @@
 // its timestamp + window, when the window check would reject a copy anyway. Bounded: when full,
 // the oldest entry goes and its timestamp becomes a floor below which messages count as stale,
 // so the bound can shorten the window but never let a replay through.
+import { MinHeap } from '../util/min-heap.js';
 
 export class ReplayCache {
   private readonly seen = new Map<string, number>(); // id -> timestamp
-  private readonly heap: [number, string][] = []; // min-heap on timestamp
+  private readonly heap = new MinHeap<[number, string]>((a, b) => a[0] < b[0]); // on timestamp
   /** Messages with a timestamp at or below this are refused (entries evicted for space). */
   floor = -Infinity;
 
@@ -21,9 +22,9 @@ export class ReplayCache {
     if (this.seen.has(id)) return 'replay';
     if (timestamp <= this.floor) return 'stale';
     this.seen.set(id, timestamp);
-    this.push([timestamp, id]);
+    this.heap.push([timestamp, id]);
     while (this.seen.size > this.maxEntries) {
-      const [ts, old] = this.pop()!;
+      const [ts, old] = this.heap.pop()!;
       this.seen.delete(old);
       this.floor = Math.max(this.floor, ts);
     }
@@ -35,38 +36,8 @@ export class ReplayCache {
   }
 
   prune(nowMs: number): void {
-    while (this.heap.length > 0 && this.heap[0][0] + this.windowMs < nowMs) {
-      this.seen.delete(this.pop()![1]);
+    for (let top = this.heap.peek(); top && top[0] + this.windowMs < nowMs; top = this.heap.peek()) {
+      this.seen.delete(this.heap.pop()![1]);
     }
-  }
-
-  private push(e: [number, string]): void {
-    const h = this.heap;
-    h.push(e);
-    for (let i = h.length - 1; i > 0;) {
-      const parent = (i - 1) >> 1;
-      if (h[parent][0] <= h[i][0]) break;
-      [h[parent], h[i]] = [h[i], h[parent]];
-      i = parent;
-    }
-  }
-
-  private pop(): [number, string] | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && h[l][0] < h[m][0]) m = l;
-        if (r < h.length && h[r][0] < h[m][0]) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
-    }
-    return top;
   }
 }

@@ -20,7 +20,7 @@
 // mapping every matching new flow to its host; removed at hold end ('hold-done') or, without
 // packet, at expiresAt ('expired'). Queued requests are placed again at every change.
 import { canonicalFqdn, type PrivateHostList, type PhlEntry } from './phl.js';
-import { BindingTable, stickyKey } from './bindings.js';
+import { BindingTable, ClaimIndex, stickyKey } from './bindings.js';
 import { ANY_SOURCE, anyOverlap, keyMatches, keysFor, normalizePrefix, sameKeys, type ClaimKey } from './claims.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerConfig } from './config.js';
 import { estimatedFreeAt, expectedWaitMs as waitBehind, ServiceEstimator } from './estimate.js';
@@ -76,6 +76,8 @@ export class RcScheduler {
   readonly bindings = new BindingTable();
   private cfg: ResolvedSchedulerConfig;
   private readonly active = new Map<number, Active>();
+  /** `active` by global address and source: a request or packet meets only RCs it could overlap. */
+  private readonly activeIndex = new ClaimIndex<Active>();
   private readonly pending = new PendingRequests();
   private readonly ids: RecentIds;
   private readonly estimator: ServiceEstimator;
@@ -212,8 +214,9 @@ export class RcScheduler {
     if (known) return { verdict: 'mapped', mapping: known, existing: true, events };
 
     // The kernel's order: source-specific RCs (map rc) before `any` ones (rc_any).
-    const matching = [...this.active.values()].filter((a) => a.rc.keys.some((k) => keyMatches(k, pkt)))
-      .sort((x, y) => Number(inAnyMap(x.rc.keys)) - Number(inAnyMap(y.rc.keys)));
+    const matching = [...this.activeIndex.candidates([{ source: pkt.src, dst: pkt.dst, proto: pkt.proto, ports: [pkt.dstPort, pkt.dstPort] }])]
+      .filter((a) => a.rc.keys.some((k) => keyMatches(k, pkt)))
+      .sort((x, y) => Number(inAnyMap(x.rc.keys)) - Number(inAnyMap(y.rc.keys)) || x.rc.id - y.rc.id);
     if (new Set(matching.map((a) => a.rc.privateAddress)).size > 1) {
       // Impossible by construction (place() never lets two hosts overlap); if it ever happens,
       // refusing is the only answer that cannot deliver to the wrong host.
@@ -327,6 +330,7 @@ export class RcScheduler {
       const holding = a.rc.releaseAt !== null;
       if ((holding ? a.rc.releaseAt! : a.rc.expiresAt) > t) continue;
       this.active.delete(id);
+      this.activeIndex.remove(a, a.rc.keys);
       this.estimator.observe(t - a.rc.armedAt);
       for (const p of a.reqs) this.pending.settle(p);
       out.push({ type: 'rc-removed', at: t, rc: a.rc, reason: holding ? 'hold-done' : 'expired' });
@@ -410,7 +414,8 @@ export class RcScheduler {
       let blocked = now < this.blockedUntil;
       if (blocked) freeAt = this.blockedUntil;
       let share: Active | undefined;
-      for (const a of this.active.values()) {
+      // In order of creation, as a scan of `active` would meet them (the last share wins).
+      for (const a of [...this.activeIndex.candidates(keys)].sort((x, y) => x.rc.id - y.rc.id)) {
         if (!anyOverlap(a.rc.keys, keys)) continue;
         const sameHost = a.rc.privateAddress === host.address;
         if (mayShare && sameHost && sameKeys(a.rc.keys, keys)) {
@@ -457,6 +462,7 @@ export class RcScheduler {
       });
       a = { rc, reqs: new Set(), waitingSince: now };
       this.active.set(rc.id, a);
+      this.activeIndex.add(a, rc.keys);
       out.push({ type: 'rc-created', at: now, rc });
     }
     a.reqs.add(p);
@@ -564,8 +570,7 @@ export class RcScheduler {
 
   /** No RC and no lease of any host on this address. */
   private idle(globalAddress: string): boolean {
-    for (const a of this.active.values()) if (a.rc.globalAddress === globalAddress) return false;
-    return !this.bindings.listLeases().some((l) => l.globalAddress === globalAddress);
+    return !this.activeIndex.has(globalAddress) && !this.bindings.anyLeaseOn(globalAddress);
   }
 
   private noteCleanDemand(now: number, privateAddress: string, resolver: string): void {
@@ -601,7 +606,9 @@ export class RcScheduler {
     const holding = new Set<string>();
     const busy = new Set<string>();
     for (const a of this.active.values()) { holding.add(a.rc.privateAddress); busy.add(a.rc.globalAddress); }
-    for (const l of this.bindings.listLeases()) { holding.add(l.privateAddress); busy.add(l.globalAddress); }
+    const leased = this.bindings.leaseHoldings();
+    for (const h of leased.hosts) holding.add(h);
+    for (const ga of leased.addresses) busy.add(ga);
     const wanted = new Set<string>();
     for (const [h, at] of this.demand) if (at >= horizon) wanted.add(h);
     if (tainted !== undefined) {

@@ -6,55 +6,31 @@
 import type { PacketResult, RcScheduler } from '../router/scheduler.js';
 import type { RespondEvent, RouterEvent } from '../router/events.js';
 import type { FirstPacket, NtsRequest } from '../router/types.js';
+import { MinHeap } from '../util/min-heap.js';
 
 interface Item { readonly t: number; readonly seq: number; readonly run: () => void }
 
-/** A binary min-heap on (t, seq). */
+/** The world's actions in (t, seq) order: ties run in the order they were scheduled. */
 class Agenda {
-  private readonly h: Item[] = [];
+  private readonly h = new MinHeap<Item>((a, b) => a.t < b.t || (a.t === b.t && a.seq < b.seq));
   private seq = 0;
 
   get size(): number {
-    return this.h.length;
+    return this.h.size;
   }
 
   push(t: number, run: () => void): void {
-    const h = this.h;
-    h.push({ t, seq: this.seq++, run });
-    for (let i = h.length - 1; i > 0;) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
+    this.h.push({ t, seq: this.seq++, run });
   }
 
   peek(): Item | undefined {
-    return this.h[0];
+    return this.h.peek();
   }
 
   pop(): Item | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
+    return this.h.pop();
   }
 }
-
-const less = (a: Item, b: Item) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
 
 export class SimWorld {
   private readonly agenda = new Agenda();
