@@ -216,14 +216,18 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       assert.ok(!(await ctList()).some((e) => e.orig.src === EN2), 'no conntrack entry for the dropped SYN');
     });
 
-    await t.test('sticky: after alice\'s hold the EN still reaches alice; bob waits for alice\'s lease; a third party gets nothing', async () => {
+    await t.test('sticky: after alice\'s hold the EN still reaches alice, silently (no conntrack event); bob waits for alice\'s lease; a third party gets nothing', async () => {
       await request('bob.home.example.'); // the lease outlasts bob's patience: TOO_LATE at once
       assert.deepEqual([s.queueLength, s.activeRcs().length], [0, 0], 'bob refused, not given alice\'s address');
       assert.doesNotMatch(list('rc_any'), /203\.0\.113\.2 \./, 'no RC for bob on the address alice\'s answer still names');
       const mine = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
       assert.equal(mine.reply, `alice ${EN}:${mine.localPort} hello`);
-      await classified(EN, mine.localPort, 'tcp');
-      assert.ok(dp.listMappings().some((m) => m.enAddress === EN && m.enPort === mine.localPort && m.via === 'sticky' && m.privateAddress === ALICE));
+      // The kernel let it in by the sticky element alone: counted and marked there, and the
+      // conntrack re-list leaves it out (it would be adopted as an unknown flow otherwise).
+      assert.match(sh([...RT, 'nft', 'list', 'counter', 'ip', 'ntss', 'sticky_admitted']), /packets 1 /);
+      assert.match(sh([...RT, 'conntrack', '-L', '-p', 'tcp', '-s', EN, '--sport', String(mine.localPort)]), /mark=16384 /);
+      assert.ok((await ctList()).some((e) => e.orig.sport === mine.localPort), 'listed without the mark filter');
+      assert.ok(!(await new ConntrackTool({ prefix: RT }).list(GA, { withoutMark: 0x4000 })).some((e) => e.orig.sport === mine.localPort), 'left out with it');
       const other = await en.cmd('tcp', { from: EN2, to: GA, port: 8080, timeoutMs: 700 });
       assert.equal(other.connected, false, 'the sticky element is the EN\'s alone');
       // Past the lease (the scheduler's clock): a new request for bob is served.
@@ -232,13 +236,24 @@ test('nftables data plane in network namespaces', { timeout: 180_000 }, async (t
       await request('bob.home.example.');
       const b = await en.cmd('tcp', { from: EN2, to: GA, port: 8080 });
       assert.equal(b.reply, `bob ${EN2}:${b.localPort} hello`);
+      // An RC-matched flow still reaches classify. One conntrack -E stream carries both in order:
+      // had the sticky flow sent NEW, classify would have seen it before this one.
       await classified(EN2, b.localPort, 'tcp');
+      assert.ok(!asked.some((a) => a.pkt.src === EN && a.pkt.srcPort === mine.localPort), 'no NEW event for the sticky flow');
+      assert.ok(!(await dp.refreshMappings()).some((m) => m.enPort === mine.localPort), 'not adopted by the re-list');
+      assert.equal(dp.counters()['sticky-admitted'], 1, 'the kernel\'s count, read with the re-list');
       assert.equal(dp.counters()['error.sticky'], undefined);
     });
 
     await t.test('UDP: mapped with the source kept, survives the RC, nothing for others', async () => {
       await endHold();
       await request('alice.home.example.');
+      // EN's tcp/8080 sticky element is still in the kernel, but an RC element matches first: that
+      // flow is the scheduler's to see (it may start a hold), so its NEW event comes.
+      assert.match(list('sticky'), /203\.0\.113\.20 \. 203\.0\.113\.2 \. tcp \. 8080 /);
+      const both = await en.cmd('tcp', { from: EN, to: GA, port: 8080 });
+      assert.equal(both.reply, `alice ${EN}:${both.localPort} hello`);
+      await classified(EN, both.localPort, 'tcp');
       const sock = en.id();
       const r = await en.cmd('udp', { from: EN, to: GA, port: 7000, keep: true });
       assert.equal(r.reply, `alice ${EN}:${r.localPort} hello`);

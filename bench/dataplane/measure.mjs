@@ -1,8 +1,9 @@
 // One plane's tests in the lab, from en1 to the router's global address: iperf3 TCP, iperf3 UDP
 // at a fixed rate, and the connection setup rate (connrate.mjs). Through `ntss router` each test
 // starts with a real lookup of alice (glibc -> Unbound -> NTSv2 server -> NTS REQUEST -> READY),
-// and its connections are mapped by that RC, or, after the hold, by en1's sticky entries; what
-// the router logged meanwhile is counted, so every connection is one the system can justify.
+// and its connections are mapped by that RC, or, after the hold, let in by en1's sticky elements
+// (silently: the kernel counts them, planes.mjs); what the router logged meanwhile is counted,
+// so every connection is one the system can justify.
 import { existsSync, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseIperf } from './summary.mjs';
@@ -39,18 +40,33 @@ async function connRate(lab, target, o) {
   return j;
 }
 
-/** CPU seconds of every process in the router namespace so far (reaped children included: socat's forks). */
-export async function routerCpuSeconds(lab) {
+/**
+ * CPU seconds of every process in the router namespace so far (reaped children included:
+ * socat's forks), in total and by command name (`node`, `conntrack`, `nft`, ...): which
+ * process a connection costs.
+ */
+export async function routerCpu(lab) {
   const r = await lab.exec('inet', 'ip', ['netns', 'pids', lab.ns('router')]);
-  let ticks = 0;
+  const byCommand = {};
+  let total = 0;
   for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime
+      const s = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // utime stime cutime cstime, USER_HZ
+      byCommand[comm] = (byCommand[comm] ?? 0) + s;
+      total += s;
     } catch { /* gone */ }
   }
-  return ticks / 100; // USER_HZ
+  return { total, byCommand };
+}
+
+/** What `b` (a later routerCpu) adds to `a`, by command; a process that ended meanwhile is lost (none does during a test). */
+function cpuSince(a, b) {
+  const byCommand = {};
+  for (const [c, s] of Object.entries(b.byCommand)) byCommand[c] = Math.max(0, s - (a.byCommand[c] ?? 0));
+  return { cpuS: b.total - a.total, cpuByCommand: byCommand };
 }
 
 /** The router log's length now: events after this offset belong to what follows. */
@@ -97,7 +113,7 @@ export const TESTS = ['tcp', 'udp', 'conn'];
 export async function runTest(lab, test, nts, o) {
   const target = lab.mode.globalAddresses[0];
   const looked = nts ? await lookup(lab) : undefined;
-  const cpu0 = await routerCpuSeconds(lab);
+  const cpu0 = await routerCpu(lab);
   const t0 = performance.now();
   let res;
   if (test === 'tcp') {
@@ -111,5 +127,5 @@ export async function runTest(lab, test, nts, o) {
     res = { value: r.perSecond, unit: 'conn/s', ok: r.ok, failed: r.failed, errors: r.errors };
   }
   const wallS = (performance.now() - t0) / 1000;
-  return { ...res, cpuS: (await routerCpuSeconds(lab)) - cpu0, wallS, ...(looked ? { lookupMs: looked.ms } : {}) };
+  return { ...res, ...cpuSince(cpu0, await routerCpu(lab)), wallS, ...(looked ? { lookupMs: looked.ms } : {}) };
 }

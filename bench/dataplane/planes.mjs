@@ -47,7 +47,7 @@ export function staticTableText(lab) {
   const first = lines.findIndex((l) => / map @/.test(l));
   if (first < 0) throw new Error('static table: no map DNAT rule to replace (nft-ruleset.ts changed?)');
   const dnat = `add rule ip ${STATIC_TABLE} prerouting iifname "${o.wan}" meta l4proto { tcp, udp } th dport { ${IPERF_PORT}, ${CONN_PORT} } dnat ip to ${ADDR.alice}`;
-  const out = lines.filter((l) => !/ map @/.test(l));
+  const out = lines.filter((l) => !/ @\S/.test(l)); // the map DNATs and the sticky membership rule
   out.splice(first, 0, dnat);
   return [`add table ip ${STATIC_TABLE}`, `delete table ip ${STATIC_TABLE}`, ...out].join('\n') + '\n';
 }
@@ -57,7 +57,8 @@ function nft(lab, args, input) {
 }
 
 /**
- * Enters `plane` (the router stopped before); returns its leave(). Each plane starts with an
+ * Enters `plane` (the router stopped before); returns its leave(), which may resolve with counts
+ * read from the kernel before it left (added to the session's events). Each plane starts with an
  * empty conntrack table in the router namespace: the previous plane's flows (thousands in
  * TIME_WAIT for 120 s) would otherwise be listed, and adopted by the kernel plane's re-list.
  */
@@ -69,7 +70,15 @@ export async function enter(lab, plane) {
     case 'nts-relay': {
       writeFileSync(lab.file('router.yaml'), stringify(routerConfig(lab, plane === 'nts-kernel' ? 'nftables' : 'userspace')), { mode: 0o600 });
       await lab.startRouterAgain();
-      return () => lab.stopRouter('SIGTERM');
+      if (plane === 'nts-relay') return () => lab.stopRouter('SIGTERM');
+      return async () => {
+        // Flows admitted through a sticky element alone never reach the router (nft-ruleset.ts):
+        // the kernel's counter says how many there were. Older tables have none (undefined).
+        const c = await nft(lab, ['list', 'counter', 'ip', 'ntss', 'sticky_admitted']);
+        const n = c.code === 0 ? Number(/packets (\d+)/.exec(c.stdout)?.[1]) : NaN;
+        await lab.stopRouter('SIGTERM');
+        return Number.isFinite(n) ? { 'kernel.sticky-admitted': n } : {};
+      };
     }
     case 'static':
     case 'static-ct': {

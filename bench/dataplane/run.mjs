@@ -89,6 +89,7 @@ async function session(pair, plane, round) {
   const offset = logOffset(lab);
   const leave = await enter(lab, plane);
   const got = {};
+  let kernel = {};
   try {
     for (const test of TESTS) {
       try {
@@ -100,10 +101,10 @@ async function session(pair, plane, round) {
       }
     }
   } finally {
-    await leave();
+    kernel = (await leave()) ?? {};
   }
   for (const test of TESTS) (((results[pair] ??= {})[plane] ??= {})[test] ??= [])[round] = got[test];
-  if (nts) sessions.push({ plane, round: round + 1, connections: got.conn?.ok, events: routerEventsSince(lab, offset) });
+  if (nts) sessions.push({ plane, round: round + 1, connections: got.conn?.ok, events: { ...routerEventsSince(lab, offset), ...kernel } });
 }
 
 try {
@@ -154,8 +155,14 @@ for (const p of pairs) {
     const cpu = (pl) => median((results[p]?.[pl]?.[test] ?? []).map((r) => r?.cpuS ?? NaN));
     // The router namespace's CPU per completed connection: what each connection costs there, whatever the load.
     const perConn = (pl) => median((results[p]?.[pl]?.[test] ?? []).map((r) => (r?.ok ? (r.cpuS / r.ok) * 1e6 : NaN)));
+    // ... and split by process (node: ntss; conntrack: its event watch; nft): where it goes.
+    const perConnBy = (pl) => {
+      const rs = (results[p]?.[pl]?.[test] ?? []).filter((r) => r?.ok && r.cpuByCommand);
+      const names = [...new Set(rs.flatMap((r) => Object.keys(r.cpuByCommand)))].sort();
+      return Object.fromEntries(names.map((n) => [n, median(rs.map((r) => ((r.cpuByCommand[n] ?? 0) / r.ok) * 1e6))]));
+    };
     json.comparisons.push({ pair: p, test, a, b, ...c, target: TARGET[p], lossPctA: loss(a), lossPctB: loss(b), cpuSA: cpu(a), cpuSB: cpu(b),
-      ...(test === 'conn' ? { cpuUsPerConnA: perConn(a), cpuUsPerConnB: perConn(b) } : {}) });
+      ...(test === 'conn' ? { cpuUsPerConnA: perConn(a), cpuUsPerConnB: perConn(b), cpuUsPerConnByProcessA: perConnBy(a), cpuUsPerConnByProcessB: perConnBy(b) } : {}) });
     const us = (pl) => (test === 'conn' && Number.isFinite(perConn(pl)) ? ` (${perConn(pl).toFixed(0)} us/conn)` : '');
     const f = (x) => (Number.isFinite(x) ? (test === 'conn' ? x.toFixed(0) : x.toFixed(1)) : '?');
     const l = (x) => (test === 'udp' && Number.isFinite(x) ? ` (loss ${x.toFixed(1)}%)` : '');
@@ -170,10 +177,14 @@ console.log('| A vs B | test | median A | median B | A/B: median of per-round ra
 console.log('|---|---|---:|---:|---|---|---|---:|');
 for (const r of table) console.log(r);
 console.log('');
+for (const c of json.comparisons.filter((x) => x.test === 'conn')) {
+  const by = (o) => Object.entries(o ?? {}).filter(([, v]) => Number.isFinite(v) && v >= 0.5).map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ') || 'none';
+  console.log(`- router namespace CPU per connection by process (median us), ${c.a}: ${by(c.cpuUsPerConnByProcessA)}; ${c.b}: ${by(c.cpuUsPerConnByProcessB)}`);
+}
 for (const s of sessions) {
   const e = s.events;
   const mapped = Object.entries(e).filter(([k]) => k.startsWith('mapping-created.')).map(([k, v]) => `${k.slice(16)} ${v}`).join(', ');
-  console.log(`- round ${s.round} ${s.plane}: connections the client completed in the rate test ${s.connections ?? '?'}; the router mapped (scheduler, whole session) ${mapped || 'none'}; sticky entries created ${e['sticky-created'] ?? 0}; RCs ${e['rc-created'] ?? 0}${e['counter.dataplane.conntrack-events-lost'] ? `; conntrack event losses (ENOBUFS) ${e['counter.dataplane.conntrack-events-lost']}, flows adopted by the re-list ${e['counter.dataplane.adopted'] ?? 0}` : ''}`);
+  console.log(`- round ${s.round} ${s.plane}: connections the client completed in the rate test ${s.connections ?? '?'}; the router mapped (scheduler, whole session) ${mapped || 'none'}${e['kernel.sticky-admitted'] !== undefined ? `; the kernel admitted through sticky elements alone, unseen by the router, ${e['kernel.sticky-admitted']}` : ''}; sticky entries created ${e['sticky-created'] ?? 0}; RCs ${e['rc-created'] ?? 0}${e['counter.dataplane.conntrack-events-lost'] ? `; conntrack event losses (ENOBUFS) ${e['counter.dataplane.conntrack-events-lost']}, flows adopted by the re-list ${e['counter.dataplane.adopted'] ?? 0}` : ''}`);
 }
 if (failures.length > 0) {
   console.log('');

@@ -4,7 +4,8 @@
 // per event and flushes each (0.5 ms UDP, 0.8 ms TCP from send() to our process, dataplane.md).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { filterArgs, parseConntrackLine, type ConntrackRunner, type CtEntry, type CtFilter, type CtWatch } from './conntrack.js';
+import { runCommand } from './command.js';
+import { filterArgs, parseConntrackLine, type ConntrackRunner, type CtEntry, type CtFilter, type CtListOptions, type CtWatch } from './conntrack.js';
 
 export interface ConntrackToolOptions {
   /** Prepended to every command line, e.g. ["ip", "netns", "exec", "r1"]. */
@@ -45,8 +46,9 @@ export class ConntrackTool implements ConntrackRunner {
     };
   }
 
-  async list(dst: string): Promise<CtEntry[]> {
-    const { out } = await this.exec(['-L', '-d', dst]);
+  async list(dst: string, o: CtListOptions = {}): Promise<CtEntry[]> {
+    const mark = o.withoutMark ? ['--mark', `0/0x${o.withoutMark.toString(16)}`] : [];
+    const { out } = await this.exec(['-L', '-d', dst, ...mark]);
     return out.split('\n').map(parseConntrackLine).filter((e): e is CtEntry => e !== undefined);
   }
 
@@ -60,21 +62,11 @@ export class ConntrackTool implements ConntrackRunner {
     return [...(this.opts.prefix ?? []), this.opts.conntrack ?? 'conntrack', ...args];
   }
 
-  private exec(args: string[]): Promise<{ out: string; err: string }> {
-    const [cmd, ...rest] = this.argv(args);
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-      child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${e.message}`)));
-      child.on('close', (code) => {
-        // Exit 1 with a summary line only means "nothing matched"; anything else is a failure.
-        if (code === 0 || /flow entries have been/.test(err)) resolve({ out, err });
-        else reject(new Error(`conntrack ${args.join(' ')}: ${lastLine(err) || `exit code ${code}`}`));
-      });
-    });
+  private async exec(args: string[]): Promise<{ out: string; err: string }> {
+    const { code, out, err } = await runCommand(this.argv(args));
+    // Exit 1 with a summary line only means "nothing matched"; anything else is a failure.
+    if (code === 0 || /flow entries have been/.test(err)) return { out, err };
+    throw new Error(`conntrack ${args.join(' ')}: ${lastLine(err) || `exit code ${code}`}`);
   }
 }
 

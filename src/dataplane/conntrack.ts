@@ -73,6 +73,11 @@ export interface CtFilter {
   readonly replySrc?: string;
 }
 
+export interface CtListOptions {
+  /** Leave out entries whose ct mark has any of these bits (filtered in the kernel). */
+  readonly withoutMark?: number;
+}
+
 export interface CtWatch {
   close(): void;
 }
@@ -84,8 +89,8 @@ export interface ConntrackRunner {
    * `onLoss` when the kernel dropped events (ENOBUFS): the caller re-lists.
    */
   watch(dst: string, onEntry: (e: CtEntry) => void, onEnd: (why: string) => void, onLoss?: () => void): CtWatch;
-  /** Entries whose original destination is `dst`. */
-  list(dst: string): Promise<CtEntry[]>;
+  /** Entries whose original destination is `dst` (and whose ct mark has none of `withoutMark`'s bits). */
+  list(dst: string, o?: CtListOptions): Promise<CtEntry[]>;
   /** Deletes the matching entries; resolves with how many went. */
   delete(filter: CtFilter): Promise<number>;
 }

@@ -3,14 +3,17 @@
 // what the kernel refuses (EEXIST for an overlapping or re-valued element in an interval map,
 // ENOENT for a missing table/map/element) and honours element timeouts on an injected clock;
 // route() answers where the table's prerouting rules would DNAT a new flow (the accept rules of
-// local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them);
+// local services and the `dnat ... map @m` rules, in rule order, as the kernel evaluates them;
+// firstPacket() also says whether the rules silenced the flow's conntrack events, and counts);
 // dump() prints the state as the `add` statements that would rebuild it, for golden files.
 import { isIPv4 } from 'node:net';
-import type { ConntrackRunner, CtEntry, CtFilter, CtWatch } from './conntrack.js';
+import type { ConntrackRunner, CtEntry, CtFilter, CtListOptions, CtWatch } from './conntrack.js';
 import { NftError } from './nft-errors.js';
 import type { HostProbe } from './nft-preflight.js';
 import { formatElement, formatKey, renderCommand, type NftCommand, type RcKey } from './nft-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
+
+type FakeFlow = { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number };
 
 interface FakeElement {
   readonly key: RcKey;
@@ -30,6 +33,8 @@ export class FakeNft implements NftRunner {
   /** Every transaction as rendered text, in order (failed ones too). */
   readonly transactions: string[][] = [];
   private failures: ((cmds: readonly NftCommand[]) => NftError | undefined)[] = [];
+  /** Named counters ("table name"), counted by firstPacket(). */
+  private readonly counters = new Map<string, number>();
   closed = false;
 
   constructor(private readonly now: () => number = () => 0) {}
@@ -82,9 +87,39 @@ export class FakeNft implements NftRunner {
    * rule order: a local service's accept rule ends the walk undNATed; each `dnat ... map @m` rule
    * takes the first live element of `m` whose key contains the flow. undefined: not DNATed.
    */
-  route(table: string, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): string | undefined {
+  route(table: string, f: FakeFlow): string | undefined {
+    return this.walk(table, f)?.to;
+  }
+
+  /**
+   * route() and what the rules did to the flow's conntrack entry on the way: a rule `KEY @m ...
+   * ct mark set ct mark or BIT ct event set 0` that matched (an element of `m` contains the flow)
+   * silenced its events (`events: false`) and set BIT in its mark (and counts in its named
+   * counter). A first packet, so it counts: route() is the same walk without counting.
+   */
+  firstPacket(table: string, f: FakeFlow): { to: string; events: boolean; mark: number } | undefined {
+    const r = this.walk(table, f);
+    for (const c of r?.counted ?? []) this.counters.set(`${table} ${c}`, (this.counters.get(`${table} ${c}`) ?? 0) + 1);
+    return r && { to: r.to, events: r.events, mark: r.mark };
+  }
+
+  async readCounter(table: string, name: string): Promise<number> {
+    if (!this.tables.get(table)?.statics.includes(`add counter ip ${table} ${name}`)) {
+      throw new NftError('not-found', `nft: Could not process rule: No such file or directory (counter ${table} ${name})`);
+    }
+    return this.counters.get(`${table} ${name}`) ?? 0;
+  }
+
+  private walk(table: string, f: FakeFlow): { to: string; events: boolean; mark: number; counted: string[] } | undefined {
     const t = this.tables.get(table);
     if (!t) return undefined;
+    let events = true;
+    let mark = 0;
+    const counted: string[] = [];
+    const hit = (map: string | undefined) => {
+      const elements = map === undefined ? undefined : t.maps.get(map);
+      return elements ? [...this.live(elements).values()].find((e) => contains(e.key, f)) : undefined;
+    };
     for (const rule of t.statics) {
       const r = /^add rule ip \S+ prerouting (.*)$/.exec(rule)?.[1];
       if (r === undefined) continue;
@@ -93,10 +128,18 @@ export class FakeNft implements NftRunner {
         if (service[1] === f.proto && Number(service[2]) === f.dport) return undefined;
         continue;
       }
-      const map = /\bmap @(\S+)$/.exec(r)?.[1];
-      const elements = map === undefined ? undefined : t.maps.get(map);
-      if (!elements) continue;
-      for (const e of this.live(elements).values()) if (contains(e.key, f)) return e.value;
+      const quiet = /(?<!map )@(\S+) .*ct mark set ct mark or (0x[0-9a-f]+) ct event set 0$/.exec(r);
+      if (quiet) {
+        if (hit(quiet[1])) {
+          events = false;
+          mark |= Number(quiet[2]);
+          const c = /\bcounter name (\S+)/.exec(r)?.[1];
+          if (c) counted.push(c);
+        }
+        continue;
+      }
+      const e = hit(/\bmap @(\S+)$/.exec(r)?.[1]);
+      if (e) return { to: e.value, events, mark, counted };
     }
     return undefined;
   }
@@ -122,7 +165,7 @@ export class FakeNft implements NftRunner {
         if (!tables.delete(c.table)) throw enoent(`table ${c.table}`);
         return;
       case 'raw': {
-        const m = /^add (table|map|chain|rule) ip (\S+)(?: (\S+))?/.exec(c.text);
+        const m = /^add (table|map|chain|rule|counter) ip (\S+)(?: (\S+))?/.exec(c.text);
         if (!m) throw new NftError('syntax', `nft: the fake does not understand ${JSON.stringify(c.text)}`);
         const [, what, table, name] = m;
         let t = tables.get(table!);
@@ -183,7 +226,7 @@ function range(k: RcKey, dim: 'source' | 'proto' | 'ports'): [number, number] {
   return [lo, lo + size - 1];
 }
 
-function contains(k: RcKey, f: { proto: 'tcp' | 'udp'; src: string; dst: string; dport: number }): boolean {
+function contains(k: RcKey, f: FakeFlow): boolean {
   if (k.dst !== f.dst) return false;
   const point = { source: ipv4(f.src), proto: f.proto === 'tcp' ? 6 : 17, ports: f.dport };
   return (['source', 'proto', 'ports'] as const).every((d) => {
@@ -205,6 +248,8 @@ function overlaps(a: RcKey, b: RcKey): boolean {
 export class FakeConntrack implements ConntrackRunner {
   readonly entries = new Map<string, CtEntry>();
   readonly deletes: CtFilter[] = [];
+  private readonly marks = new Map<string, number>();
+  private readonly silent = new Set<string>();
   private readonly watchers = new Map<string, { onEntry: (e: CtEntry) => void; onEnd: (why: string) => void; onLoss?: () => void }>();
   private nextWatch = 0;
 
@@ -219,8 +264,9 @@ export class FakeConntrack implements ConntrackRunner {
     return [...this.watchers.keys()].map((k) => k.split('#')[0]!).sort();
   }
 
-  async list(dst: string): Promise<CtEntry[]> {
-    return [...this.entries.values()].filter((e) => e.orig.dst === dst).map(({ event: _, ...e }) => e);
+  async list(dst: string, o: CtListOptions = {}): Promise<CtEntry[]> {
+    return [...this.entries.values()].filter((e) => e.orig.dst === dst && ((this.marks.get(ctKey(e)) ?? 0) & (o.withoutMark ?? 0)) === 0)
+      .map(({ event: _, ...e }) => e);
   }
 
   async delete(f: CtFilter): Promise<number> {
@@ -230,16 +276,25 @@ export class FakeConntrack implements ConntrackRunner {
     return gone.length;
   }
 
-  /** A new flow: recorded and reported to the watchers of its destination as NEW. */
-  add(e: CtEntry): CtEntry {
-    this.entries.set(ctKey(e), e);
-    this.emit(e.orig.dst, { ...e, event: 'new' });
+  /**
+   * A new flow: recorded and reported to the watchers of its destination as NEW, unless the
+   * rules silenced its events (`events: false`, FakeNft.firstPacket()); `mark`: its ct mark.
+   */
+  add(e: CtEntry, o: { events?: boolean; mark?: number } = {}): CtEntry {
+    const key = ctKey(e);
+    this.entries.set(key, e);
+    this.marks.set(key, o.mark ?? 0);
+    if (o.events === false) this.silent.add(key);
+    else this.emit(e.orig.dst, { ...e, event: 'new' });
     return e;
   }
 
-  /** The flow ended (or was deleted): DESTROY, with byte counts when given. */
+  /** The flow ended (or was deleted): DESTROY, with byte counts when given (none for a silenced flow). */
   destroy(e: CtEntry, bytes?: { orig: number; reply: number }): void {
-    if (!this.entries.delete(ctKey(e))) return;
+    const key = ctKey(e);
+    if (!this.entries.delete(key)) return;
+    this.marks.delete(key);
+    if (this.silent.delete(key)) return;
     this.emit(e.orig.dst, { ...e, event: 'destroy', ...(bytes ? { origBytes: bytes.orig, replyBytes: bytes.reply } : {}) });
   }
 

@@ -1,8 +1,8 @@
 // What the nftables data plane needs from the host, checked before anything is changed, so the
 // router refuses to start with one clear line instead of a netlink error halfway through.
 // The probe is an interface: unit tests pass a fake host (nft-fake.ts).
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { runCommand } from './command.js';
 import { DataPlaneError } from './errors.js';
 
 export interface HostProbe {
@@ -41,14 +41,7 @@ export async function preflight(o: PreflightInput, probe: HostProbe): Promise<st
 
 /** The host this process runs on, or the namespace `prefix` enters (["ip", "netns", "exec", "r1"]). */
 export function realHostProbe(prefix: readonly string[] = []): HostProbe {
-  const run = (argv: string[]) => new Promise<{ ok: boolean; out: string }>((resolve) => {
-    const [cmd, ...args] = [...prefix, ...argv];
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.on('error', () => resolve({ ok: false, out }));
-    child.on('close', (code) => resolve({ ok: code === 0, out }));
-  });
+  const run = (argv: string[]) => runCommand([...prefix, ...argv]).then((r) => ({ ok: r.code === 0, out: r.out }), () => ({ ok: false, out: '' }));
   const sys = (path: string) => (prefix.length === 0
     ? Promise.resolve(existsSync(path) ? { ok: true, out: readFileSync(path, 'utf8') } : { ok: false, out: '' })
     : run(['cat', path]));

@@ -31,6 +31,14 @@ const LOOKUP_KEYS: Record<(typeof LOOKUP_ORDER)[number], string> = {
   [RC_ANY_MAP]: 'ip saddr . ip daddr . meta l4proto . th dport',
   [STICKY_MAP]: 'ip saddr . ip daddr . meta l4proto . th dport',
 };
+/**
+ * The ct mark bit of a flow the kernel admitted through `sticky` alone (no RC element matched).
+ * Such a flow sends no conntrack events (`ct event set 0`): an EN already let in costs the
+ * router nothing per connection (bench/dataplane); the listing leaves it out (`--mark 0/BIT`).
+ */
+export const STICKY_CT_MARK = 0x4000;
+/** Named counter: flows admitted through `sticky` alone, since the table was installed. */
+export const STICKY_COUNTER = 'sticky_admitted';
 
 export interface RulesetOptions {
   table: string;
@@ -77,13 +85,21 @@ export function staticRuleset(o: RulesetOptions): string[] {
   const out = [
     `add table ${t}`,
     ...LOOKUP_ORDER.map((m) => `add map ${t} ${m} { ${MAP_TYPES[m]} }`),
+    `add counter ${t} ${STICKY_COUNTER}`,
     `add chain ${t} prerouting { type nat hook prerouting priority dstnat ; policy accept ; }`,
     // Trap 3: an any/any RC would capture the router's own ports; accepting here skips the DNAT.
     ...services.map((s) => `add rule ${t} prerouting iifname ${wan} ${s} accept`),
     // Trap 1: `th dport` needs the protocol known first. Trap 2: overlapping keys cannot share
     // a map, hence one map per kind, tried in order. The order decides nothing: the scheduler
     // keeps the keys of different hosts disjoint (docs/leases.md).
-    ...LOOKUP_ORDER.map((m) => `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ${LOOKUP_KEYS[m]} map @${m}`),
+    ...LOOKUP_ORDER.flatMap((m) => [
+      // `dnat` ends the chain, so this rule sees only packets that matched no RC element. A
+      // flow that follows a sticky element is the scheduler's decision already (the element
+      // mirrors its entry, which names the host this EN reached): no events, so the router does
+      // not classify it again (src/dataplane/README.md, "Sticky flows are silent").
+      ...(m === STICKY_MAP ? [`add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } ${LOOKUP_KEYS[m]} @${m} counter name ${STICKY_COUNTER} ct mark set ct mark or 0x${STICKY_CT_MARK.toString(16)} ct event set 0`] : []),
+      `add rule ${t} prerouting iifname ${wan} meta l4proto { tcp, udp } dnat ip to ${LOOKUP_KEYS[m]} map @${m}`,
+    ]),
   ];
   if (o.dnsRedirect) {
     const { server, serverPort = 53, port } = o.dnsRedirect;

@@ -6,12 +6,15 @@
 // naming a unique token, and stderr is read in order: whatever comes before the token's error
 // belongs to the transaction.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runCommand } from './command.js';
 import { NftError, nftErrorFrom } from './nft-errors.js';
 import { renderCommand, type NftCommand } from './nft-ruleset.js';
 
 export interface NftRunner {
   /** Applies the commands as one transaction; resolves once `nft` acknowledged it, rejects with NftError. */
   run(commands: readonly NftCommand[]): Promise<void>;
+  /** The packets of a named counter (`nft list counter ip TABLE NAME`). */
+  readCounter(table: string, name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,21 @@ export class NftProcess implements NftRunner {
       this.arm();
       child.stdin!.write(`${line}\n${token}\n`);
     });
+  }
+
+  /**
+   * A process of its own (~20 ms): `nft -i` acknowledges by stderr only and its stdout is not
+   * read. Called about once a minute (the plane's re-list) and at stop.
+   */
+  async readCounter(table: string, name: string): Promise<number> {
+    const { code, out, err } = await runCommand([...(this.opts.prefix ?? []), this.opts.nft ?? 'nft', 'list', 'counter', 'ip', table, name])
+      .catch((e: Error) => {
+        throw new NftError('process', e.message);
+      });
+    if (code !== 0) throw nftErrorFrom(err || `nft exited with code ${code}`);
+    const n = Number(/\bpackets (\d+)/.exec(out)?.[1]);
+    if (!Number.isSafeInteger(n)) throw new NftError('syntax', `nft list counter ${table} ${name}: no packets in ${JSON.stringify(out.slice(0, 200))}`);
+    return n;
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,7 @@ import { DataPlaneError } from './errors.js';
 import { NftBatcher } from './nft-batch.js';
 import { isNotFound } from './nft-errors.js';
 import { preflight, realHostProbe, type HostProbe } from './nft-preflight.js';
-import { installCommands, rcElementsFor, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
+import { installCommands, rcElementsFor, STICKY_COUNTER, STICKY_CT_MARK, STICKY_MAP, type DnsRedirect, type RcKey, type RulesetOptions } from './nft-ruleset.js';
 import { NftProcess, type NftRunner } from './nft-runner.js';
 import { FlowTracker } from './nftables-flows.js';
 import { formatPortSpec, type ClassifyFirstPacket, type DataPlane, type DataPlaneMappingEvent, type PortSpec } from './types.js';
@@ -74,6 +74,7 @@ export class NftablesDataPlane implements DataPlane {
   private readonly timers = new Set<NodeJS.Timeout>();
   private state: 'new' | 'started' | 'stopped' = 'new';
   private relistSoon = false;
+  private stickyAdmitted: number | undefined;
   /** Only a table this plane installed is removed at stop (a refused start touches nothing). */
   private installed = false;
   private readonly now: () => number;
@@ -208,14 +209,17 @@ export class NftablesDataPlane implements DataPlane {
     return this.flows.list();
   }
 
-  /** Re-lists conntrack: flows whose DESTROY was lost are closed, unknown DNATed flows adopted. */
+  /** Re-lists conntrack: flows whose DESTROY was lost are closed, unknown DNATed flows adopted; reads the sticky count. */
   async refreshMappings(): Promise<Mapping[]> {
+    const counted = this.readStickyCount(); // never rejects
     const listedAt = this.flows.listingStarted();
     try {
-      const lists = await Promise.all(this.opts.globalAddresses.map((ga) => this.ct.list(ga)));
+      // Flows admitted by a sticky element alone are silent by design (nft-ruleset.ts): not adopted.
+      const lists = await Promise.all(this.opts.globalAddresses.map((ga) => this.ct.list(ga, { withoutMark: STICKY_CT_MARK })));
       if (this.state === 'started') this.flows.reconcile(this.opts.globalAddresses, lists.flat(), listedAt);
     } finally {
       this.flows.listingEnded();
+      await counted;
     }
     return this.listMappings();
   }
@@ -230,7 +234,22 @@ export class NftablesDataPlane implements DataPlane {
   }
 
   counters(): Record<string, number> {
-    return this.events.snapshot();
+    const c = this.events.snapshot();
+    if (this.stickyAdmitted !== undefined) c['sticky-admitted'] = this.stickyAdmitted;
+    return c;
+  }
+
+  /**
+   * The kernel's count of flows admitted through a sticky element alone (silent: the router
+   * never sees them), as of the last re-list or stop: `dataplane.sticky-admitted`.
+   */
+  private async readStickyCount(): Promise<void> {
+    if (!this.installed) return;
+    try {
+      this.stickyAdmitted = await this.nft.readCounter(this.table, STICKY_COUNTER);
+    } catch (e) {
+      this.failed('sticky-count', e as Error);
+    }
   }
 
   /** Stops the watches, removes the table (RC and sticky elements with it), reports flows closed. */
@@ -241,6 +260,7 @@ export class NftablesDataPlane implements DataPlane {
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
     if (this.installed) {
+      await this.readStickyCount();
       this.installed = false;
       await this.batch.flush();
       await this.nft.run([{ kind: 'delete-table', table: this.table }]).then(

@@ -5,6 +5,7 @@
 // with its drop policy, so a later RC still catches the EN). Flows end after an idle time.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { literalLookup } from '../util/net.js';
 import type { Mapping } from '../router/index.js';
 import { listenError } from './errors.js';
 import { classifyFlow, type LiveFlow, type RelayContext } from './relay-context.js';
@@ -36,7 +37,9 @@ export class UdpRelay {
   static async listen(host: string, port: number, ctx: RelayContext): Promise<UdpRelay> {
     // Every EN's datagrams for this port queue here while the event loop is busy elsewhere (or
     // not scheduled: the host's other work); the default ~208 KiB is ~150 full datagrams.
-    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: LISTEN_RECV_BUFFER });
+    // literalLookup: every datagram back to an EN is sent to an address literal; dns.lookup
+    // would cost a process.nextTick per datagram.
+    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: LISTEN_RECV_BUFFER, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(listenError(e, 'udp', host, port)));
       socket.bind({ address: host, port, exclusive: true }, () => {
@@ -91,12 +94,21 @@ export class UdpRelay {
       waiting = undefined;
       if (!closed) for (const d of q) sock.send(d, onSent);
     });
-    const timer = setTimeout(() => flow.close('idle'), ctx.udpIdleTimeoutMs);
+    // Idle: the timer fires an idle time after the flow's start and then after the last datagram
+    // it had seen; a datagram only notes the time (timer.refresh() per datagram re-sorted the
+    // timer list each time).
+    let lastActive = performance.now();
+    const onIdle = () => {
+      const left = lastActive + ctx.udpIdleTimeoutMs - performance.now();
+      if (left > 0) timer = setTimeout(onIdle, left);
+      else flow.close('idle');
+    };
+    let timer = setTimeout(onIdle, ctx.udpIdleTimeoutMs);
     const flow: UdpFlow = {
       mapping: m,
       toIn: (d) => {
         bytesIn += d.length;
-        timer.refresh();
+        lastActive = performance.now();
         if (waiting === undefined) sock.send(d, onSent);
         else if (waiting.length < MAX_WAITING) waiting.push(d);
         else ctx.count('udp-connect-queue-full');
@@ -112,7 +124,7 @@ export class UdpRelay {
     };
     sock.on('message', (d) => {
       bytesOut += d.length;
-      timer.refresh();
+      lastActive = performance.now();
       this.socket.send(d, m.enPort, m.enAddress, onSent);
     });
     sock.on('error', (e) => {

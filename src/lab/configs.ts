@@ -36,7 +36,7 @@ export interface LabMode {
   learning: boolean;
   delayMs: number;
   lossPct: number;
-  /** How delay/loss is applied: tc netem, or where the kernel lacks netem the TUN delay line, in C (delay-line.c) or in Node (delay-core.ts). */
+  /** How delay/loss is applied: tc netem, or where the kernel lacks netem the TUN delay line, in C (delay-line-c.ts) or in Node (delay-core.ts). */
   shaper?: 'netem' | 'tun-c' | 'tun';
   /** The ENs' recursive resolver, and its version as the binary reports it. */
   resolver: ResolverKind;

@@ -1,4 +1,6 @@
-// ntss lab: the Internet core's delay line, for kernels without netem (CONFIG_NET_SCH_NETEM
+// The C delay line's source, kept as text so that the compiled package carries it (dist/) and
+// `ntss lab up` can build it on any machine with a C compiler (delay-line-build.ts).
+export const DELAY_LINE_C = String.raw`// ntss lab: the Internet core's delay line, for kernels without netem (CONFIG_NET_SCH_NETEM
 // unset, as on the CI's VMs). Inside the core namespace every routed packet leaves through a TUN
 // device; this process reads it, keeps it for --delay-us and writes it back into the same device,
 // from where the kernel routes it on (netns.ts routeThroughDelayLine). Each crossing of the core
@@ -7,8 +9,8 @@
 // Why C: the first delay line (delay-core.ts: TUN -> socat -> UDP -> Node timer -> UDP -> socat
 // -> TUN) cost six system calls and three process wake-ups per packet; in a capacity burst it took
 // more CPU than the system under test. Here a packet costs one read and one write, and a wake-up
-// serves every packet due. The lab compiles it with the system's cc at `ntss lab up`
-// (src/lab/delay-line-build.ts) and falls back to delay-core.ts where there is no compiler.
+// serves every packet due. The lab compiles it with the system's cc at 'ntss lab up'
+// (src/lab/delay-line-build.ts; the text lives in delay-line-c.ts) and falls back to delay-core.ts where there is no compiler.
 //
 //   delay-line --dev dly0 --delay-us 10000 [--loss-pct 0] [--seed 1]
 // Prints one "listening" line when the device is up, counters on SIGTERM/SIGINT.
@@ -173,3 +175,4 @@ int main(int argc, char **argv) {
          (unsigned long long)oversize, (unsigned long long)write_errors, count);
   return 0;
 }
+`;
