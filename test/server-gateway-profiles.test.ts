@@ -134,6 +134,22 @@ test('an ECS-trusting resolver: mode prefix with the client subnet; per-subnet r
   assert.equal(r.sent.at(-1)!.params.mode, 'prefix');
 });
 
+test("a resolver's stand-in ECS (PowerDNS's 127.0.0.1/32 for clients outside ecs-add-for) is no subnet: mode any", () => {
+  // Keyed on 127.0.0.1/32 the RC matched no EN's packet: every CGNAT (100.64/10) client of a
+  // PowerDNS Recursor with ECS failed to connect in the lab (docs/eval/capacity-resolvers.md).
+  const r = rig();
+  for (const address of ['127.0.0.1', '0.0.0.0', '169.254.7.1', '224.0.0.1', '255.255.255.255']) {
+    void r.gateway.resolve(q(ISP, { fqdn: `h-${address}.home.example.`, clientSubnet: { address, family: 1, prefixLength: 32 } }));
+  }
+  assert.deepEqual(r.sent.map((x) => x.params.mode), ['any', 'any', 'any', 'any', 'any']);
+  assert.ok(r.sent.every((x) => x.params.clientSubnet === undefined || x.params.mode === 'any'));
+  // Its neighbours are ordinary client addresses (the lab's ENs use 198.51.100.0/24 and 100.64.0.0/16).
+  for (const address of ['126.255.255.255', '128.0.0.1', '100.64.0.9', '169.253.0.1', '223.255.255.255']) {
+    void r.gateway.resolve(q(ISP, { fqdn: `h-${address}.home.example.`, clientSubnet: { address, family: 1, prefixLength: 32 } }));
+  }
+  assert.deepEqual(r.sent.slice(5).map((x) => x.params.mode), ['prefix', 'prefix', 'prefix', 'prefix', 'prefix']);
+});
+
 test('an unknown resolver gets the conservative default: shortest patience, longest floor', () => {
   const r = rig();
   void r.gateway.resolve(q('203.0.113.99', { clientSubnet: { address: '192.0.2.0', family: 1, prefixLength: 24 } }));

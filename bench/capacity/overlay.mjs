@@ -18,21 +18,29 @@ if (positionals.length !== 1) {
 }
 mkdirSync(a.out, { recursive: true });
 const lab = JSON.parse(readFileSync(positionals[0], 'utf8'));
-const settingsOf = new Map((lab.capacity ?? []).map((c) => [`${c.policy}/${c.delayMs}`, c.settings]));
+// The bench's stub (capacity.ts DEFAULT_STUB: one try, 5 s), not the simulator's glibc default of
+// two: a second try joins the resolver's pending lookup and is served behind BIND or Knot at 5-10 s.
+const stub = lab.meta?.stub ? { timeoutMs: lab.meta.stub.timeoutMs, attempts: lab.meta.stub.tries } : { timeoutMs: 5000, attempts: 1 };
+const settingsOf = new Map((lab.capacity ?? []).map((c) => [`${c.resolverKind ?? 'unbound'}/${c.policy}/${c.delayMs}`, c.settings]));
 
 /** The bench's policy names -> the simulator's, with the bench's hold and lifted limits. */
 function simulated(pt) {
-  const s = settingsOf.get(`${pt.policy}/${pt.delayMs}`) ?? {};
+  const s = settingsOf.get(`${pt.resolverKind ?? 'unbound'}/${pt.policy}/${pt.delayMs}`) ?? {};
   const policy = pt.policy === 'plain-hold' ? 'plain' : pt.policy;
-  const base = defaultParams({ policy, rttMs: pt.delayMs, resolver: 'unbound' });
+  // The point's own resolver profile (patience, TTL floor): Knot's 5 s floor leases every answer.
+  const resolver = pt.resolverKind ?? 'unbound';
+  const base = defaultParams({ policy, rttMs: pt.delayMs, resolver });
   const lifted = s.oneResolver !== false;
   const overrides = {
     ...(s.holdMs !== undefined ? { holdMs: s.holdMs } : {}),
+    // The lab's server leases every answer for the resolver's TTL floor, plain or not.
+    plainLeases: true,
+    stub,
     // The bench's `oneResolver` (src/lab/capacity.ts): the router's per-resolver queue share 250, the server's in-flight share 4096.
     ...(lifted ? { resolverQueueLimit: 250, server: { ...base.server, maxPendingPerResolver: 4096 } } : {}),
   };
   const arrivals = pt.kind === 'burst' ? { burst: pt.burst } : { ratePerS: pt.offeredPerS, durationMs: (pt.seconds ?? 8) * 1000 };
-  return predict({ policy, rttMs: pt.delayMs, resolver: 'unbound', hosts: 0, ...arrivals, overrides });
+  return predict({ policy, rttMs: pt.delayMs, resolver, hosts: 0, ...arrivals, overrides });
 }
 
 const rows = [];
@@ -40,16 +48,16 @@ for (const pt of lab.points ?? []) {
   if (pt.kind !== 'burst' && pt.kind !== 'load') continue;
   const sim = simulated(pt);
   rows.push({
-    kind: pt.kind, policy: pt.policy, delayMs: pt.delayMs, x: pt.kind === 'burst' ? pt.burst : pt.offeredPerS,
+    kind: pt.kind, resolver: pt.resolverKind ?? 'unbound', policy: pt.policy, delayMs: pt.delayMs, x: pt.kind === 'burst' ? pt.burst : pt.offeredPerS,
     lab: pt.successRatio, sim: sim.success, labAnswerP50: pt.answerMs?.p50 ?? null, simAnswerP50: Number.isFinite(sim.waits.lookup.p50) ? sim.waits.lookup.p50 : null,
     labWrong: pt.wrongHost, simWrong: sim.wrongHost,
   });
 }
 const f = (x, d = 0) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
-console.log('| point | policy | delay ms | lab success | simulated | lab answer p50 ms | simulated p50 ms | wrong host lab / sim |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| point | resolver | policy | delay ms | lab success | simulated | lab answer p50 ms | simulated p50 ms | wrong host lab / sim |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.kind === 'burst' ? `burst ${r.x}` : `${r.x}/s`} | ${r.policy} | ${r.delayMs} | ${f(r.lab * 100)}% | ${f(r.sim * 100)}% | ${f(r.labAnswerP50)} | ${f(r.simAnswerP50)} | ${r.labWrong} / ${r.simWrong} |`);
+  console.log(`| ${r.kind === 'burst' ? `burst ${r.x}` : `${r.x}/s`} | ${r.resolver} | ${r.policy} | ${r.delayMs} | ${f(r.lab * 100)}% | ${f(r.sim * 100)}% | ${f(r.labAnswerP50)} | ${f(r.simAnswerP50)} | ${r.labWrong} / ${r.simWrong} |`);
 }
 
 // One chart per kind: measured points, predicted lines, one colour per policy and delay.
@@ -59,14 +67,16 @@ for (const kind of ['load', 'burst']) {
   const mine = rows.filter((r) => r.kind === kind);
   if (mine.length === 0) continue;
   const series = [];
-  [...new Set(mine.map((r) => `${r.policy} ${r.delayMs} ms`))].forEach((k, i) => {
-    const pts = mine.filter((r) => `${r.policy} ${r.delayMs} ms` === k).sort((x, y) => x.x - y.x);
+  const label = (r) => `${r.resolver} ${r.policy} ${r.delayMs} ms`;
+  [...new Set(mine.map(label))].forEach((k, i) => {
+    const pts = mine.filter((r) => label(r) === k).sort((x, y) => x.x - y.x);
     const color = palette[i % palette.length];
     series.push({ name: `${k}: lab`, style: 'points', color, points: pts.map((r) => [r.x, r.lab * 100]) });
     series.push({ name: `${k}: simulated`, style: 'line', dashed: true, color, points: pts.map((r) => [r.x, r.sim * 100]) });
   });
+  const who = [...new Set(mine.map((r) => r.resolver))].join(', ');
   figures.push(chartSvg({
-    title: kind === 'load' ? 'Success vs offered load: lab (points) and simulator (dashed), Unbound' : 'Success vs burst size: lab (points) and simulator (dashed), Unbound',
+    title: kind === 'load' ? `Success vs offered load: lab (points) and simulator (dashed), ${who}` : `Success vs burst size: lab (points) and simulator (dashed), ${who}`,
     xLabel: kind === 'load' ? 'offered lookups per second (Poisson)' : 'lookups in one burst', yLabel: 'connected to the right host (%)',
     series, yRange: [0, 105],
   }));

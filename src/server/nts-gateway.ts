@@ -105,12 +105,25 @@ export function planFor(
   const detour = Math.min(MAX_DETOUR_MS, Math.max(0, detourMs));
   // IPv4 ECS only: only A queries reach the router, so the EN comes over IPv4; an IPv6 prefix never matches it.
   const byPrefix = p.ecs === 'trusted' && ecs !== undefined && (ecs.family ?? familyOf(ecs.address)) === 1
-    && ecs.prefixLength >= opts.ecsMinPrefix;
+    && ecs.prefixLength >= opts.ecsMinPrefix && !placeholderEcs(ecs.address);
   return {
     mode: byPrefix ? 'prefix' : 'any',
     timeLeftMs: p.patienceMs - opts.marginMs - DETOUR_SHARE * detour,
     leaseMs: answerLeaseMs(p.ttlFloorMs + opts.enCacheMs, byPrefix),
   };
+}
+
+/**
+ * An IPv4 ECS address no EN's packet can come from: a resolver's stand-in for "no subnet for
+ * this client". PowerDNS Recursor sends `ecs-scope-zero-address`, by default 127.0.0.1/32, for
+ * every client outside `ecs-add-for` (by default all of 10/8, 100.64/10, 172.16/12, 192.168/16:
+ * an ISP's CGNAT customers), seen in the lab. Keyed on it, the RC matched no packet and every such
+ * lookup failed; `any` serves them. This network (0/8), loopback, link-local, multicast and reserved.
+ */
+export function placeholderEcs(address: string): boolean {
+  const first = Number(address.split('.')[0]);
+  const second = Number(address.split('.')[1]);
+  return first === 0 || first === 127 || (first === 169 && second === 254) || first >= 224;
 }
 
 /**

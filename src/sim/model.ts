@@ -65,6 +65,11 @@ export interface SimParams {
   readonly safetyMarginMs: number;
   /** Resolver reputation in the router (off: the lab's good resolvers are all proven quickly). */
   readonly reputation: boolean;
+  /**
+   * `plain` with the product's answer leases (the resolver's TTL floor): the lab's server always
+   * sends them, so plain behind Knot (5 s) or PowerDNS (1 s) leases every answer. Default off: the paper's plain.
+   */
+  readonly plainLeases?: boolean;
 }
 
 /** The policy's shape: how many addresses, which RC mode, leases, services. */
@@ -77,7 +82,7 @@ export interface PolicyShape {
 
 export function policyShape(p: SimParams): PolicyShape {
   switch (p.policy) {
-    case 'plain': return { addresses: 1, mode: 'any', leases: false, services: false };
+    case 'plain': return { addresses: 1, mode: 'any', leases: p.plainLeases ?? false, services: false };
     case 'pool': return { addresses: p.addresses, mode: 'any', leases: true, services: false };
     case 'services': return { addresses: 1, mode: 'any', leases: true, services: true };
     case 'ecs': return { addresses: 1, mode: 'prefix', leases: true, services: false };

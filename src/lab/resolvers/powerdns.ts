@@ -25,7 +25,9 @@ function conf(o: ResolverOptions): string {
     `socket-dir=${pdns}`,
     // 4.5+ name (edns-subnet-whitelist is the deprecated alias): ECS to the NTSv2 server only.
     // The ENs share one /24: the whole address is sent, as with Unbound (max-client-subnet-ipv4).
-    ...(o.ecs ? [`edns-subnet-allow-list=${ADDR.server}`, 'ecs-ipv4-bits=32'] : []),
+    // ecs-add-for: by default not for 10/8, 100.64/10, 172.16/12, 192.168/16 clients, which get
+    // ecs-scope-zero-address (127.0.0.1/32) instead; a load run's sources are in 100.64.0.0/16.
+    ...(o.ecs ? [`edns-subnet-allow-list=${ADDR.server}`, 'ecs-ipv4-bits=32', 'ecs-add-for=0.0.0.0/0'] : []),
     '',
   ].join('\n');
 }
