@@ -310,7 +310,7 @@ test('batch failure: each change retried alone; a missing element counts as dele
   x.ct.add(ctFlow('udp', EN2, 1, GA, 53, BOB));
   await x.settle();
   assert.equal(x.dp.counters()['nft-replaced'], 1);
-  assert.ok(x.nft.elements('ntss', 'sticky').includes(`${EN2} . ${GA} . udp . 53 timeout 30s : ${BOB}`));
+  assert.ok(x.nft.elements('ntss', 'sticky').includes(`${EN2} . ${GA} . udp . 53 timeout 29990ms : ${BOB}`));
   await x.dp.stop();
 });
 
@@ -349,4 +349,27 @@ test('a table the kernel refuses stops the start with the nft message', async ()
   x.nft.failOnce(() => new NftError('other', 'nft: Could not process rule: No buffer space available'));
   await assert.rejects(x.dp.start(), /cannot install table ip ntss: nft: Could not process rule: No buffer space/);
   assert.deepEqual(x.ct.watching(), []);
+});
+
+test('a sticky element is timed when its transaction is built: a queue does not stretch it, an ended one is not added', async () => {
+  const x = setup();
+  await x.dp.start();
+  const sticky = (port: number, until: number) => ({
+    id: port, key: { source: `${EN}/32`, dst: GA, proto: 'tcp' as const, ports: [port, port] as const }, enAddress: EN,
+    privateAddress: ALICE, fqdn: 'alice.home.example.', rcId: 1, createdAt: 1_000_000, until,
+  });
+  const release = x.nft.hold(); // a transaction in flight that the kernel has not acknowledged yet
+  x.dp.addSticky(sticky(80, 1_000_000 + 5000));
+  await new Promise((r) => setImmediate(r));
+  x.dp.addSticky(sticky(443, 1_000_000 + 5000)); // queued behind it
+  x.dp.addSticky(sticky(22, 1_000_000 + 1000));
+  x.at(2000); // the kernel answers 2 s later: port 22's entry has ended meanwhile
+  release();
+  await x.dp.flush();
+  assert.deepEqual(x.nft.elements('ntss', 'sticky'), [
+    `${EN} . ${GA} . tcp . 443 timeout 2990ms : ${ALICE}`, // 5000 - 2000 - the margin, not 5000
+    `${EN} . ${GA} . tcp . 80 timeout 4990ms : ${ALICE}`,
+  ]);
+  assert.equal(x.dp.counters()['nft-add-ended'], 1);
+  await x.dp.stop();
 });

@@ -16,12 +16,33 @@ interface Op {
   readonly reject: (e: Error) => void;
 }
 
+/**
+ * Taken off an `endsAt` element's timeout: the transaction reaches the kernel a little after it
+ * is built. Ending early only refuses a connection; ending late would let one through that the
+ * scheduler no longer justifies.
+ */
+export const ENDS_AT_MARGIN_MS = 10;
+
 export class NftBatcher {
   private queue: Op[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly runner: NftRunner, private readonly count: (name: string) => void) {}
+  constructor(private readonly runner: NftRunner, private readonly count: (name: string) => void, private readonly now: () => number = Date.now) {}
+
+  /** Runs commands as one transaction, `endsAt` elements timed from now; one already ended is not added. */
+  private run(commands: readonly NftCommand[]): Promise<void> {
+    const now = this.now();
+    return this.runner.run(commands.flatMap((c): NftCommand[] => {
+      if (c.kind !== 'add-element' || c.endsAt === undefined) return [c];
+      const timeoutMs = Math.floor(c.endsAt - now) - ENDS_AT_MARGIN_MS;
+      if (timeoutMs <= 0) {
+        this.count('nft-add-ended');
+        return [];
+      }
+      return [{ ...c, timeoutMs }];
+    }));
+  }
 
   /** Joins the next transaction; resolves once it is applied, rejects with its NftError. */
   submit(commands: readonly NftCommand[]): Promise<void> {
@@ -58,7 +79,7 @@ export class NftBatcher {
   private async drain(ops: Op[]): Promise<void> {
     if (ops.length === 0) return;
     try {
-      await this.runner.run(ops.flatMap((o) => o.commands));
+      await this.run(ops.flatMap((o) => o.commands));
       this.count('nft-transactions');
       for (const o of ops) o.resolve();
       return;
@@ -68,7 +89,7 @@ export class NftBatcher {
     }
     for (const o of ops) {
       try {
-        await this.runner.run(o.commands);
+        await this.run(o.commands);
         this.count('nft-transactions');
         o.resolve();
       } catch (e) {
@@ -86,7 +107,7 @@ export class NftBatcher {
     if (isNotFound(e) && isReplacement(o.commands)) {
       this.count('nft-delete-missing');
       try {
-        await this.runner.run(o.commands.filter((c) => c.kind === 'add-element'));
+        await this.run(o.commands.filter((c) => c.kind === 'add-element'));
         this.count('nft-transactions');
         return o.resolve();
       } catch (again) {
@@ -97,7 +118,7 @@ export class NftBatcher {
     const replace = o.commands.flatMap((c): NftCommand[] => (c.kind === 'add-element'
       ? [{ kind: 'delete-element', table: c.table, map: c.map, key: c.key }, c] : [c]));
     try {
-      await this.runner.run(replace);
+      await this.run(replace);
       this.count('nft-replaced');
       o.resolve();
     } catch (last) {

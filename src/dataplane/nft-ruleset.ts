@@ -69,6 +69,11 @@ export type NftCommand =
   | {
       readonly kind: 'add-element'; readonly table: string; readonly map: string;
       readonly key: RcKey; readonly value: string; readonly timeoutMs?: number;
+      /**
+       * The element must be gone from the kernel by this time (the plane's clock): the batcher
+       * turns it into `timeoutMs` when the transaction is built, not when the change was queued.
+       */
+      readonly endsAt?: number;
     }
   | { readonly kind: 'delete-element'; readonly table: string; readonly map: string; readonly key: RcKey };
 

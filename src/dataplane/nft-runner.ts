@@ -162,14 +162,10 @@ export class NftProcess implements NftRunner {
  * The slow way, for comparison (test/dataplane-nft-netns.test.ts measures both): one `nft -f -`
  * process per transaction.
  */
-export function runNftOnce(commands: readonly NftCommand[], prefix: readonly string[] = [], nft = 'nft'): Promise<void> {
-  const [cmd, ...args] = [...prefix, nft, '-f', '-'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    child.on('error', (e) => reject(new NftError('process', `cannot run ${cmd}: ${e.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(nftErrorFrom(err || `nft exited with code ${code}`))));
-    child.stdin!.end(commands.map(renderCommand).join('\n') + '\n');
-  });
+export async function runNftOnce(commands: readonly NftCommand[], prefix: readonly string[] = [], nft = 'nft'): Promise<void> {
+  const { code, err } = await runCommand([...prefix, nft, '-f', '-'], { input: commands.map(renderCommand).join('\n') + '\n' })
+    .catch((e: Error) => {
+      throw new NftError('process', e.message);
+    });
+  if (code !== 0) throw nftErrorFrom(err || `nft exited with code ${code}`);
 }

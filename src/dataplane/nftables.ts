@@ -86,7 +86,7 @@ export class NftablesDataPlane implements DataPlane {
     this.now = opts.now ?? Date.now;
     this.nft = opts.nft ?? new NftProcess({ prefix: opts.commandPrefix });
     this.ct = opts.conntrack ?? new ConntrackTool({ prefix: opts.commandPrefix });
-    this.batch = new NftBatcher(this.nft, (n) => this.events.count(n));
+    this.batch = new NftBatcher(this.nft, (n) => this.events.count(n), this.now);
     this.flows = new FlowTracker({
       classify: opts.classify, now: this.now, log: opts.log,
       localServices: opts.localServices ?? [],
@@ -192,8 +192,9 @@ export class NftablesDataPlane implements DataPlane {
    */
   addSticky(s: Sticky, replaced = false): void {
     if (this.state !== 'started') return;
-    const timeoutMs = Math.max(1, Math.round(s.until - this.now()));
-    const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key: s.key, value: s.privateAddress, timeoutMs } as const;
+    // Timed when the transaction is built (the batcher), not now: a queue of other changes
+    // must not make the kernel's element outlive the scheduler's entry.
+    const add = { kind: 'add-element', table: this.table, map: STICKY_MAP, key: s.key, value: s.privateAddress, endsAt: s.until } as const;
     this.batch.submit(replaced ? [{ kind: 'delete-element', table: this.table, map: STICKY_MAP, key: s.key }, add] : [add]).then(
       () => this.events.count(replaced ? 'sticky-replaced' : 'sticky-added'),
       (e: Error) => this.failed('sticky', e, { en: s.enAddress }),
