@@ -15,7 +15,7 @@ import { Zone } from '../src/dns/zone.js';
 import type { NtsRequestFields, NtsResult } from '../src/nts/index.js';
 import { DnsHandler } from '../src/server/handler.js';
 import { Fingerprinter } from '../src/server/fingerprint.js';
-import { DETOUR_SHARE, MAX_DETOUR_MS, NtsGateway, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
+import { DETOUR_SHARE, MAX_DETOUR_MS, NtsGateway, planFor, type NtsQuery, type NtsTransport } from '../src/server/nts-gateway.js';
 import { parsePrefix, type Prefix } from '../src/server/prefix-table.js';
 import { profileWith, type ResolverProfile } from '../src/server/profiles.js';
 import { ResolverProfiles } from '../src/server/resolver-profiles.js';
@@ -142,7 +142,6 @@ test("a resolver's stand-in ECS (PowerDNS's 127.0.0.1/32 for clients outside ecs
     void r.gateway.resolve(q(ISP, { fqdn: `h-${address}.home.example.`, clientSubnet: { address, family: 1, prefixLength: 32 } }));
   }
   assert.deepEqual(r.sent.map((x) => x.params.mode), ['any', 'any', 'any', 'any', 'any']);
-  assert.ok(r.sent.every((x) => x.params.clientSubnet === undefined || x.params.mode === 'any'));
   // Its neighbours are ordinary client addresses (the lab's ENs use 198.51.100.0/24 and 100.64.0.0/16).
   for (const address of ['126.255.255.255', '128.0.0.1', '100.64.0.9', '169.253.0.1', '223.255.255.255']) {
     void r.gateway.resolve(q(ISP, { fqdn: `h-${address}.home.example.`, clientSubnet: { address, family: 1, prefixLength: 32 } }));
@@ -312,4 +311,16 @@ test('a lookup that had to prove its source: the deadline counts from its first 
   r.clock.now += 5000;
   void h.handle(query(), { transport: 'tcp', remoteAddress: '203.0.113.97', remotePort: 40001 });
   assert.equal(r.sent[4].deadlineMs - r.clock.now, 1800 - 150);
+});
+
+test('an answer with an ECS scope is leased even where the RC is not keyed on it (a subnet cache keeps TTL 0 for the second)', () => {
+  const unbound = profileWith('unbound', { ecs: 'trusted' }); // TTL floor 0
+  const opts = { marginMs: 150, enCacheMs: 0, ecsMinPrefix: 16 };
+  assert.equal(planFor(unbound, opts).leaseMs, 0, 'no ECS, no floor, no EN cache: no lease');
+  assert.equal(planFor(unbound, opts, { address: '198.51.100.7', family: 1, prefixLength: 32 }).leaseMs, 1000);
+  // PowerDNS's stand-in and an untrusted resolver's ECS: mode any, but the answer is still scoped.
+  const standIn = planFor(unbound, opts, { address: '127.0.0.1', family: 1, prefixLength: 32 });
+  assert.deepEqual([standIn.mode, standIn.leaseMs], ['any', 1000]);
+  const untrusted = planFor(profileWith('unbound'), opts, { address: '198.51.100.0', family: 1, prefixLength: 24 });
+  assert.deepEqual([untrusted.mode, untrusted.leaseMs], ['any', 1000]);
 });

@@ -109,7 +109,9 @@ export function planFor(
   return {
     mode: byPrefix ? 'prefix' : 'any',
     timeLeftMs: p.patienceMs - opts.marginMs - DETOUR_SHARE * detour,
-    leaseMs: answerLeaseMs(p.ttlFloorMs + opts.enCacheMs, byPrefix),
+    // Every NTS-managed answer to a query with ECS carries a scope (handler.ts), so it goes into
+    // a subnet cache whether or not the RC is keyed on it: the lease follows the answer.
+    leaseMs: answerLeaseMs(p.ttlFloorMs + opts.enCacheMs, ecs !== undefined),
   };
 }
 
