@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 
 const dist = new URL('../../dist/src/', import.meta.url);
 const { predict, chartSvg, defaultParams } = await import(new URL('sim/index.js', dist).href);
+const { ONE_RESOLVER } = await import(new URL('lab/capacity-hosts.js', dist).href);
 
 const { values: a, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: '.' } } });
 if (positionals.length !== 1) {
@@ -36,8 +37,8 @@ function simulated(pt) {
     // The lab's server leases every answer for the resolver's TTL floor, plain or not.
     plainLeases: true,
     stub,
-    // The bench's `oneResolver` (src/lab/capacity.ts): the router's per-resolver queue share 250, the server's in-flight share 4096.
-    ...(lifted ? { resolverQueueLimit: 250, server: { ...base.server, maxPendingPerResolver: 4096 } } : {}),
+    // The bench's `oneResolver` (src/lab/capacity-hosts.ts ONE_RESOLVER): the per-resolver shares lifted.
+    ...(lifted ? { resolverQueueLimit: ONE_RESOLVER.resolverQueueLimit, server: { ...base.server, maxPendingPerResolver: ONE_RESOLVER.maxPendingPerResolver } } : {}),
   };
   const arrivals = pt.kind === 'burst' ? { burst: pt.burst } : { ratePerS: pt.offeredPerS, durationMs: (pt.seconds ?? 8) * 1000 };
   return predict({ policy, rttMs: pt.delayMs, resolver, hosts: 0, ...arrivals, overrides });

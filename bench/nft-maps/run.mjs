@@ -43,15 +43,16 @@ if (!a.inner) {
 
 // Inside the namespace.
 const { NftProcess } = await import(new URL('../../dist/src/dataplane/index.js', import.meta.url).href);
+const { HOST_MAP, INTERVAL_MAP } = await import(new URL('../../dist/src/dataplane/nft-ruleset.js', import.meta.url).href);
+const { median } = await import(new URL('../../dist/src/util/stats.js', import.meta.url).href);
 const r = new NftProcess();
 const raw = (text) => ({ kind: 'raw', text });
-const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const round = (x) => Math.round(x * 100) / 100;
 // The router's own map types (src/dataplane/nft-ruleset.ts).
 await r.run([
   raw('add table ip bench'),
-  raw('add map ip bench ranges { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ; }'),
-  raw('add map ip bench hash { type ipv4_addr . ipv4_addr . inet_proto : ipv4_addr ; flags timeout ; counter ; }'),
+  raw(`add map ip bench ranges { ${INTERVAL_MAP} }`),
+  raw(`add map ip bench hash { ${HOST_MAP} }`),
 ]);
 const en = (i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 const rows = [];

@@ -14,12 +14,13 @@ export const STICKY_MAP = 'sticky'; // EN/32 . GA . proto . port: the scheduler'
 export const LOOKUP_ORDER = [RC_HOST_MAP, RC_MAP, RC_ANY_MAP, STICKY_MAP] as const;
 
 // Why two kinds of map: a map with intervals in a concatenation is a pipapo set, whose element
-// delete costs time linear in the map's size (kernel 6.18, one `nft -i`: 0.5 ms empty, 2.5 ms at
-// 1000 elements, 7.3 ms at 3000) and every transaction waits behind it. Exact keys (an EN's /32,
-// one protocol, one port or all ports) go into hash maps instead: 0.3 ms at any size.
-// docs/eval/capacity.md ("nft deletes").
-const INTERVAL_MAP = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ;';
-const HOST_MAP = 'type ipv4_addr . ipv4_addr . inet_proto : ipv4_addr ; flags timeout ; counter ;';
+// delete costs time linear in the map's size, and every transaction waits behind it. Keys without
+// ranges go into hash maps instead, constant time (`node bench/nft-maps/run.mjs --quick`; numbers
+// in docs/eval/capacity.md, "Where a burst's time and CPU go"): an EN's /32 over all ports
+// (rc_host) and sticky entries. An EN's /32 on one service port stays in `rc` (per-service RCs
+// with ECS or v1 are rare; a fifth map would take them too).
+export const INTERVAL_MAP = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags interval,timeout ; counter ;';
+export const HOST_MAP = 'type ipv4_addr . ipv4_addr . inet_proto : ipv4_addr ; flags timeout ; counter ;';
 const EXACT_MAP = 'type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr ; flags timeout ; counter ;';
 const MAP_TYPES: Record<(typeof LOOKUP_ORDER)[number], string> = {
   [RC_HOST_MAP]: HOST_MAP, [RC_MAP]: INTERVAL_MAP, [RC_ANY_MAP]: INTERVAL_MAP, [STICKY_MAP]: EXACT_MAP,

@@ -15,6 +15,9 @@ const HOST_BASE = 100; // 192.168.50.100 .. .249
  * the router's resolverQueueLimit becomes its queueLimit, the server's maxPendingPerResolver
  * 4096, and the router trusts the resolver's reputation. Off = the product's defaults.
  */
+/** What `oneResolver` sets: the router's queue share at its queueLimit (250), the server's in-flight share at its maxPending. */
+export const ONE_RESOLVER = { resolverQueueLimit: 250, maxPendingPerResolver: 4096 } as const;
+
 export interface CapacityTuning {
   /** Inside hosts h1..hN (1..150). */
   hosts: number;

@@ -1,6 +1,7 @@
 // Every file the lab's daemons read: NSD's root zone and root hints, the NTSv2 server's and the
 // router's YAML, nsupdate's key files and scripts (the resolvers' configs: resolvers/). Text
 // builders only; lab.ts writes them into the lab's state directory.
+import { schedulerTimes } from './scheduler-times.js';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml, stringify } from 'yaml';
 import { routerConfigSchema } from '../config/router-config.js';
@@ -10,7 +11,7 @@ import {
   WAN_IF, ZONE, fqdn,
 } from './topology.js';
 import type { ResolverKind } from './resolvers/index.js';
-import { capacityHosts, type CapacityTuning } from './capacity-hosts.js';
+import { capacityHosts, ONE_RESOLVER, type CapacityTuning } from './capacity-hosts.js';
 
 export { ROOT_NS } from './topology.js';
 
@@ -134,7 +135,7 @@ export function serverYaml(secrets: LabSecrets, mode: Pick<LabMode, 'globalAddre
     routers: [{ id: ROUTER_ID, addresses: [...addresses], nts: `${ADDR.routerWan}:${NTS_PORT}`, key: secrets.nts }],
     nts: {
       listen: `${ADDR.server}:${NTS_PORT}`, enCacheMs: mode.enCacheMs ?? 0, verifySource: mode.verifySource ?? 'cookie-or-tcp',
-      ...(mode.capacity?.oneResolver ? { maxPendingPerResolver: 4096 } : {}),
+      ...(mode.capacity?.oneResolver ? { maxPendingPerResolver: ONE_RESOLVER.maxPendingPerResolver } : {}),
     },
     resolvers,
   });
@@ -146,25 +147,12 @@ function dataplaneConfig(kind: DataPlaneKind): Record<string, unknown> {
   return { type: 'userspace', ports: [`tcp/${HTTP_PORT}`, `udp/${ECHO_PORT}`], proxyProtocol: true, lanAddress: ADDR.routerLan };
 }
 
-/**
- * Paper 3.5/4: the hold must cover the worst EN RTT; the RC must outlive the answer's trip to the
- * EN and its first packet (READY -> server -> Unbound -> stub -> curl -> SYN: ~1 ms here, plus
- * about 2 RTTs with --delay). rcTimeoutMs also bounds how long an RC nobody uses (Unbound's
- * qname-minimisation A query before an AAAA, scenario `aaaa`) blocks the address: a lookup
- * queued behind it must get READY before the router's TOO_LATE point, 1550 ms after the server
- * asked (resolverPatienceMs 1800 - marginMs 150 - safetyMarginMs 100). 3000 made that lookup
- * fail (SERVFAIL, "Could not resolve host", or a stub retry after ~3 s); 1500 answers it on the
- * first try (~1.45 s). src/lab/README.md, "Scheduler times".
- */
-export function schedulerTimes(delayMs: number): { holdMs: number; rcTimeoutMs: number } {
-  return { holdMs: Math.max(500, 2 * delayMs), rcTimeoutMs: 1500 + 4 * delayMs };
-}
 
 export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs' | 'capacity'> & { globalAddresses?: string[] }): Record<string, unknown> {
   const c = mode.capacity;
   const times = schedulerTimes(mode.delayMs);
   const scheduler: Record<string, unknown> = { holdMs: c?.holdMs ?? times.holdMs, rcTimeoutMs: c?.rcTimeoutMs ?? times.rcTimeoutMs };
-  if (c?.oneResolver) Object.assign(scheduler, { resolverQueueLimit: 250, reputation: { trusted: [`${ADDR.resolver}/32`] } });
+  if (c?.oneResolver) Object.assign(scheduler, { resolverQueueLimit: ONE_RESOLVER.resolverQueueLimit, reputation: { trusted: [`${ADDR.resolver}/32`] } });
   const cfg: Record<string, unknown> = {
     id: ROUTER_ID,
     key: secrets.nts,
@@ -255,3 +243,5 @@ export function nsupdateScript(h: keyof typeof ADDR): string {
     '',
   ].join('\n');
 }
+
+export { schedulerTimes };

@@ -1,7 +1,7 @@
 // What a simulation run is: the parameters (each with a default a reader can defend), the
 // policies the lab capacity bench also uses, and the resolver models. The router's numbers go
 // into the real SchedulerConfig; the server's into the gateway's own planFor (nts-gateway.ts).
-import { schedulerTimes } from '../lab/configs.js';
+import { schedulerTimes } from '../lab/scheduler-times.js';
 import type { SchedulerConfig } from '../router/config.js';
 import { profileWith, type ResolverProfile } from '../server/profiles.js';
 import { UsageError } from '../util/errors.js';
