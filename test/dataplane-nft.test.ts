@@ -373,3 +373,18 @@ test('a sticky element is timed when its transaction is built: a queue does not 
   assert.equal(x.dp.counters()['nft-add-ended'], 1);
   await x.dp.stop();
 });
+
+test('the fake refuses ranges in the hash maps as the kernel does (rc_host: an EN over all ports; sticky: one port)', async () => {
+  const x = setup();
+  await x.dp.start();
+  const add = (map: string, source: string, proto: 'tcp' | 'any', ports: [number, number]) =>
+    x.nft.run([{ kind: 'add-element', table: 'ntss', map, key: { source, dst: GA, proto, ports }, value: ALICE }]);
+  await assert.rejects(add('rc_host', '198.51.100.0/24', 'tcp', [0, 65535]), /single points/);
+  await assert.rejects(add('rc_host', `${EN}/32`, 'any', [0, 65535]), /single points/);
+  await assert.rejects(add('rc_host', `${EN}/32`, 'tcp', [22, 22]), /single points/, 'rc_host has no port: a one-port key would open all');
+  await assert.rejects(add('sticky', `${EN}/32`, 'tcp', [80, 90]), /single points/);
+  await add('rc_host', `${EN}/32`, 'tcp', [0, 65535]);
+  await add('sticky', `${EN}/32`, 'tcp', [80, 80]);
+  await add('rc', '198.51.100.0/24', 'any', [0, 65535]);
+  await x.dp.stop();
+});

@@ -26,6 +26,8 @@ interface FakeTable {
   statics: string[];
   chains: Set<string>;
   maps: Map<string, Map<string, FakeElement>>;
+  /** Maps declared without `flags interval`: the kernel takes single points only. */
+  pointMaps: Map<string, { ports: boolean }>;
 }
 
 export class FakeNft implements NftRunner {
@@ -170,12 +172,15 @@ export class FakeNft implements NftRunner {
         const [, what, table, name] = m;
         let t = tables.get(table!);
         if (what === 'table') {
-          if (!t) tables.set(table!, (t = { statics: [], chains: new Set(), maps: new Map() }));
+          if (!t) tables.set(table!, (t = { statics: [], chains: new Set(), maps: new Map(), pointMaps: new Map() }));
           if (!t.statics.includes(c.text)) t.statics.push(c.text);
           return;
         }
         if (!t) throw enoent(`table ${table}`);
-        if (what === 'map') t.maps.set(name!, new Map());
+        if (what === 'map') {
+          t.maps.set(name!, new Map());
+          if (!/flags [^;]*interval/.test(c.text)) t.pointMaps.set(name!, { ports: /inet_service/.test(c.text) });
+        }
         if (what === 'chain') t.chains.add(name!);
         if (what === 'rule' && !t.chains.has(name!)) throw enoent(`chain ${name}`);
         t.statics.push(c.text);
@@ -190,6 +195,12 @@ export class FakeNft implements NftRunner {
         if (c.kind === 'delete-element') {
           if (!m.delete(id)) throw enoent(`element ${id}`);
           return;
+        }
+        const point = tables.get(c.table)!.pointMaps.get(c.map);
+        if (point && !isPoint(c.key, point.ports)) {
+          // nft: "You must add 'flags interval' to your map declaration if you want to add range elements";
+          // a map keyed without ports (rc_host) would take the key for every port.
+          throw new NftError('syntax', `nft: ${c.map} holds single points, not ${id}`);
         }
         const same = m.get(id);
         if (same && same.value === c.value) return; // the kernel ignores an identical add
@@ -208,8 +219,15 @@ export class FakeNft implements NftRunner {
 
 function cloneTables(src: Map<string, FakeTable>): Map<string, FakeTable> {
   return new Map([...src].map(([k, t]) => [k, {
-    statics: [...t.statics], chains: new Set(t.chains), maps: new Map([...t.maps].map(([n, m]) => [n, new Map(m)])),
+    statics: [...t.statics], chains: new Set(t.chains), maps: new Map([...t.maps].map(([n, m]) => [n, new Map(m)])), pointMaps: new Map(t.pointMaps),
   }]));
+}
+
+/** A key without ranges: one source address, one protocol, one port (or, keyed without ports, all of them). */
+function isPoint(k: RcKey, withPorts: boolean): boolean {
+  const [, len] = k.source.split('/');
+  const ports = withPorts ? k.ports[0] === k.ports[1] : k.ports[0] === 0 && k.ports[1] === 65535;
+  return (len === undefined || len === '32') && k.proto !== 'any' && ports;
 }
 
 function ipv4(s: string): number {
