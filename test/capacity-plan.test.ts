@@ -74,11 +74,11 @@ test('search: doubling, then bisection to the largest burst served', async () =>
   const served = (limit: number) => async (n: number): Promise<LoadSummary> => ({
     lookups: n, ok: Math.min(n, limit), wrongHost: 0, failed: Math.max(0, n - limit), successRatio: Math.min(n, limit) / n, answerMs: null, connectMs: null, errors: {},
   });
-  const r = await searchCapacity({ start: 10, max: 1000, resolution: 0.05, target: 0.99, settleMs: 0, hosts: 8 }, served(137));
+  const r = await searchCapacity({ start: 10, max: 1000, resolution: 0.05, target: 0.99, settleMs: 0 }, served(137));
   assert.ok(r.capacity <= 137 && r.capacity >= 137 * 0.95, `found ${r.capacity}`);
   assert.deepEqual(r.steps.slice(0, 5).map((s) => s.burst), [10, 20, 40, 80, 160]);
-  const all = await searchCapacity({ start: 10, max: 300, resolution: 0.05, target: 0.99, settleMs: 0, hosts: 8 }, served(10_000));
+  const all = await searchCapacity({ start: 10, max: 300, resolution: 0.05, target: 0.99, settleMs: 0 }, served(10_000));
   assert.equal(all.capacity, 300, 'every burst up to max served: capacity is max (a lower bound)');
-  const none = await searchCapacity({ start: 10, max: 300, resolution: 0.05, target: 0.99, settleMs: 0, hosts: 8 }, served(0));
+  const none = await searchCapacity({ start: 10, max: 300, resolution: 0.05, target: 0.99, settleMs: 0 }, served(0));
   assert.equal(none.capacity, 0);
 });

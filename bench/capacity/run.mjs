@@ -170,7 +170,7 @@ for (const kind of resolverKinds) {
         const leaseMs = answerLeaseMs(profile.ttlFloorMs);
         const settleAfterWarmupMs = !p.ecs && leaseMs > 0 ? profile.patienceMs + leaseMs + holdMs + 1000 : 2000;
         const found = await searchCapacity(
-          { start: quick ? (p.ecs || p.globalAddresses > 1 ? 80 : 20) : 10, max: searchMax, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0, hosts: HOSTS },
+          { start: quick ? (p.ecs || p.globalAddresses > 1 ? 80 : 20) : 10, max: searchMax, resolution: quick ? 0.25 : 0.1, target: 0.99, settleMs: 0 },
           async (n) => {
             await fresh();
             // The router learns E (its admission's per-RC time) as a router in service has.

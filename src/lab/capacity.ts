@@ -140,10 +140,10 @@ export function poissonPlan(rate: number, seconds: number, sources: number, host
   return out;
 }
 
-/** Runs a plan: one capacity-client per EN namespace, all starting at one wall-clock instant. */
 /** What a run cost: the load generator's processes' CPU ms (their last stderr line). */
 export interface RunCost { clientCpuMs: number }
 
+/** Runs a plan: one capacity-client per EN namespace, all starting at one wall-clock instant. */
 export async function runPlan(lab: Lab, plan: readonly PlannedLookup[], stub: StubOptions = DEFAULT_STUB, cost?: RunCost): Promise<LookupOutcome[]> {
   const hosts = capacityHosts(lab.mode.capacity?.hosts ?? 0);
   if (hosts.length === 0) throw new LabError('capacity: this lab has no load-run hosts (up with capacity.hosts)', 'USAGE');
@@ -215,7 +215,7 @@ export interface SearchStep { burst: number; summary: LoadSummary }
  * the step before have ended. Every step's wrong-host count is returned for the caller to assert.
  */
 export async function searchCapacity(
-  o: { start: number; max: number; resolution: number; target: number; settleMs: number; hosts: number },
+  o: { start: number; max: number; resolution: number; target: number; settleMs: number },
   burst: (n: number) => Promise<LoadSummary>,
 ): Promise<{ capacity: number; steps: SearchStep[] }> {
   const steps: SearchStep[] = [];
