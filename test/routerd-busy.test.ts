@@ -25,7 +25,7 @@ test('routerd: RCs the data plane cannot install get BUSY, and are forgotten whe
     nts: { listen: { host: '127.0.0.1', port: 0, family: 4 }, windowMs: 30_000, keepaliveIntervalMs: 30_000 },
     globalAddresses: ['127.0.0.2'],
     phl: [{ name: 'alice.home.example.', address: '127.0.0.10' }, { name: 'bob.home.example.', address: '127.0.0.11' }],
-    scheduler: schedulerSection({ holdMs: 100, rcTimeoutMs: 200, queueLimit: 10, serviceEstimateMs: 50, safetyMarginMs: 50, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 0, reputation: { enabled: false } }),
+    scheduler: schedulerSection({ holdMs: 100, allowShortHold: true, rcTimeoutMs: 200, queueLimit: 10, serviceEstimateMs: 50, safetyMarginMs: 50, serviceEwmaAlpha: 0.125, idMemoryMs: 60_000, stickyMs: 0, reputation: { enabled: false } }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
   const router = await startRouter(cfg, memoryLogger('error'), Date.now, { dataplane: (c) => new BrokenPlane(c) });

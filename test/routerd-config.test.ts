@@ -60,8 +60,9 @@ test('examples/router.yaml loads and shares gw1\'s id and key with examples/serv
 
 test('defaults: scheduler from the paper, userspace data plane, NTS window and keepalive', () => {
   const c = loadRouterConfig(write(minimal));
-  const { reputation, ...times } = c.scheduler;
+  const { reputation, allowShortHold, ...times } = c.scheduler;
   assert.deepEqual(times, { ...ROUTER_SCHEDULER_DEFAULTS });
+  assert.equal(allowShortHold, false, 'a short hold is an experiment\'s opt-in');
   assert.equal(c.scheduler.queueLimit, 250);
   // Resolver reputation is on in the daemon (docs/reputation.md), with the core's numbers.
   assert.deepEqual(reputation, { ...REPUTATION_DEFAULTS, trusted: [] });
@@ -102,4 +103,12 @@ test('PHL services and scheduler.stickyMs; the old dataplane.stickyMs names wher
   expectError(`${minimal}phl:\n  - { name: a.example., address: 192.168.50.10, services: [] }\n`, 'phl[0].services', /at least one service/);
   const nft = minimal.replace('dataplane: { ports: ["tcp/8080"] }', 'dataplane: { type: nftables, wan: wan0, lan: lan0, stickyMs: 1000 }');
   expectError(nft, 'dataplane.stickyMs', /moved to scheduler\.stickyMs/);
+});
+
+test('a hold under 200 ms is refused unless scheduler.allowShortHold says it is an experiment', () => {
+  expectError(`${minimal}scheduler: { holdMs: 0 }\n`, 'scheduler.holdMs', /below 200 ms a second EN behind the same answer can reach the next host.*allowShortHold/);
+  expectError(`${minimal}scheduler: { holdMs: 199 }\n`, 'scheduler.holdMs', /allowShortHold/);
+  assert.equal(loadRouterConfig(write(`${minimal}scheduler: { holdMs: 200 }\n`)).scheduler.holdMs, 200);
+  const paper = loadRouterConfig(write(`${minimal}scheduler: { holdMs: 0, allowShortHold: true }\n`)).scheduler;
+  assert.deepEqual([paper.holdMs, paper.allowShortHold], [0, true]);
 });

@@ -113,7 +113,7 @@ async function routerLoopback(level) {
     globalAddresses: Array.from({ length: 64 }, (_, i) => `127.0.1.${i + 1}`),
     // 64 hosts in turn: a request never finds its host's RC still there to share (a cheaper path).
     phl: Array.from({ length: HOSTS }, (_, i) => ({ name: `h${i}.home.example.`, address: `127.0.2.${i + 1}` })),
-    scheduler: schedulerSection({ holdMs: 0, rcTimeoutMs: 1, minRcTimeoutMs: 1 }),
+    scheduler: schedulerSection({ holdMs: 0, allowShortHold: true, rcTimeoutMs: 1, minRcTimeoutMs: 1 }),
     dataplane: { type: 'userspace', ports: [{ proto: 'tcp', port: 9 }], udpIdleTimeoutMs: 30_000, proxyProtocol: false },
   };
   const router = await startRouter(cfg, logger(level), Date.now, { dataplane: (c) => new SimulatedDataPlane(c) });

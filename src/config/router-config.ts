@@ -81,6 +81,14 @@ const reputation = z.object({
   .refine((v) => v.maxCredit >= v.initialCredit, { path: ['maxCredit'], message: 'must be at least initialCredit' })
   .refine((v) => v.maxPenaltyMs >= v.penaltyMs, { path: ['maxPenaltyMs'], message: 'must be at least penaltyMs' });
 
+/**
+ * The shortest hold the router takes without `scheduler.allowShortHold`. Shorter is the paper's
+ * "RC deleted at the first packet": two ENs behind one (coalesced) answer send the second to the
+ * next host's RC unless the server's answer leases bind the address (nts.enCacheMs, docs/leases.md;
+ * bench/capacity: 30 of 160 lookups of a burst under hold 0 without leases).
+ */
+export const SAFE_HOLD_MS = 200;
+
 const d = ROUTER_SCHEDULER_DEFAULTS;
 const scheduler = z.object({
   holdMs: ms(0, 60_000).default(d.holdMs),
@@ -95,7 +103,12 @@ const scheduler = z.object({
   stickyMs: ms(0, 3_600_000).default(d.stickyMs),
   minRcTimeoutMs: ms(1, 600_000).default(d.minRcTimeoutMs),
   reputation: reputation.default(() => reputation.parse({})),
-}).strict();
+  // An experiment's switch (the paper's design, the capacity bench), never a deployment's.
+  allowShortHold: z.boolean().default(false),
+}).strict().refine((v) => v.holdMs >= SAFE_HOLD_MS || v.allowShortHold, {
+  path: ['holdMs'],
+  message: `below ${SAFE_HOLD_MS} ms a second EN behind the same answer can reach the next host's RC unless the NTSv2 server's answer leases bind the address (docs/leases.md); set scheduler.allowShortHold: true to run it anyway (experiments only)`,
+});
 
 // PHL learning from DNS UPDATE (src/routerd/update-proxy.ts): LAN traffic for the NTSv2 server's
 // port 53 is redirected to `listen` and relayed to `server` (one fixed upstream per port).

@@ -4,7 +4,7 @@
 import { schedulerTimes } from './scheduler-times.js';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml, stringify } from 'yaml';
-import { routerConfigSchema } from '../config/router-config.js';
+import { routerConfigSchema, SAFE_HOLD_MS } from '../config/router-config.js';
 import { serverConfigSchema } from '../config/server-config.js';
 import {
   ADDR, DASHBOARD_PORT, ECHO_PORT, HTTP_PORT, INSIDE_HOSTS, LAN_IF, LEARNING_PORT, NTS_PORT, PROBE_ADDR, PROBE_ZONE, REGISTERED_AT_UP, ROOT_NS, ROUTER_ID,
@@ -151,7 +151,10 @@ function dataplaneConfig(kind: DataPlaneKind): Record<string, unknown> {
 export function routerConfigObject(secrets: LabSecrets, mode: Pick<LabMode, 'dataplane' | 'learning' | 'delayMs' | 'capacity'> & { globalAddresses?: string[] }): Record<string, unknown> {
   const c = mode.capacity;
   const times = schedulerTimes(mode.delayMs);
-  const scheduler: Record<string, unknown> = { holdMs: c?.holdMs ?? times.holdMs, rcTimeoutMs: c?.rcTimeoutMs ?? times.rcTimeoutMs };
+  const holdMs = c?.holdMs ?? times.holdMs;
+  const scheduler: Record<string, unknown> = { holdMs, rcTimeoutMs: c?.rcTimeoutMs ?? times.rcTimeoutMs };
+  // The capacity bench's paper policies (hold 0) are an experiment: the router refuses them otherwise.
+  if (holdMs < SAFE_HOLD_MS) scheduler.allowShortHold = true;
   if (c?.oneResolver) Object.assign(scheduler, { resolverQueueLimit: ONE_RESOLVER.resolverQueueLimit, reputation: { trusted: [`${ADDR.resolver}/32`] } });
   const cfg: Record<string, unknown> = {
     id: ROUTER_ID,

@@ -5,7 +5,7 @@
 //   data plane first packet -> scheduler.packet -> verdict + events
 //   timer at scheduler.nextWakeupMs() -> scheduler.poll -> events
 //   events: respond -> NTS RESPONSE per request id; rc-created/-removed -> data plane; all logged and counted.
-import type { RouterConfig, RouterDataPlaneConfig } from '../config/router-config.js';
+import { SAFE_HOLD_MS, type RouterConfig, type RouterDataPlaneConfig } from '../config/router-config.js';
 import { DataPlaneError, listenError, UserspaceDataPlane, type ClassifyFirstPacket, type DataPlane } from '../dataplane/index.js';
 import { createNftablesDataPlane } from '../dataplane/nftables-config.js';
 import { NtsUdpServer, type IncomingRequest, type NtsResponse } from '../nts/index.js';
@@ -42,9 +42,6 @@ export const ROUTER_FIXED_KEYS = ['globalAddresses', 'dataplane', 'nts.listen', 
   'dashboard.listen', 'dashboard.allowPublic', 'dashboard.maxClients', 'dashboard.sessionMs'] as const;
 
 const UNSTORED_LEASE = 'the lease horizon could not be stored';
-
-/** Below this hold, a shared answer's second EN may miss the RC (docs/configuration.md, scheduler.holdMs). */
-const SAFE_HOLD_MS = 200;
 
 export type DataPlaneFactory = (classify: ClassifyFirstPacket) => DataPlane;
 
